@@ -1,0 +1,136 @@
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import type { Request, Response } from 'express';
+import { ApiKeyAuth } from './auth';
+import type { AuthConfig } from './auth';
+import type { QueryBackend } from './component';
+import { errorMessage } from './errors';
+import { BodyError, readBody } from './http-body';
+import { closeServer } from './http-host';
+import { parseListen } from './listen';
+import type { Logger } from './logger';
+import { checkReadOnly } from './read-only-sql';
+import type { Telemetry } from './telemetry';
+
+export interface AdminServerOptions {
+  listen: string;
+  auth: AuthConfig | undefined;
+  queryTimeoutMs: number;
+  telemetry: Telemetry;
+  logger: Logger;
+  queryBackend: () => QueryBackend | undefined;
+  healthy: () => boolean;
+}
+
+const MAX_QUERY_BYTES = 1024 * 1024;
+
+/** ClickHouse exception codes used in answers, so ClickHouse clients show familiar errors. */
+const CH_READONLY = 164;
+const CH_AUTH = 516;
+const CH_BAD_ARGUMENTS = 36;
+const CH_NO_STORE = 999;
+
+/**
+ * The admin listener: /healthz, /metrics (Prometheus text) and a read-only subset of the
+ * ClickHouse HTTP interface over whichever store the exporters registered.
+ */
+export class AdminServer {
+  private server: http.Server | undefined;
+  private readonly auth: ApiKeyAuth;
+
+  constructor(private readonly options: AdminServerOptions) {
+    this.auth = new ApiKeyAuth(options.auth);
+  }
+
+  get port(): number {
+    return (this.server?.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  async start(): Promise<void> {
+    const addr = parseListen(this.options.listen);
+    if (!addr) throw new Error(`invalid admin listen address "${this.options.listen}"`);
+    const app = express();
+    app.disable('x-powered-by');
+    app.get('/healthz', (_req, res) => {
+      const ok = this.options.healthy();
+      res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'shutting_down' });
+    });
+    app.use((req, res, next) => {
+      const outcome = this.auth.check(req.headers);
+      if (outcome === 'ok') return next();
+      res.status(401).set('WWW-Authenticate', 'Bearer').type('text/plain');
+      res.send(clickhouseError(CH_AUTH, `authentication ${outcome === 'missing' ? 'required' : 'failed'}: send the API key as a Bearer token, X-API-Key, or the ClickHouse password`, 'AUTHENTICATION_FAILED'));
+    });
+    app.get('/metrics', (_req, res, next) => {
+      this.options.telemetry
+        .metricsText()
+        .then((text) => res.type(this.options.telemetry.contentType).send(text))
+        .catch(next);
+    });
+    app.get('/ping', (_req, res) => res.type('text/plain').send('Ok.\n'));
+    app.get('/', (req, res) => void this.query(req, res));
+    app.post('/', (req, res) => void this.query(req, res));
+    this.server = http.createServer(app);
+    this.server.listen(addr.port, addr.host);
+    await once(this.server, 'listening');
+    this.options.logger.info({ listen: `${addr.host}:${this.port}` }, 'admin listener started');
+  }
+
+  async shutdown(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (server) await closeServer(server);
+  }
+
+  private async query(req: Request, res: Response): Promise<void> {
+    const fail = (status: number, code: number, message: string, name: string): void => {
+      res.status(status).set('X-ClickHouse-Exception-Code', String(code)).type('text/plain');
+      res.send(clickhouseError(code, message, name));
+    };
+    let sql: string;
+    try {
+      const body = req.method === 'POST' ? (await readBody(req, { maxBytes: MAX_QUERY_BYTES })).toString('utf8') : '';
+      const param = typeof req.query.query === 'string' ? req.query.query : '';
+      // As in ClickHouse: the URL parameter comes first and the body continues it.
+      sql = [param, body].filter((s) => s.trim() !== '').join('\n');
+    } catch (err) {
+      const status = err instanceof BodyError ? err.status : 400;
+      return fail(status, CH_BAD_ARGUMENTS, errorMessage(err), 'BAD_ARGUMENTS');
+    }
+    const verdict = checkReadOnly(sql);
+    if (!verdict.ok) {
+      return fail(403, CH_READONLY, `Tracehouse query endpoint is read-only: ${verdict.reason}`, 'READONLY');
+    }
+    const backend = this.options.queryBackend();
+    if (!backend) return fail(503, CH_NO_STORE, 'no exporter with a queryable store is running', 'NOT_AVAILABLE');
+    const database = typeof req.query.database === 'string' ? req.query.database : undefined;
+    const defaultFormat = typeof req.query.default_format === 'string' ? req.query.default_format : 'TabSeparated';
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), this.options.queryTimeoutMs);
+    req.on('close', () => controller.abort());
+    try {
+      const result = await backend.query({ sql, defaultFormat, database, signal: controller.signal });
+      res.status(200).set('X-ClickHouse-Format', result.format).type(contentTypeFor(result.format)).send(result.body);
+    } catch (err) {
+      const message = errorMessage(err);
+      const code = Number(/Code: (\d+)/.exec(message)?.[1] ?? 0);
+      // Query errors are the analyst's, so they are logged at debug only.
+      this.options.logger.debug({ err: message }, 'query failed');
+      res.status(400).set('X-ClickHouse-Exception-Code', String(code)).type('text/plain').send(message.endsWith('\n') ? message : `${message}\n`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function clickhouseError(code: number, message: string, name: string): string {
+  return `Code: ${code}. DB::Exception: ${message}. (${name})\n`;
+}
+
+function contentTypeFor(format: string): string {
+  if (/^JSON/i.test(format)) return 'application/json; charset=UTF-8';
+  if (/^(TabSeparated|TSV|CSV|Pretty|Vertical|Markdown)/i.test(format)) return 'text/plain; charset=UTF-8';
+  return 'application/octet-stream';
+}

@@ -1,0 +1,123 @@
+import type { Router } from 'express';
+import type { z } from 'zod';
+import type { AuthConfig } from './auth';
+import type { Logger } from './logger';
+import type { SpanBatch } from './span';
+import type { ExporterTelemetry, ProcessorTelemetry, ReceiverTelemetry } from './telemetry';
+
+/** Every receiver, processor and exporter. */
+export interface Component {
+  /** Returns quickly; background work runs under the component's own AbortController. */
+  start(host: Host): Promise<void>;
+  /** Stops intake and flushes. Safe to call twice, and without start. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Resolving means every downstream exporter has durably accepted the batch. Rejecting means it did
+ * not: a PermanentError when retrying the same data cannot succeed, anything else is retryable.
+ */
+export interface SpanConsumer {
+  consume(batch: SpanBatch, signal: AbortSignal): Promise<void>;
+}
+
+export type Receiver = Component;
+export interface Processor extends Component, SpanConsumer {}
+export interface Exporter extends Component, SpanConsumer {}
+
+/** A read-only view of stored data that the admin listener's query endpoint serves. */
+export interface QueryBackend {
+  /** Runs one read-only statement; the statement's FORMAT clause (if any) decides the output. */
+  query(request: QueryRequest): Promise<QueryResult>;
+}
+
+export interface QueryRequest {
+  sql: string;
+  /** Format used when the statement has no FORMAT clause (ClickHouse HTTP default: TabSeparated). */
+  defaultFormat: string;
+  database?: string;
+  signal?: AbortSignal;
+}
+
+export interface QueryResult {
+  body: Buffer;
+  /** The output format ClickHouse used, e.g. JSON or TabSeparated. */
+  format: string;
+}
+
+/** A shared HTTP listener: receivers on the same address mount their routes on one server. */
+export interface HttpListener {
+  readonly router: Router;
+  /** Actual bound port (useful with port 0 in tests). */
+  readonly port: number;
+  release(): Promise<void>;
+}
+
+/** What the service offers components at start. */
+export interface Host {
+  /** Opens (or shares) the HTTP server for `listen` ("host:port"). */
+  acquireHttpListener(listen: string, owner: string): Promise<HttpListener>;
+  /** Exporters that can answer read queries register here; the admin query endpoint uses the first. */
+  registerQueryBackend(owner: string, backend: QueryBackend): void;
+}
+
+export type Stability = 'development' | 'alpha' | 'beta' | 'stable';
+
+export interface ComponentSettings<T> {
+  /** Full component id, e.g. "otlp" or "clickhouse/primary". */
+  id: string;
+  logger: Logger;
+  telemetry: T;
+}
+
+/** A route a receiver serves, used to detect two receivers claiming the same address and path. */
+export interface ClaimedRoute {
+  listen: string;
+  route: string;
+  /** Dotted config path (inside the receiver's config) of the option that chose the address. */
+  configPath: string;
+  /** The listener's auth setting; undefined means none was configured. */
+  auth: AuthConfig | undefined;
+}
+
+interface FactoryBase<Kind extends string, Schema extends z.ZodType> {
+  type: string;
+  kind: Kind;
+  stability: Stability;
+  summary: string;
+  /** Single source of the component's option types, defaults and docs. */
+  configSchema: Schema;
+}
+
+export interface ReceiverFactory<Schema extends z.ZodType = z.ZodType>
+  extends FactoryBase<'receiver', Schema> {
+  createReceiver(
+    config: z.output<Schema>,
+    settings: ComponentSettings<ReceiverTelemetry>,
+    next: SpanConsumer,
+  ): Receiver;
+  /** Listen addresses and routes the receiver would serve with this config. */
+  claimedRoutes(config: z.output<Schema>): ClaimedRoute[];
+}
+
+export interface ProcessorFactory<Schema extends z.ZodType = z.ZodType>
+  extends FactoryBase<'processor', Schema> {
+  createProcessor(
+    config: z.output<Schema>,
+    settings: ComponentSettings<ProcessorTelemetry>,
+    next: SpanConsumer,
+  ): Processor;
+}
+
+export interface ExporterFactory<Schema extends z.ZodType = z.ZodType>
+  extends FactoryBase<'exporter', Schema> {
+  createExporter(config: z.output<Schema>, settings: ComponentSettings<ExporterTelemetry>): Exporter;
+}
+
+export type AnyFactory = ReceiverFactory | ProcessorFactory | ExporterFactory;
+
+export interface ComponentRegistry {
+  receivers: readonly ReceiverFactory[];
+  processors: readonly ProcessorFactory[];
+  exporters: readonly ExporterFactory[];
+}

@@ -1,0 +1,264 @@
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import type {
+  AnyFactory,
+  ClaimedRoute,
+  ComponentRegistry,
+  ExporterFactory,
+  ProcessorFactory,
+  ReceiverFactory,
+} from '../component';
+import { isLoopbackHost, isWildcardHost, listenKey, parseListen } from '../listen';
+import type { Diagnostic } from './diagnostics';
+import { hasErrors } from './diagnostics';
+import { serviceConfigSchema } from './service-config';
+import type { ServiceConfig } from './service-config';
+import { YamlSource } from './yaml-source';
+import { reportZodIssues } from './zod-issues';
+
+export interface ConfiguredComponent<F extends AnyFactory> {
+  id: string;
+  factory: F;
+  /** The config after parsing with the factory's schema (defaults applied). */
+  config: unknown;
+}
+
+export interface ResolvedConfig {
+  file: string;
+  receivers: Map<string, ConfiguredComponent<ReceiverFactory>>;
+  processors: Map<string, ConfiguredComponent<ProcessorFactory>>;
+  exporters: Map<string, ConfiguredComponent<ExporterFactory>>;
+  service: ServiceConfig;
+}
+
+export interface LoadResult {
+  /** Present only when there are no errors. */
+  config?: ResolvedConfig;
+  diagnostics: Diagnostic[];
+}
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Run only these pipelines (e.g. one tier of a Kafka deployment). */
+  pipelines?: readonly string[];
+}
+
+const SECTIONS = ['receivers', 'processors', 'exporters'] as const;
+type Section = (typeof SECTIONS)[number];
+const TOP_LEVEL_KEYS = new Set<string>([...SECTIONS, 'service']);
+const COMPONENT_ID = /^([a-z][a-z0-9_]*)(?:\/([A-Za-z0-9_.-]+))?$/;
+const PIPELINE_ID = /^([a-z][a-z0-9_]*)(?:\/([A-Za-z0-9_.-]+))?$/;
+const SIGNALS = new Set(['traces']);
+
+export function loadConfigFile(file: string, registry: ComponentRegistry, options: LoadOptions = {}): LoadResult {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? String(err);
+    return {
+      diagnostics: [
+        { file, line: 1, col: 1, severity: 'error', path: '', message: `cannot read config file (${reason})`, code: 'CFG_READ' },
+      ],
+    };
+  }
+  return loadConfigText(text, basename(file), registry, options);
+}
+
+export function loadConfigText(
+  text: string,
+  file: string,
+  registry: ComponentRegistry,
+  options: LoadOptions = {},
+): LoadResult {
+  const source = new YamlSource(file, text, options.env ?? process.env);
+  const root = source.toJS();
+  if (hasErrors(source.diagnostics)) return { diagnostics: source.diagnostics };
+  if (!isPlainObject(root)) {
+    source.report([], 'the config must be a mapping with receivers, processors, exporters and service', 'CFG_INVALID_TYPE');
+    return { diagnostics: source.diagnostics };
+  }
+  for (const key of Object.keys(root)) {
+    if (!TOP_LEVEL_KEYS.has(key)) {
+      source.report([], `unknown key "${key}" (expected receivers, processors, exporters, service)`, 'CFG_UNKNOWN_KEY', { atKey: key });
+    }
+  }
+
+  const receivers = parseSection(source, root, 'receivers', registry.receivers);
+  const processors = parseSection(source, root, 'processors', registry.processors);
+  const exporters = parseSection(source, root, 'exporters', registry.exporters);
+  const service = parseService(source, root);
+  if (service) {
+    const selected = selectPipelines(source, service, options.pipelines);
+    checkPipelines(source, service, selected, { receivers, processors, exporters });
+    checkListeners(source, service, selected, receivers);
+  }
+
+  const diagnostics = source.diagnostics;
+  if (hasErrors(diagnostics) || !service) return { diagnostics };
+  return { config: { file, receivers, processors, exporters, service }, diagnostics };
+}
+
+function parseSection<F extends AnyFactory>(
+  source: YamlSource,
+  root: Record<string, unknown>,
+  section: Section,
+  factories: readonly F[],
+): Map<string, ConfiguredComponent<F>> {
+  const out = new Map<string, ConfiguredComponent<F>>();
+  const raw = root[section];
+  if (raw === undefined || raw === null) return out;
+  if (!isPlainObject(raw)) {
+    source.report([section], `${section} must be a mapping of component ids to their settings`, 'CFG_INVALID_TYPE');
+    return out;
+  }
+  const kind = section.slice(0, -1);
+  for (const [id, value] of Object.entries(raw)) {
+    const m = COMPONENT_ID.exec(id);
+    if (!m) {
+      source.report([section], `invalid ${kind} id "${id}": use "type" or "type/name"`, 'CFG_BAD_ID', { atKey: id });
+      continue;
+    }
+    const factory = factories.find((f) => f.type === m[1]);
+    if (!factory) {
+      const known = factories.map((f) => f.type).join(', ') || 'none';
+      source.report([section], `unknown ${kind} type "${m[1]}" (known: ${known})`, 'CFG_UNKNOWN_TYPE', { atKey: id });
+      continue;
+    }
+    const parsed = factory.configSchema.safeParse(value ?? {});
+    if (!parsed.success) {
+      reportZodIssues(source, [section, id], parsed.error);
+      continue;
+    }
+    out.set(id, { id, factory, config: parsed.data });
+  }
+  return out;
+}
+
+function parseService(source: YamlSource, root: Record<string, unknown>): ServiceConfig | undefined {
+  if (root.service === undefined || root.service === null) {
+    source.report([], 'missing required key "service" (with service.pipelines)', 'CFG_MISSING_KEY');
+    return undefined;
+  }
+  const parsed = serviceConfigSchema.safeParse(root.service);
+  if (!parsed.success) {
+    reportZodIssues(source, ['service'], parsed.error);
+    return undefined;
+  }
+  return parsed.data;
+}
+
+function selectPipelines(source: YamlSource, service: ServiceConfig, only: readonly string[] | undefined): string[] {
+  const all = Object.keys(service.pipelines);
+  if (!only || only.length === 0) return all;
+  for (const name of only) {
+    if (!all.includes(name)) {
+      source.report(['service', 'pipelines'], `pipeline "${name}" selected with --pipelines is not defined (defined: ${all.join(', ') || 'none'})`, 'CFG_UNKNOWN_PIPELINE');
+    }
+  }
+  return all.filter((p) => only.includes(p));
+}
+
+function checkPipelines(
+  source: YamlSource,
+  service: ServiceConfig,
+  selected: readonly string[],
+  defined: Record<Section, Map<string, unknown>>,
+): void {
+  if (Object.keys(service.pipelines).length === 0) {
+    source.report(['service', 'pipelines'], 'no pipelines are defined', 'CFG_NO_PIPELINES');
+  }
+  const used: Record<Section, Set<string>> = { receivers: new Set(), processors: new Set(), exporters: new Set() };
+  for (const [name, pipeline] of Object.entries(service.pipelines)) {
+    const path = ['service', 'pipelines', name];
+    const m = PIPELINE_ID.exec(name);
+    if (!m || !SIGNALS.has(m[1])) {
+      source.report(['service', 'pipelines'], `invalid pipeline id "${name}": use "traces" or "traces/name"`, 'CFG_BAD_ID', { atKey: name });
+    }
+    if (pipeline.receivers.length === 0) source.report(path, 'pipeline has no receivers', 'CFG_NO_RECEIVERS');
+    if (pipeline.exporters.length === 0) source.report(path, 'pipeline has no exporters', 'CFG_NO_EXPORTERS');
+    for (const section of SECTIONS) {
+      const seen = new Set<string>();
+      pipeline[section].forEach((id, index) => {
+        used[section].add(id);
+        if (seen.has(id)) {
+          source.report([...path, section, index], `${section.slice(0, -1)} "${id}" is listed twice`, 'CFG_DUPLICATE_REFERENCE');
+        }
+        seen.add(id);
+        if (!defined[section].has(id) && selected.includes(name)) {
+          source.report([...path, section, index], `${section.slice(0, -1)} "${id}" is not configured under ${section}`, 'CFG_UNDEFINED_COMPONENT');
+        }
+      });
+    }
+  }
+  for (const section of SECTIONS) {
+    for (const id of defined[section].keys()) {
+      if (!used[section].has(id)) {
+        source.report([section, id], `${section.slice(0, -1)} "${id}" is configured but not used by any pipeline`, 'CFG_UNUSED_COMPONENT', { severity: 'warning' });
+      }
+    }
+  }
+}
+
+/** Route conflicts and the rule that a non-loopback listener needs auth (or an explicit `auth: none`). */
+function checkListeners(
+  source: YamlSource,
+  service: ServiceConfig,
+  selected: readonly string[],
+  receivers: Map<string, ConfiguredComponent<ReceiverFactory>>,
+): void {
+  const active = new Set(selected.flatMap((p) => service.pipelines[p].receivers));
+  const claims: (ClaimedRoute & { owner: string })[] = [];
+  for (const id of active) {
+    const receiver = receivers.get(id);
+    if (!receiver) continue;
+    for (const claim of receiver.factory.claimedRoutes(receiver.config)) claims.push({ ...claim, owner: id });
+  }
+  const admin = service.admin;
+  checkAuth(source, admin.listen, admin.auth, ['service', 'admin', 'listen']);
+
+  const seenRoute = new Map<string, string>();
+  const hostByPort = new Map<number, { key: string; owner: string }>();
+  hostByPort.set(parseListen(admin.listen)?.port ?? -1, { key: listenKey(admin.listen), owner: 'service.admin' });
+  for (const claim of claims) {
+    const path = ['receivers', claim.owner, ...claim.configPath.split('.')];
+    const addr = parseListen(claim.listen);
+    if (!addr) continue;
+    checkAuth(source, claim.listen, claim.auth, path);
+    const key = listenKey(claim.listen);
+    const portOwner = hostByPort.get(addr.port);
+    if (portOwner && portOwner.owner === 'service.admin') {
+      source.report(path, `${claim.listen} is the admin listener's port; receivers must listen elsewhere`, 'CFG_LISTEN_CONFLICT');
+      continue;
+    }
+    if (portOwner && portOwner.key !== key) {
+      const portHost = parseListen(portOwner.key)?.host ?? '';
+      if (isWildcardHost(addr.host) || isWildcardHost(portHost)) {
+        source.report(path, `${claim.listen} overlaps ${portOwner.key} used by ${portOwner.owner}; receivers sharing a port must use the same address`, 'CFG_LISTEN_CONFLICT');
+        continue;
+      }
+    }
+    if (!portOwner) hostByPort.set(addr.port, { key, owner: claim.owner });
+    const routeKey = `${key} ${claim.route}`;
+    const other = seenRoute.get(routeKey);
+    if (other !== undefined && other !== claim.owner) {
+      source.report(path, `route ${claim.route} on ${claim.listen} is already served by receiver "${other}"`, 'CFG_ROUTE_CONFLICT');
+    } else {
+      seenRoute.set(routeKey, claim.owner);
+    }
+  }
+}
+
+function checkAuth(source: YamlSource, listen: string, auth: unknown, path: (string | number)[]): void {
+  const addr = parseListen(listen);
+  if (!addr || isLoopbackHost(addr.host) || auth !== undefined) return;
+  source.report(
+    path,
+    `${listen} is not a loopback address: configure auth.api_keys, or say "auth: none" to run without authentication`,
+    'CFG_AUTH_REQUIRED',
+  );
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}

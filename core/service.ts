@@ -1,0 +1,114 @@
+import { AdminServer } from './admin-server';
+import type { Component, Host, HttpListener, QueryBackend } from './component';
+import type { ResolvedConfig } from './config/load-config';
+import { errorMessage } from './errors';
+import { HttpHost } from './http-host';
+import type { Logger } from './logger';
+import { buildPipelineGraph } from './pipeline-graph';
+import type { PipelineGraph } from './pipeline-graph';
+import { Telemetry } from './telemetry';
+
+export interface ServiceOptions {
+  logger: Logger;
+  /** Run only these pipelines; all when absent. */
+  pipelines?: readonly string[];
+}
+
+/**
+ * A running daemon: the pipeline graph, the shared HTTP listeners and the admin listener.
+ * Exporters start first and receivers last; shutdown goes the other way, so that intake stops
+ * before the exporters flush.
+ */
+export class Service {
+  readonly telemetry = new Telemetry();
+  readonly graph: PipelineGraph;
+  private readonly httpHost: HttpHost;
+  private readonly admin: AdminServer;
+  private readonly queryBackends: { owner: string; backend: QueryBackend }[] = [];
+  private readonly started: Component[] = [];
+  private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    private readonly config: ResolvedConfig,
+    private readonly options: ServiceOptions,
+  ) {
+    const names = Object.keys(config.service.pipelines).filter(
+      (p) => !options.pipelines?.length || options.pipelines.includes(p),
+    );
+    this.graph = buildPipelineGraph(config, names, options.logger, this.telemetry);
+    this.httpHost = new HttpHost(options.logger.child({ component: 'service' }));
+    this.admin = new AdminServer({
+      listen: config.service.admin.listen,
+      auth: config.service.admin.auth,
+      queryTimeoutMs: config.service.admin.query_timeout_ms,
+      telemetry: this.telemetry,
+      logger: options.logger.child({ component: 'admin' }),
+      queryBackend: () => this.queryBackends[0]?.backend,
+      healthy: () => this.state === 'running',
+    });
+  }
+
+  get adminPort(): number {
+    return this.admin.port;
+  }
+
+  /** The port a receiver's listener is bound to (tests bind port 0). */
+  readonly listenerPorts = new Map<string, number>();
+
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new Error(`service cannot start from state ${this.state}`);
+    const host: Host = {
+      acquireHttpListener: async (listen: string, owner: string): Promise<HttpListener> => {
+        const listener = await this.httpHost.acquire(listen, owner);
+        this.listenerPorts.set(owner, listener.port);
+        return listener;
+      },
+      registerQueryBackend: (owner: string, backend: QueryBackend) => {
+        this.queryBackends.push({ owner, backend });
+      },
+    };
+    const ordered: [string, Component][] = [
+      ...this.graph.exporters,
+      ...[...this.graph.processors.values()].flat().map((p): [string, Component] => ['processor', p]),
+      ...this.graph.receivers,
+    ];
+    try {
+      for (const [id, component] of ordered) {
+        this.started.push(component);
+        await component.start(host).catch((err: unknown) => {
+          throw new Error(`${id} failed to start: ${errorMessage(err)}`, { cause: err });
+        });
+      }
+      await this.admin.start();
+    } catch (err) {
+      await this.shutdown();
+      throw err;
+    }
+    this.state = 'running';
+    this.options.logger.info(
+      { pipelines: Object.keys(this.config.service.pipelines), admin: this.config.service.admin.listen },
+      'tracehouse started',
+    );
+  }
+
+  /** Stops intake, drains in-flight work and flushes exporters. Safe to call more than once. */
+  shutdown(): Promise<void> {
+    this.stopping ??= this.stop();
+    return this.stopping;
+  }
+
+  private async stop(): Promise<void> {
+    this.state = 'stopping';
+    for (const component of [...this.started].reverse()) {
+      try {
+        await component.shutdown();
+      } catch (err) {
+        this.options.logger.error({ err: errorMessage(err) }, 'component failed to shut down cleanly');
+      }
+    }
+    await this.admin.shutdown();
+    this.state = 'stopped';
+    this.options.logger.info('tracehouse stopped');
+  }
+}

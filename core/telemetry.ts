@@ -1,0 +1,124 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * Self-telemetry for every component, recorded through these helpers so no component hand-rolls
+ * its own counters. One Telemetry (and one prom-client Registry) per running service.
+ */
+export class Telemetry {
+  readonly registry = new Registry();
+
+  private readonly receiverAccepted = new Counter({
+    name: 'tracehouse_receiver_accepted_spans_total',
+    help: 'Spans a receiver accepted and handed to its pipelines successfully.',
+    labelNames: ['receiver'],
+    registers: [this.registry],
+  });
+  private readonly receiverRefused = new Counter({
+    name: 'tracehouse_receiver_refused_spans_total',
+    help: 'Spans (or requests, when undecodable) a receiver refused, by reason.',
+    labelNames: ['receiver', 'reason'],
+    registers: [this.registry],
+  });
+  private readonly receiverRequests = new Counter({
+    name: 'tracehouse_receiver_requests_total',
+    help: 'Requests a receiver answered, by outcome.',
+    labelNames: ['receiver', 'outcome'],
+    registers: [this.registry],
+  });
+  private readonly exporterSent = new Counter({
+    name: 'tracehouse_exporter_sent_spans_total',
+    help: 'Spans an exporter wrote durably.',
+    labelNames: ['exporter'],
+    registers: [this.registry],
+  });
+  private readonly exporterFailed = new Counter({
+    name: 'tracehouse_exporter_failed_spans_total',
+    help: 'Spans an exporter failed to write, by reason.',
+    labelNames: ['exporter', 'reason'],
+    registers: [this.registry],
+  });
+  private readonly dropped = new Counter({
+    name: 'tracehouse_processor_dropped_spans_total',
+    help: 'Spans a processor dropped on purpose, by reason.',
+    labelNames: ['processor', 'reason'],
+    registers: [this.registry],
+  });
+  private readonly exportDuration = new Histogram({
+    name: 'tracehouse_exporter_batch_seconds',
+    help: 'Duration of one exporter write (e.g. one ClickHouse insert), successful or not.',
+    labelNames: ['exporter'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  private readonly exportBatchSpans = new Histogram({
+    name: 'tracehouse_exporter_batch_spans',
+    help: 'Number of spans in one exporter write.',
+    labelNames: ['exporter'],
+    buckets: [1, 10, 100, 500, 1000, 2500, 5000, 10000, 25000, 50000],
+    registers: [this.registry],
+  });
+  private readonly queueSize = new Gauge({
+    name: 'tracehouse_exporter_queue_spans',
+    help: 'Spans waiting in an exporter queue.',
+    labelNames: ['exporter'],
+    registers: [this.registry],
+  });
+  private readonly queueCapacity = new Gauge({
+    name: 'tracehouse_exporter_queue_capacity_spans',
+    help: 'Capacity of an exporter queue.',
+    labelNames: ['exporter'],
+    registers: [this.registry],
+  });
+
+  forReceiver(id: string): ReceiverTelemetry {
+    return {
+      accepted: (spans) => this.receiverAccepted.inc({ receiver: id }, spans),
+      refused: (spans, reason) => this.receiverRefused.inc({ receiver: id, reason }, spans),
+      request: (outcome) => this.receiverRequests.inc({ receiver: id, outcome }),
+    };
+  }
+
+  forProcessor(id: string): ProcessorTelemetry {
+    return { dropped: (spans, reason) => this.dropped.inc({ processor: id, reason }, spans) };
+  }
+
+  forExporter(id: string): ExporterTelemetry {
+    return {
+      sent: (spans) => this.exporterSent.inc({ exporter: id }, spans),
+      failed: (spans, reason) => this.exporterFailed.inc({ exporter: id, reason }, spans),
+      batch: (spans, seconds) => {
+        this.exportDuration.observe({ exporter: id }, seconds);
+        this.exportBatchSpans.observe({ exporter: id }, spans);
+      },
+      queue: (size, capacity) => {
+        this.queueSize.set({ exporter: id }, size);
+        this.queueCapacity.set({ exporter: id }, capacity);
+      },
+    };
+  }
+
+  metricsText(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
+
+export interface ReceiverTelemetry {
+  accepted(spans: number): void;
+  refused(spans: number, reason: string): void;
+  request(outcome: string): void;
+}
+
+export interface ProcessorTelemetry {
+  dropped(spans: number, reason: string): void;
+}
+
+export interface ExporterTelemetry {
+  sent(spans: number): void;
+  failed(spans: number, reason: string): void;
+  batch(spans: number, seconds: number): void;
+  queue(size: number, capacity: number): void;
+}

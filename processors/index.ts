@@ -1,0 +1,3 @@
+import type { ProcessorFactory } from '../core/component';
+
+export const processorFactories: readonly ProcessorFactory[] = [];

@@ -1,0 +1,15 @@
+import type { ReceiverFactory } from '../../core/component';
+import { otlpReceiverConfigSchema } from './config';
+import { OtlpReceiver } from './otlp-receiver';
+
+export const otlpReceiverFactory: ReceiverFactory<typeof otlpReceiverConfigSchema> = {
+  type: 'otlp',
+  kind: 'receiver',
+  stability: 'beta',
+  summary: 'OTLP traces over HTTP (protobuf and JSON, gzip), as every OpenTelemetry SDK and Collector sends them.',
+  configSchema: otlpReceiverConfigSchema,
+  createReceiver: (config, settings, next) => new OtlpReceiver(config, settings, next),
+  claimedRoutes: (config) => [
+    { listen: config.http.listen, route: config.http.traces_path, configPath: 'http.listen', auth: config.auth },
+  ],
+};
