@@ -226,7 +226,8 @@ function checkListeners(
     if (!addr) continue;
     checkAuth(source, claim.listen, claim.auth, path);
     const key = listenKey(claim.listen);
-    const portOwner = hostByPort.get(addr.port);
+    // Port 0 (an ephemeral port, as tests use) never collides with anything.
+    const portOwner = addr.port === 0 ? undefined : hostByPort.get(addr.port);
     if (portOwner && portOwner.owner === 'service.admin') {
       source.report(path, `${claim.listen} is the admin listener's port; receivers must listen elsewhere`, 'CFG_LISTEN_CONFLICT');
       continue;
