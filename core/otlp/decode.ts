@@ -1,0 +1,42 @@
+/**
+ * Entry points for decoding an OTLP ExportTraceServiceRequest into the span model. Only a request
+ * that cannot be read at all throws (PermanentError RCV_DECODE, answered with 400); individually
+ * invalid spans are counted in `rejected` for an OTLP partial-success answer.
+ */
+import { PermanentError, errorMessage } from '../errors';
+import { RejectionLog, type DecodedTraces } from './decoded-traces';
+import { spansFromJson } from './json-to-span';
+import { ExportTraceServiceRequest, type RequestMsg } from './pb';
+import { createOtlpReader } from './proto-reader';
+import { spansFromProto } from './proto-to-span';
+
+export type { DecodedTraces } from './decoded-traces';
+
+export function decodeTraceRequestProto(bytes: Uint8Array): DecodedTraces {
+  let request: RequestMsg;
+  try {
+    request = ExportTraceServiceRequest.decode(createOtlpReader(bytes));
+  } catch (err) {
+    throw new PermanentError('RCV_DECODE', `invalid protobuf: ${errorMessage(err)}`, { cause: err });
+  }
+  const log = new RejectionLog();
+  return log.result(spansFromProto(request.resourceSpans, log));
+}
+
+/**
+ * Accepts the request body as text (or UTF-8 bytes), or a value that was already parsed by a
+ * framework's JSON middleware.
+ */
+export function decodeTraceRequestJson(input: string | Uint8Array | object): DecodedTraces {
+  let request: unknown = input;
+  if (typeof input === 'string' || input instanceof Uint8Array) {
+    const text = typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8');
+    try {
+      request = JSON.parse(text);
+    } catch (err) {
+      throw new PermanentError('RCV_DECODE', `invalid JSON: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+  const log = new RejectionLog();
+  return log.result(spansFromJson(request, log));
+}
