@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { registry } from '../../components';
+import type { ComponentRegistry } from '../../core/component';
 import { formatDiagnostic } from '../../core/config/diagnostics';
 import { loadConfigText } from '../../core/config/load-config';
 import { silentLogger } from '../../core/logger';
@@ -30,9 +31,12 @@ export interface TestDaemon {
 }
 
 /** Starts a real Service from YAML text (listeners should use port 0). */
-export async function startDaemon(yaml: string, options: { env?: NodeJS.ProcessEnv; logger?: Logger } = {}): Promise<TestDaemon> {
+export async function startDaemon(
+  yaml: string,
+  options: { env?: NodeJS.ProcessEnv; logger?: Logger; registry?: ComponentRegistry } = {},
+): Promise<TestDaemon> {
   const env = { TEST_DATA_DIR: processDataDir, ...options.env };
-  const { config, diagnostics } = loadConfigText(yaml, 'test.yaml', registry, { env });
+  const { config, diagnostics } = loadConfigText(yaml, 'test.yaml', options.registry ?? registry, { env });
   if (!config) throw new Error(`test config invalid:\n${diagnostics.map(formatDiagnostic).join('\n')}`);
   const service = new Service(config, { logger: options.logger ?? silentLogger() });
   await service.start();

@@ -9,7 +9,7 @@ import type {
   ReceiverFactory,
   SpanConsumer,
 } from '../../core/component';
-import { PermanentError } from '../../core/errors';
+import { BackpressureError, PermanentError } from '../../core/errors';
 import type { SpanBatch } from '../../core/span';
 
 /**
@@ -20,7 +20,9 @@ export interface Recorder {
   events: string[];
   batches: Map<string, SpanBatch[]>;
   receivers: Map<string, SpanConsumer>;
-  failures: Map<string, 'permanent' | 'retryable'>;
+  failures: Map<string, 'permanent' | 'retryable' | 'backpressure'>;
+  /** When set, exporters wait for it before accepting a batch (to observe ack-after-durable). */
+  gate?: Promise<void>;
 }
 
 export function createRecorder(): Recorder {
@@ -43,6 +45,8 @@ export function recordingRegistry(recorder: Recorder, base?: ComponentRegistry):
         const failure = recorder.failures.get(settings.id);
         if (failure === 'permanent') throw new PermanentError('EXP_TEST', `${settings.id} refuses`);
         if (failure === 'retryable') throw new Error(`${settings.id} is down`);
+        if (failure === 'backpressure') throw new BackpressureError('EXP_QUEUE_FULL', `${settings.id} queue is full`, 2);
+        if (recorder.gate) await recorder.gate;
         const list = recorder.batches.get(settings.id) ?? [];
         list.push(batch);
         recorder.batches.set(settings.id, list);
