@@ -90,7 +90,10 @@ export function loadConfigText(
   const service = parseService(source, root);
   if (service) {
     const selected = selectPipelines(source, service, options.pipelines);
-    checkPipelines(source, service, selected, { receivers, processors, exporters });
+    // References are checked against every declared id, even one whose settings are invalid, so
+    // that one mistake is reported once.
+    const declared = (section: Section) => new Set(isPlainObject(root[section]) ? Object.keys(root[section]) : []);
+    checkPipelines(source, service, selected, { receivers: declared('receivers'), processors: declared('processors'), exporters: declared('exporters') });
     checkListeners(source, service, selected, receivers);
   }
 
@@ -125,7 +128,7 @@ function parseSection<F extends AnyFactory>(
       source.report([section], `unknown ${kind} type "${m[1]}" (known: ${known})`, 'CFG_UNKNOWN_TYPE', { atKey: id });
       continue;
     }
-    const parsed = factory.configSchema.safeParse(value ?? {});
+    const parsed = factory.configSchema.safeParse(value ?? {}, { reportInput: true });
     if (!parsed.success) {
       reportZodIssues(source, [section, id], parsed.error);
       continue;
@@ -140,7 +143,7 @@ function parseService(source: YamlSource, root: Record<string, unknown>): Servic
     source.report([], 'missing required key "service" (with service.pipelines)', 'CFG_MISSING_KEY');
     return undefined;
   }
-  const parsed = serviceConfigSchema.safeParse(root.service);
+  const parsed = serviceConfigSchema.safeParse(root.service, { reportInput: true });
   if (!parsed.success) {
     reportZodIssues(source, ['service'], parsed.error);
     return undefined;
@@ -163,7 +166,7 @@ function checkPipelines(
   source: YamlSource,
   service: ServiceConfig,
   selected: readonly string[],
-  defined: Record<Section, Map<string, unknown>>,
+  defined: Record<Section, Set<string>>,
 ): void {
   if (Object.keys(service.pipelines).length === 0) {
     source.report(['service', 'pipelines'], 'no pipelines are defined', 'CFG_NO_PIPELINES');

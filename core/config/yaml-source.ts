@@ -76,15 +76,17 @@ export class YamlSource {
         if (!pair) return offset;
         // For the last step of an atKey lookup, the key itself is the most useful position.
         if (last && atKey !== undefined) return rangeStart(pair.key) ?? offset;
-        node = pair.value ?? pair.key;
+        node = pair.value;
+        // A scalar is reported where its value is; a mapping or list where its key is.
+        offset = (isScalar(node) ? rangeStart(node) : rangeStart(pair.key)) ?? offset;
       } else if (isSeq(node) && typeof step === 'number') {
         const item = node.items[step];
         if (item === undefined) return offset;
         node = item;
+        offset = rangeStart(node) ?? offset;
       } else {
         return offset;
       }
-      offset = rangeStart(node) ?? offset;
     }
     return offset;
   }

@@ -7,7 +7,7 @@ function codeFor(issue: z.core.$ZodIssue): string {
     case 'unrecognized_keys':
       return 'CFG_UNKNOWN_KEY';
     case 'invalid_type':
-      return issue.input === undefined ? 'CFG_MISSING_KEY' : 'CFG_INVALID_TYPE';
+      return isMissing(issue) ? 'CFG_MISSING_KEY' : 'CFG_INVALID_TYPE';
     case 'too_small':
     case 'too_big':
       return 'CFG_OUT_OF_RANGE';
@@ -34,11 +34,16 @@ export function reportZodIssues(
       }
       continue;
     }
-    if (issue.code === 'invalid_type' && issue.input === undefined) {
+    if (issue.code === 'invalid_type' && isMissing(issue)) {
       const key = path.pop();
       source.report(path, `missing required key "${String(key)}"`, codeFor(issue));
       continue;
     }
     source.report(path, issue.message, codeFor(issue));
   }
+}
+
+/** Needs the input on the issue: parse with `{ reportInput: true }`. */
+function isMissing(issue: z.core.$ZodIssue): boolean {
+  return 'input' in issue && issue.input === undefined;
 }
