@@ -155,6 +155,7 @@ export function attributeToString(value: AttributeValue): string {
     return String(value);
   }
   if (value === null) return '';
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
   return JSON.stringify(attributeToJson(value));
 }
 

@@ -1,0 +1,108 @@
+/**
+ * The embedded ClickHouse engine (chdb) binds one data directory per process. Every component that
+ * uses it goes through this registry, so two exporters on the same path share sessions, and a
+ * second path fails with an error that says what is wrong instead of chdb's generic refusal.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { drainPending, Session } from 'chdb';
+import { TracehouseError } from '../errors';
+
+/**
+ * A session's purpose. chdb keeps settings per connection, so a reader configured once with
+ * `final`/`readonly` never changes how a writer on the same directory behaves.
+ */
+export type EmbeddedRole = 'writer' | 'reader';
+
+export interface EmbeddedSessionLease {
+  readonly session: Session;
+  /** Absolute data directory. */
+  readonly path: string;
+  /** Settles once the setup given by whoever opened the session has run. */
+  readonly ready: Promise<void>;
+  /**
+   * Runs `work` with no other exclusive work on this session in between, for statements that
+   * depend on connection state (USE, SET) shared by every lease of the session.
+   */
+  exclusive<T>(work: (session: Session) => Promise<T>): Promise<T>;
+  /** Idempotent. The session closes when its last lease is released. */
+  release(): Promise<void>;
+}
+
+interface Entry {
+  session: Session;
+  refs: number;
+  ready: Promise<void>;
+  chain: Promise<unknown>;
+}
+
+const entries = new Map<string, Entry>();
+
+function keyOf(dir: string, role: EmbeddedRole): string {
+  return `${role}\0${dir}`;
+}
+
+function openDirectory(): string | undefined {
+  for (const key of entries.keys()) return key.slice(key.indexOf('\0') + 1);
+  return undefined;
+}
+
+/**
+ * `setup` runs once, when the session is opened; later leases of the same role wait for it through
+ * `ready`, so per-connection settings are in place before anyone queries.
+ */
+export function acquireEmbeddedSession(
+  dataPath: string,
+  role: EmbeddedRole,
+  setup?: (session: Session) => Promise<void>,
+): EmbeddedSessionLease {
+  const dir = path.resolve(dataPath);
+  const key = keyOf(dir, role);
+  let entry = entries.get(key);
+  if (!entry) {
+    const other = openDirectory();
+    if (other !== undefined && other !== dir) {
+      throw new TracehouseError(
+        'EXP_CLICKHOUSE_EMBEDDED_PATH',
+        `the embedded ClickHouse engine is already open at ${other}; one process can use only one ` +
+          `data directory, so every embedded clickhouse exporter must use the same path (got ${dir})`,
+      );
+    }
+    fs.mkdirSync(dir, { recursive: true });
+    const session = new Session(dir);
+    const ready = setup ? setup(session) : Promise.resolve();
+    // Observed here so a failed setup is not an unhandled rejection; each lease rethrows it.
+    ready.catch(() => undefined);
+    entry = { session, refs: 0, ready, chain: ready.catch(() => undefined) };
+    entries.set(key, entry);
+  }
+  entry.refs += 1;
+  const held = entry;
+  let released = false;
+  return {
+    session: held.session,
+    path: dir,
+    ready: held.ready,
+    exclusive<T>(work: (session: Session) => Promise<T>): Promise<T> {
+      const run = held.chain.then(() => work(held.session));
+      held.chain = run.catch(() => undefined);
+      return run;
+    },
+    async release() {
+      if (released) return;
+      released = true;
+      held.refs -= 1;
+      if (held.refs > 0) return;
+      if (entries.get(key) === held) entries.delete(key);
+      held.session.close();
+      // close() defers the native teardown while operations still run on the connection; waiting
+      // here means a caller that released everything can open another directory right away.
+      if (entries.size === 0) await drainPending();
+    },
+  };
+}
+
+/** Directories with a live session, for diagnostics and tests. */
+export function openEmbeddedPaths(): string[] {
+  return [...new Set([...entries.keys()].map((k) => k.slice(k.indexOf('\0') + 1)))];
+}

@@ -1,0 +1,179 @@
+/**
+ * Collects encoded spans from many consume calls into inserts bounded by size and time, and keeps
+ * the bounded queue that back-pressure is based on. It knows nothing about ClickHouse: `write`
+ * receives the chunks of one insert and settles each of them.
+ */
+
+/**
+ * Callers often share one signal across many concurrent calls (a connection's, or the service's
+ * shutdown signal): one listener per signal, not per call, keeps that cheap and warning-free.
+ */
+const watched = new WeakMap<AbortSignal, Map<Waiter, () => unknown>>();
+
+/** The promise of one consume call, settled when all of its chunks are written. */
+export class Waiter {
+  private remaining: number;
+  private settled = false;
+  private detach: (() => void) | undefined;
+
+  constructor(
+    parts: number,
+    private readonly resolveFn: () => void,
+    private readonly rejectFn: (err: unknown) => void,
+  ) {
+    this.remaining = parts;
+  }
+
+  /** Rejects early when the caller gives up; the chunks stay queued and are still written. */
+  watch(signal: AbortSignal, reason: () => unknown): void {
+    let waiters = watched.get(signal);
+    if (!waiters) {
+      const set = new Map<Waiter, () => unknown>();
+      waiters = set;
+      watched.set(signal, set);
+      signal.addEventListener(
+        'abort',
+        () => {
+          watched.delete(signal);
+          for (const [waiter, why] of [...set]) waiter.fail(why());
+        },
+        { once: true },
+      );
+    }
+    const own = waiters;
+    own.set(this, reason);
+    this.detach = () => own.delete(this);
+  }
+
+  partWritten(): void {
+    this.remaining -= 1;
+    if (this.remaining === 0) this.settle(() => this.resolveFn());
+  }
+
+  fail(err: unknown): void {
+    this.settle(() => this.rejectFn(err));
+  }
+
+  private settle(action: () => void): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.detach?.();
+    action();
+  }
+}
+
+export interface Chunk {
+  body: Buffer;
+  spans: number;
+  waiter: Waiter;
+}
+
+interface Queued extends Chunk {
+  arrivedAt: number;
+}
+
+export interface BatcherOptions {
+  maxSpans: number;
+  timeoutMs: number;
+  /** Spans held (waiting or being written) before hasRoom says no. */
+  capacity: number;
+  maxInFlight: number;
+  /** Writes one insert and settles every chunk's waiter; a rejection fails the chunks. */
+  write(chunks: Chunk[]): Promise<void>;
+  onQueueChange(held: number, capacity: number): void;
+}
+
+export class Batcher {
+  private readonly waiting: Queued[] = [];
+  private waitingSpans = 0;
+  private held = 0;
+  private inFlight = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private flushing = false;
+  private drained: Array<() => void> = [];
+
+  constructor(private readonly options: BatcherOptions) {}
+
+  get heldSpans(): number {
+    return this.held;
+  }
+
+  /** An empty queue takes any call, so one call larger than the capacity is not refused forever. */
+  hasRoom(spans: number): boolean {
+    return this.held === 0 || this.held + spans <= this.options.capacity;
+  }
+
+  add(chunks: readonly Chunk[]): void {
+    const now = Date.now();
+    for (const chunk of chunks) {
+      this.waiting.push({ ...chunk, arrivedAt: now });
+      this.waitingSpans += chunk.spans;
+      this.held += chunk.spans;
+    }
+    this.options.onQueueChange(this.held, this.options.capacity);
+    this.pump(false);
+  }
+
+  /** Writes everything held without waiting for timers; resolves when nothing is held. */
+  drain(): Promise<void> {
+    this.flushing = true;
+    this.pump(false);
+    if (this.held === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drained.push(resolve));
+  }
+
+  private due(timerFired: boolean): boolean {
+    if (this.waiting.length === 0) return false;
+    if (this.flushing || timerFired || this.waitingSpans >= this.options.maxSpans) return true;
+    return Date.now() >= this.waiting[0].arrivedAt + this.options.timeoutMs;
+  }
+
+  private pump(timerFired: boolean): void {
+    while (this.inFlight < this.options.maxInFlight && this.due(timerFired)) {
+      timerFired = false;
+      this.dispatch(this.take());
+    }
+    if (this.waiting.length > 0 && this.timer === undefined && this.inFlight < this.options.maxInFlight) {
+      const wait = Math.max(0, this.waiting[0].arrivedAt + this.options.timeoutMs - Date.now());
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.pump(true);
+      }, wait);
+    }
+  }
+
+  private take(): Chunk[] {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    const batch: Chunk[] = [];
+    let spans = 0;
+    while (this.waiting.length > 0) {
+      const next = this.waiting[0];
+      if (batch.length > 0 && spans + next.spans > this.options.maxSpans) break;
+      this.waiting.shift();
+      batch.push(next);
+      spans += next.spans;
+    }
+    this.waitingSpans -= spans;
+    return batch;
+  }
+
+  private dispatch(batch: Chunk[]): void {
+    this.inFlight += 1;
+    const spans = batch.reduce((sum, chunk) => sum + chunk.spans, 0);
+    this.options
+      .write(batch)
+      .catch((err: unknown) => {
+        for (const chunk of batch) chunk.waiter.fail(err);
+      })
+      .finally(() => {
+        this.inFlight -= 1;
+        this.held -= spans;
+        this.options.onQueueChange(this.held, this.options.capacity);
+        this.pump(false);
+        if (this.held === 0) for (const resolve of this.drained.splice(0)) resolve();
+      });
+  }
+}

@@ -1,0 +1,277 @@
+import type { ComponentSettings, Exporter, Host } from '../../core/component';
+import {
+  BackpressureError,
+  errorMessage,
+  PermanentError,
+  ShuttingDownError,
+  TracehouseError,
+} from '../../core/errors';
+import type { SpanBatch } from '../../core/span';
+import type { ExporterTelemetry } from '../../core/telemetry';
+import { Batcher, Waiter, type Chunk } from './batcher';
+import { resolveTarget, type ClickhouseExporterConfig } from './config';
+import { isDataError, type ClickhouseConnection } from './connection';
+import { EmbeddedConnection } from './embedded-connection';
+import { ClickhouseQueryBackend } from './query-backend';
+import { encodeSpans } from './rows';
+import { RetriesExhausted, withRetry, type RetryPolicy } from './retry';
+import { SchemaManager } from './schema-manager';
+import { ServerConnection } from './server-connection';
+
+export interface ClickhouseExporterOptions {
+  /**
+   * Inserts in flight at once (default 2). Even the embedded engine gains from a second one: it
+   * fills the cores while the first is in its single-threaded phases (part write, view). Measured
+   * with bench/clickhouse-insert.ts: about +15 % spans/s over 1 at 5000 spans, 3 adds nothing.
+   */
+  maxInFlight?: number;
+}
+
+export class ClickhouseExporter implements Exporter {
+  private connection: ClickhouseConnection | undefined;
+  private schema: SchemaManager | undefined;
+  private readonly batcher: Batcher;
+  private readonly retry: RetryPolicy;
+  private readonly telemetry: ExporterTelemetry;
+  private readonly qualifiedTable: string;
+  private starting: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
+  private unhealthy = false;
+
+  constructor(
+    private readonly config: ClickhouseExporterConfig,
+    private readonly settings: ComponentSettings<ExporterTelemetry>,
+    options: ClickhouseExporterOptions = {},
+  ) {
+    this.telemetry = settings.telemetry;
+    this.qualifiedTable = `${config.database}.${config.table}`;
+    this.retry = {
+      initialIntervalMs: config.retry.initial_interval_ms,
+      maxIntervalMs: config.retry.max_interval_ms,
+      maxElapsedMs: config.retry.max_elapsed_ms,
+    };
+    this.batcher = new Batcher({
+      maxSpans: config.max_spans,
+      timeoutMs: config.timeout_ms,
+      capacity: config.queue_max_spans,
+      maxInFlight: options.maxInFlight ?? 2,
+      write: (chunks) => this.write(chunks),
+      onQueueChange: (held, capacity) => this.telemetry.queue(held, capacity),
+    });
+  }
+
+  start(host: Host): Promise<void> {
+    this.starting ??= this.open(host);
+    return this.starting;
+  }
+
+  private async open(host: Host): Promise<void> {
+    if (this.stopping) return;
+    const target = resolveTarget(this.config);
+    const connection =
+      target.mode === 'embedded'
+        ? new EmbeddedConnection(target.path, this.config.insert_timeout_ms)
+        : new ServerConnection({
+            endpoint: target.endpoint,
+            username: target.username,
+            password: target.password,
+            insertTimeoutMs: this.config.insert_timeout_ms,
+            maxOpenConnections: 4,
+            logger: this.settings.logger,
+          });
+    const schema = new SchemaManager(connection, {
+      database: this.config.database,
+      table: this.config.table,
+      ttlDays: this.config.ttl_days,
+      clusterName: this.config.cluster_name,
+    });
+    if (target.mode === 'embedded') {
+      try {
+        await schema.ensure();
+      } catch (err) {
+        // A local engine that cannot create its tables is a configuration problem, not an outage.
+        await connection.close();
+        throw new TracehouseError(
+          'EXP_CLICKHOUSE_SCHEMA',
+          `cannot prepare ${this.qualifiedTable} in ${target.path}: ${errorMessage(err)}`,
+          { cause: err },
+        );
+      }
+    } else {
+      // A server may be down or still booting; start must not wait on it. Inserts ensure the
+      // schema again before writing, within their retry bound.
+      schema.ensure().catch((err: unknown) => {
+        this.settings.logger.warn(
+          { err: errorMessage(err), endpoint: new URL(target.endpoint).origin },
+          'ClickHouse schema not ready; it is retried before each insert',
+        );
+      });
+    }
+    this.connection = connection;
+    this.schema = schema;
+    this.telemetry.queue(0, this.config.queue_max_spans);
+    host.registerQueryBackend(
+      this.settings.id,
+      new ClickhouseQueryBackend(() => this.connection, this.config.database),
+    );
+    this.settings.logger.info(
+      {
+        mode: target.mode,
+        table: this.qualifiedTable,
+        // origin only: an endpoint URL may carry credentials.
+        ...(target.mode === 'embedded' ? { path: target.path } : { endpoint: new URL(target.endpoint).origin }),
+      },
+      'clickhouse exporter started',
+    );
+  }
+
+  consume(batch: SpanBatch, signal: AbortSignal): Promise<void> {
+    if (this.stopping) return Promise.reject(new ShuttingDownError(this.settings.id));
+    if (!this.connection) {
+      return Promise.reject(
+        new TracehouseError('EXP_NOT_STARTED', `${this.settings.id} has not started`),
+      );
+    }
+    if (batch.length === 0) return Promise.resolve();
+    if (signal.aborted) return Promise.reject(abortError(this.settings.id));
+    if (!this.batcher.hasRoom(batch.length)) {
+      this.telemetry.failed(batch.length, 'queue_full');
+      return Promise.reject(
+        new BackpressureError(
+          'EXP_QUEUE_FULL',
+          `${this.settings.id} queue is full (${this.batcher.heldSpans} of ${this.config.queue_max_spans} spans waiting)`,
+          this.retryAfterSeconds(),
+        ),
+      );
+    }
+    const max = this.config.max_spans;
+    const parts = Math.ceil(batch.length / max);
+    return new Promise<void>((resolve, reject) => {
+      const waiter = new Waiter(parts, resolve, reject);
+      const chunks: Chunk[] = [];
+      for (let from = 0; from < batch.length; from += max) {
+        const to = Math.min(from + max, batch.length);
+        chunks.push({ body: encodeSpans(batch, from, to), spans: to - from, waiter });
+      }
+      waiter.watch(signal, () => abortError(this.settings.id));
+      this.batcher.add(chunks);
+    });
+  }
+
+  /** While ClickHouse is failing, tell clients to come back after a backoff interval, not at once. */
+  private retryAfterSeconds(): number {
+    return this.unhealthy ? Math.max(1, Math.ceil(this.retry.maxIntervalMs / 1000)) : 1;
+  }
+
+  private async write(chunks: Chunk[]): Promise<void> {
+    try {
+      await this.insert(chunks);
+      this.unhealthy = false;
+      this.succeed(chunks);
+    } catch (err) {
+      const waiters = new Set(chunks.map((chunk) => chunk.waiter));
+      if (isDataError(err) && waiters.size > 1) {
+        // One caller's bad rows must not fail the others sharing the insert: retry per caller.
+        for (const waiter of waiters) {
+          const own = chunks.filter((chunk) => chunk.waiter === waiter);
+          try {
+            await this.insert(own);
+            this.succeed(own);
+          } catch (ownErr) {
+            this.fail(own, ownErr);
+          }
+        }
+        return;
+      }
+      this.fail(chunks, err);
+    }
+  }
+
+  private async insert(chunks: Chunk[]): Promise<void> {
+    const body = chunks.length === 1 ? chunks[0].body : Buffer.concat(chunks.map((c) => c.body));
+    const spans = chunks.reduce((sum, chunk) => sum + chunk.spans, 0);
+    await withRetry(
+      async () => {
+        const connection = this.connection;
+        const schema = this.schema;
+        if (!connection || !schema) throw new ShuttingDownError(this.settings.id);
+        await schema.ensure();
+        const started = performance.now();
+        try {
+          await connection.insertNdjson(this.qualifiedTable, body);
+        } finally {
+          this.telemetry.batch(spans, (performance.now() - started) / 1000);
+        }
+      },
+      this.retry,
+      (err) => !isDataError(err) && !(err instanceof ShuttingDownError),
+      (err, delayMs, attempts) => {
+        this.unhealthy = true;
+        this.settings.logger.warn(
+          { err: errorMessage(err), spans, attempts, retry_in_ms: delayMs },
+          'ClickHouse insert failed; retrying',
+        );
+      },
+    );
+  }
+
+  private succeed(chunks: Chunk[]): void {
+    for (const chunk of chunks) {
+      this.telemetry.sent(chunk.spans);
+      chunk.waiter.partWritten();
+    }
+  }
+
+  private fail(chunks: Chunk[], err: unknown): void {
+    const last = err instanceof RetriesExhausted ? err.lastError : err;
+    const spans = chunks.reduce((sum, chunk) => sum + chunk.spans, 0);
+    let failure: TracehouseError;
+    if (isDataError(last)) {
+      failure = new PermanentError(
+        'EXP_CLICKHOUSE_REJECTED',
+        `ClickHouse rejected ${spans} spans: ${errorMessage(last)}`,
+        { cause: last },
+      );
+    } else if (last instanceof TracehouseError) {
+      failure = last;
+    } else {
+      this.unhealthy = true;
+      const tried =
+        err instanceof RetriesExhausted
+          ? ` after ${err.outcome.attempts} attempts over ${err.outcome.elapsedMs} ms`
+          : '';
+      failure = new TracehouseError(
+        'EXP_CLICKHOUSE_UNAVAILABLE',
+        `ClickHouse insert of ${spans} spans failed${tried}: ${errorMessage(last)}`,
+        { cause: last },
+      );
+    }
+    this.settings.logger.error({ err: failure.message, code: failure.code, spans }, 'spans not written');
+    for (const chunk of chunks) {
+      this.telemetry.failed(chunk.spans, failure instanceof PermanentError ? 'rejected' : 'unavailable');
+      chunk.waiter.fail(failure);
+    }
+  }
+
+  shutdown(): Promise<void> {
+    this.stopping ??= this.close();
+    return this.stopping;
+  }
+
+  private async close(): Promise<void> {
+    // A start still opening would otherwise leave a connection behind.
+    await this.starting?.catch(() => undefined);
+    await this.batcher.drain();
+    const connection = this.connection;
+    this.connection = undefined;
+    this.schema = undefined;
+    await connection?.close();
+  }
+}
+
+function abortError(id: string): TracehouseError {
+  return new TracehouseError(
+    'EXP_ABORTED',
+    `${id}: the caller stopped waiting; its spans stay queued and are still written`,
+  );
+}

@@ -1,0 +1,55 @@
+import type { ClickhouseConnection } from './connection';
+import {
+  appliedVersionsQuery,
+  createDatabaseStatement,
+  createMigrationsTableStatement,
+  MIGRATIONS,
+  recordMigrationStatement,
+  type SchemaOptions,
+} from './schema';
+
+/** Applies pending migrations once per connection; a failed attempt is retried by the next call. */
+export class SchemaManager {
+  private ready: Promise<void> | undefined;
+
+  constructor(
+    private readonly connection: ClickhouseConnection,
+    private readonly options: SchemaOptions,
+  ) {}
+
+  ensure(): Promise<void> {
+    if (!this.ready) {
+      const attempt = this.migrate();
+      this.ready = attempt;
+      attempt.catch(() => {
+        if (this.ready === attempt) this.ready = undefined;
+      });
+    }
+    return this.ready;
+  }
+
+  /** Versions recorded for this table, ascending. */
+  async appliedVersions(): Promise<number[]> {
+    const text = await this.connection.select(appliedVersionsQuery(this.options), 'JSONEachRow');
+    return text
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => Number((JSON.parse(line) as { version: number | string }).version));
+  }
+
+  private async migrate(): Promise<void> {
+    // `default` always exists, and creating it ON CLUSTER would need rights the exporter may lack.
+    if (this.options.database !== 'default') {
+      await this.connection.command(createDatabaseStatement(this.options));
+    }
+    await this.connection.command(createMigrationsTableStatement(this.options));
+    const applied = new Set(await this.appliedVersions());
+    for (const migration of MIGRATIONS) {
+      if (applied.has(migration.version)) continue;
+      for (const statement of migration.statements(this.options)) {
+        await this.connection.command(statement);
+      }
+      await this.connection.command(recordMigrationStatement(this.options, migration));
+    }
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * DDL for the spans table and its trace-id lookup, kept as ordered migrations recorded in
+ * `tracehouse_schema_migrations`. Every statement is also idempotent on its own (IF NOT EXISTS), so
+ * a crash between a statement and its migration record, or two exporters migrating at once, is
+ * harmless.
+ */
+
+export const MIGRATIONS_TABLE = 'tracehouse_schema_migrations';
+
+export interface SchemaOptions {
+  database: string;
+  table: string;
+  ttlDays: number;
+  clusterName?: string;
+}
+
+export interface Migration {
+  version: number;
+  description: string;
+  statements(options: SchemaOptions): string[];
+}
+
+/** Backtick-quotes an identifier; config validation already restricts names, this is belt and braces. */
+export function ident(name: string): string {
+  return '`' + name.replace(/\\/g, '\\\\').replace(/`/g, '\\`') + '`';
+}
+
+export function qualified(options: SchemaOptions, table: string): string {
+  return `${ident(options.database)}.${ident(table)}`;
+}
+
+function onCluster(options: SchemaOptions): string {
+  return options.clusterName ? ` ON CLUSTER ${ident(options.clusterName)}` : '';
+}
+
+/**
+ * Replicated engines take the ZooKeeper path from the standard server macros, so the same DDL
+ * works on every node of the cluster.
+ */
+function engine(options: SchemaOptions, base: 'MergeTree' | 'ReplacingMergeTree', args = ''): string {
+  if (!options.clusterName) return `${base}(${args})`;
+  const replicated = `'/clickhouse/tables/{shard}/{database}/{table}', '{replica}'`;
+  return `Replicated${base}(${args ? `${replicated}, ${args}` : replicated})`;
+}
+
+function ttl(options: SchemaOptions, column: string): string {
+  return options.ttlDays > 0 ? `\nTTL toDateTime(${column}) + toIntervalDay(${options.ttlDays})` : '';
+}
+
+export function createDatabaseStatement(options: SchemaOptions): string {
+  return `CREATE DATABASE IF NOT EXISTS ${ident(options.database)}${onCluster(options)}`;
+}
+
+export function createMigrationsTableStatement(options: SchemaOptions): string {
+  // Keyed by table so several exporters can keep different tables in one database.
+  return `CREATE TABLE IF NOT EXISTS ${qualified(options, MIGRATIONS_TABLE)}${onCluster(options)} (
+    table_name String,
+    version UInt32,
+    description String,
+    applied_at DateTime64(3)
+) ENGINE = ${engine(options, 'ReplacingMergeTree')}
+ORDER BY (table_name, version)`;
+}
+
+// Column names, types and value formats are the OpenTelemetry Collector's otel_traces so Grafana's
+// ClickHouse plugin and existing queries work; the columns after Links are Tracehouse's additions.
+function spansTable(options: SchemaOptions): string {
+  return `CREATE TABLE IF NOT EXISTS ${qualified(options, options.table)}${onCluster(options)} (
+    Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+    TraceId String CODEC(ZSTD(1)),
+    SpanId String CODEC(ZSTD(1)),
+    ParentSpanId String CODEC(ZSTD(1)),
+    TraceState String CODEC(ZSTD(1)),
+    SpanName LowCardinality(String) CODEC(ZSTD(1)),
+    SpanKind LowCardinality(String) CODEC(ZSTD(1)),
+    ServiceName LowCardinality(String) CODEC(ZSTD(1)),
+    ResourceAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    ScopeName String CODEC(ZSTD(1)),
+    ScopeVersion String CODEC(ZSTD(1)),
+    SpanAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    Duration UInt64 CODEC(T64, ZSTD(1)),
+    StatusCode LowCardinality(String) CODEC(ZSTD(1)),
+    StatusMessage String CODEC(ZSTD(1)),
+    Events Nested (
+        Timestamp DateTime64(9),
+        Name LowCardinality(String),
+        Attributes Map(LowCardinality(String), String)
+    ) CODEC(ZSTD(1)),
+    Links Nested (
+        TraceId String,
+        SpanId String,
+        TraceState String,
+        Attributes Map(LowCardinality(String), String)
+    ) CODEC(ZSTD(1)),
+    ScopeAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    ResourceSchemaUrl LowCardinality(String) CODEC(ZSTD(1)),
+    ScopeSchemaUrl LowCardinality(String) CODEC(ZSTD(1)),
+    TraceFlags UInt32 CODEC(ZSTD(1)),
+    DroppedAttributesCount UInt32 CODEC(ZSTD(1)),
+    DroppedEventsCount UInt32 CODEC(ZSTD(1)),
+    DroppedLinksCount UInt32 CODEC(ZSTD(1)),
+    Workspace LowCardinality(String) CODEC(ZSTD(1)),
+    Project LowCardinality(String) CODEC(ZSTD(1)),
+    Environment LowCardinality(String) CODEC(ZSTD(1)),
+    GenAIOperation LowCardinality(String) CODEC(ZSTD(1)),
+    GenAIProvider LowCardinality(String) CODEC(ZSTD(1)),
+    GenAIRequestModel LowCardinality(String) CODEC(ZSTD(1)),
+    GenAIResponseModel LowCardinality(String) CODEC(ZSTD(1)),
+    InputTokens UInt64 CODEC(T64, ZSTD(1)),
+    OutputTokens UInt64 CODEC(T64, ZSTD(1)),
+    CostUsd Float64 CODEC(ZSTD(1)),
+    Verdict LowCardinality(String) CODEC(ZSTD(1)),
+    Input String CODEC(ZSTD(3)),
+    Output String CODEC(ZSTD(3)),
+    INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1,
+    INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_res_attr_value mapValues(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_span_attr_key mapKeys(SpanAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_span_attr_value mapValues(SpanAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_duration Duration TYPE minmax GRANULARITY 1,
+    INDEX idx_lower_span_name lower(SpanName) TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 8
+) ENGINE = ${engine(options, 'ReplacingMergeTree')}
+PARTITION BY toDate(Timestamp)
+PRIMARY KEY (ServiceName, SpanName, toDateTime(Timestamp))
+ORDER BY (ServiceName, SpanName, toDateTime(Timestamp), TraceId, SpanId)${ttl(options, 'Timestamp')}
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1`;
+}
+
+function traceIdTsTable(options: SchemaOptions): string {
+  return `CREATE TABLE IF NOT EXISTS ${qualified(options, `${options.table}_trace_id_ts`)}${onCluster(options)} (
+    TraceId String CODEC(ZSTD(1)),
+    Start SimpleAggregateFunction(min, DateTime) CODEC(ZSTD(1)),
+    End SimpleAggregateFunction(max, DateTime) CODEC(ZSTD(1))
+) ENGINE = ${engine(options, 'MergeTree')}
+PARTITION BY toStartOfWeek(Start)
+ORDER BY (TraceId)${ttl(options, 'Start')}
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1`;
+}
+
+function traceIdTsView(options: SchemaOptions): string {
+  return `CREATE MATERIALIZED VIEW IF NOT EXISTS ${qualified(options, `${options.table}_trace_id_ts_mv`)}${onCluster(options)}
+TO ${qualified(options, `${options.table}_trace_id_ts`)}
+AS SELECT
+    TraceId,
+    min(Timestamp) AS Start,
+    max(Timestamp) AS End
+FROM ${qualified(options, options.table)}
+WHERE TraceId != ''
+GROUP BY TraceId`;
+}
+
+/** Append-only: a released migration is never edited, a change is a new version. */
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, description: 'create spans table', statements: (o) => [spansTable(o)] },
+  { version: 2, description: 'create trace id lookup table', statements: (o) => [traceIdTsTable(o)] },
+  { version: 3, description: 'create trace id lookup view', statements: (o) => [traceIdTsView(o)] },
+];
+
+export function appliedVersionsQuery(options: SchemaOptions): string {
+  return `SELECT version FROM ${qualified(options, MIGRATIONS_TABLE)} FINAL WHERE table_name = ${sqlString(options.table)} ORDER BY version`;
+}
+
+export function recordMigrationStatement(options: SchemaOptions, migration: Migration): string {
+  // now64() on the server: the daemon's clock and time zone never leak into the record.
+  return `INSERT INTO ${qualified(options, MIGRATIONS_TABLE)} (table_name, version, description, applied_at) VALUES (${sqlString(options.table)}, ${migration.version}, ${sqlString(migration.description)}, now64(3))`;
+}
+
+export function sqlString(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
