@@ -47,7 +47,7 @@ describe('otlp receiver HTTP answers', () => {
   });
   afterEach(() => daemon.stop());
 
-  const post = (body: BodyInit, headers: Record<string, string>) => fetch(url, { method: 'POST', body, headers });
+  const post = (body: string | Uint8Array, headers: Record<string, string>) => fetch(url, { method: 'POST', body, headers });
   const protoBody = (n: number) => Buffer.from(encodeTraceRequestProto(spans(n)));
 
   it('answers 200 with an empty ExportTraceServiceResponse in the request encoding', async () => {
