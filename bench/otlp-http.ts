@@ -32,7 +32,8 @@ function buildTemplate(): { body: Buffer; idOffsets: number[] } {
     const start = 1_763_900_000_000_000_000n + BigInt(i) * 1_000_000n;
     spans.push(
       makeSpan({
-        traceId: `${'ab'.repeat(14)}${i.toString(16).padStart(4, '0')}`,
+        // Ten traces of ten spans each (an agent run with its LLM and tool calls), not 100 one-span traces.
+        traceId: `${'ab'.repeat(14)}${Math.floor(i / 10).toString(16).padStart(4, '0')}`,
         spanId: `${'cd'.repeat(6)}${i.toString(16).padStart(4, '0')}`,
         name: 'chat gpt-4o-mini',
         kind: 'client',
@@ -54,8 +55,10 @@ function buildTemplate(): { body: Buffer; idOffsets: number[] } {
   }
   const body = Buffer.from(encodeTraceRequestProto(spans));
   const idOffsets: number[] = [];
-  for (const span of spans) {
-    for (const id of [span.traceId, span.spanId]) idOffsets.push(body.indexOf(Buffer.from(id, 'hex')));
+  // Every occurrence of every id, so that the request number can be stamped into all of them.
+  for (const id of new Set(spans.flatMap((s) => [s.traceId, s.spanId]))) {
+    const bytes = Buffer.from(id, 'hex');
+    for (let at = body.indexOf(bytes); at !== -1; at = body.indexOf(bytes, at + 1)) idOffsets.push(at);
   }
   if (idOffsets.some((o) => o < 0)) throw new Error('bench template: id bytes not found');
   return { body, idOffsets };
@@ -88,13 +91,21 @@ async function waitForHealth(): Promise<void> {
   throw new Error('daemon did not become healthy');
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+function cpuSeconds(pid: number | undefined): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  // utime and stime are fields 14 and 15 of /proc/PID/stat, counted from 1 before the ") " split.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'tracehouse-bench-'));
-  const daemon = spawn(process.execPath, [path.join(root, 'dist', 'bin', 'tracehouse.js'), 'run', '-c', path.join(root, 'pipelines.yaml')], {
+  const nodeArgs = (process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const daemon = spawn(process.execPath, [...nodeArgs, path.join(root, 'dist', 'bin', 'tracehouse.js'), 'run', '-c', path.join(root, 'pipelines.yaml')], {
     env: {
       ...process.env,
       TRACEHOUSE_DATA_DIR: dataDir,
@@ -119,6 +130,7 @@ async function main(): Promise<void> {
     const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
     const latencies: number[] = [];
     let requestNo = 0;
+    const cpuAtStart = cpuSeconds(daemon.pid);
     let failures = 0;
     const started = performance.now();
     const worker = async () => {
@@ -135,6 +147,7 @@ async function main(): Promise<void> {
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     const elapsedS = (performance.now() - started) / 1000;
+    const daemonCpuS = cpuSeconds(daemon.pid) - cpuAtStart;
     agent.destroy();
     const res = await fetch(`http://127.0.0.1:${ADMIN_PORT}/?query=${encodeURIComponent('SELECT count() FROM otel_traces')}`);
     const stored = Number((await res.text()).trim());
@@ -146,6 +159,7 @@ async function main(): Promise<void> {
         `requests: ${latencies.length} (${failures} non-200)`,
         `spans stored: ${stored} -> ${Math.round(stored / elapsedS)} spans/s (acknowledged after the ClickHouse insert)`,
         `request latency: p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`,
+        `daemon CPU: ${((daemonCpuS / Math.max(stored, 1)) * 1e6).toFixed(1)} µs per stored span (${(daemonCpuS / elapsedS).toFixed(2)} cores busy of ${os.cpus().length})`,
         `daemon peak RSS: ${rssMb} MiB`,
         '',
       ].join('\n'),

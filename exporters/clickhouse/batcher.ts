@@ -122,9 +122,16 @@ export class Batcher {
     return new Promise((resolve) => this.drained.push(resolve));
   }
 
+  /**
+   * Group commit: when no insert is running, what is waiting goes now; while one runs, spans
+   * accumulate until it finishes, the batch is full, or timeout_ms passes. Acknowledging after
+   * the insert means clients wait for it, so a fixed linger would cap a closed-loop client at
+   * (its concurrency / linger) while the engine sits idle; this way batches grow with the load
+   * and latency stays near one insert.
+   */
   private due(timerFired: boolean): boolean {
     if (this.waiting.length === 0) return false;
-    if (this.flushing || timerFired || this.waitingSpans >= this.options.maxSpans) return true;
+    if (this.inFlight === 0 || this.flushing || timerFired || this.waitingSpans >= this.options.maxSpans) return true;
     return Date.now() >= this.waiting[0].arrivedAt + this.options.timeoutMs;
   }
 

@@ -1,5 +1,5 @@
 import { acquireEmbeddedSession, type EmbeddedSessionLease } from '../../core/clickhouse/embedded-engine';
-import type { ClickhouseConnection, ReadOptions, ReadResult } from './connection';
+import { INSERT_SETTINGS, type ClickhouseConnection, type ReadOptions, type ReadResult } from './connection';
 import { ident } from './schema';
 
 /**
@@ -37,6 +37,7 @@ export class EmbeddedConnection implements ClickhouseConnection {
       table,
       values: body,
       format: 'JSONEachRow',
+      settings: INSERT_SETTINGS,
       timeout: this.insertTimeoutMs,
     });
   }

@@ -216,7 +216,20 @@ const OUTPUT = ['gen_ai.output.messages', 'gen_ai.completion', 'output.value'];
 
 /** NDJSON for spans[from, to): one Buffer per chunk, ready for a raw JSONEachRow insert. */
 export function encodeSpans(spans: readonly Span[], from = 0, to = spans.length): Buffer {
-  const lines: string[] = new Array(to - from);
-  for (let i = from; i < to; i++) lines[i - from] = encodeSpan(spans[i]);
-  return Buffer.from(lines.join('\n') + '\n', 'utf8');
+  // Each line is UTF-8 encoded straight into one growing buffer. Joining the lines first builds a
+  // rope V8 must flatten and then encode: measured at about 3x the cost of encoding the rows.
+  let buf = Buffer.allocUnsafe(Math.max(4096, (to - from) * 2048));
+  let used = 0;
+  for (let i = from; i < to; i++) {
+    const line = encodeSpan(spans[i]);
+    const worst = line.length * 3 + 1;
+    if (used + worst > buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(buf.length * 2, used + worst));
+      buf.copy(grown, 0, 0, used);
+      buf = grown;
+    }
+    used += buf.write(line, used, 'utf8');
+    buf[used++] = 0x0a;
+  }
+  return buf.subarray(0, used);
 }

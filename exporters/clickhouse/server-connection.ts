@@ -6,7 +6,7 @@ import {
   type Logger as ClientLogger,
 } from '@clickhouse/client';
 import type { Logger } from '../../core/logger';
-import type { ClickhouseConnection, ReadOptions, ReadResult } from './connection';
+import { INSERT_SETTINGS, type ClickhouseConnection, type ReadOptions, type ReadResult } from './connection';
 
 export interface ServerConnectionOptions {
   endpoint: string;
@@ -75,6 +75,7 @@ export class ServerConnection implements ClickhouseConnection {
     const result = await this.client.exec({
       query: `INSERT INTO ${table} FORMAT JSONEachRow`,
       values: Readable.from([body], { objectMode: false }),
+      clickhouse_settings: INSERT_SETTINGS,
     });
     result.stream.resume();
     await new Promise<void>((resolve, reject) => {
