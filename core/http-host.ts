@@ -76,6 +76,11 @@ export class HttpHost {
 export async function closeServer(server: http.Server): Promise<void> {
   if (!server.listening) return;
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // close() only drops the keep-alive connections idle at this moment; a connection whose request
+  // is still in flight becomes idle when answered and would otherwise hold the server open until
+  // its keep-alive timeout.
+  const sweeper = setInterval(() => server.closeIdleConnections(), 50);
   server.closeIdleConnections();
   await closed;
+  clearInterval(sweeper);
 }

@@ -91,6 +91,21 @@ export class ClickhouseHttpServer {
     this.rules.length = 0;
   }
 
+  /**
+   * Holds every INSERT that arrives from now on (after recording it) until the returned function
+   * is called, so a test can keep an insert in flight while it does something else.
+   */
+  holdInserts(): () => void {
+    let release!: () => void;
+    this.inserts = new Promise<void>((resolve) => (release = resolve));
+    return () => {
+      this.inserts = undefined;
+      release();
+    };
+  }
+
+  private inserts: Promise<void> | undefined;
+
   /** Runs a statement directly on the backing engine, bypassing HTTP (for test assertions). */
   async sql(query: string, format = 'JSONEachRow'): Promise<string> {
     return this.run(query, 'default', {}, format).then((r) => r.body.toString('utf8'));
@@ -127,6 +142,7 @@ export class ClickhouseHttpServer {
     const record: RecordedRequest = { query, database, settings, bodyBytes: body.length };
     this.requests.push(record);
 
+    if (insert && this.inserts) await this.inserts;
     const rule = this.rules.find((r) => r.times > 0 && r.match(query));
     if (rule) {
       rule.times -= 1;
