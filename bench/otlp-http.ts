@@ -13,7 +13,7 @@ import { makeSpan } from '../core/span';
 import type { Resource, Span } from '../core/span';
 
 const SPANS_PER_REQUEST = 100;
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 20) * 1000;
 const OTLP_PORT = Number(process.env.BENCH_OTLP_PORT ?? 14318);
 const ADMIN_PORT = Number(process.env.BENCH_ADMIN_PORT ?? 18888);
