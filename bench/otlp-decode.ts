@@ -9,44 +9,8 @@ import { decodeTraceRequestJson, decodeTraceRequestProto } from '../core/otlp/de
 import { encodeTraceRequestJson, encodeTraceRequestProto } from '../core/otlp/encode';
 import { ExportTraceServiceRequest } from '../core/otlp/pb';
 import { createOtlpReader } from '../core/otlp/proto-reader';
-import { makeSpan, type Resource, type Span } from '../core/span';
+import { buildGenAiSpans, SPANS_PER_REQUEST } from './gen-ai-spans';
 
-const SPANS_PER_REQUEST = 100;
-
-export function buildGenAiSpans(): Span[] {
-  const resource: Resource = {
-    attributes: { 'service.name': 'bench-llm-app', 'deployment.environment': 'bench' },
-    droppedAttributesCount: 0,
-    schemaUrl: '',
-  };
-  const prompt = 'Summarize the following support ticket in two sentences and list the action items. '.repeat(3).slice(0, 200);
-  const spans: Span[] = [];
-  for (let i = 0; i < SPANS_PER_REQUEST; i++) {
-    const start = 1_763_900_000_000_000_000n + BigInt(i) * 1_000_000n;
-    spans.push(
-      makeSpan({
-        traceId: `${'ab'.repeat(14)}${i.toString(16).padStart(4, '0')}`,
-        spanId: `${'cd'.repeat(6)}${i.toString(16).padStart(4, '0')}`,
-        parentSpanId: i === 0 ? '' : `${'cd'.repeat(6)}0000`,
-        name: 'chat gpt-4o-mini',
-        kind: 'client',
-        startTimeUnixNano: start,
-        endTimeUnixNano: start + 850_000_000n,
-        resource,
-        attributes: {
-          'gen_ai.operation.name': 'chat',
-          'gen_ai.provider.name': 'openai',
-          'gen_ai.request.model': 'gpt-4o-mini',
-          'gen_ai.response.model': 'gpt-4o-mini-2024-07-18',
-          'gen_ai.usage.input_tokens': 412n,
-          'gen_ai.usage.output_tokens': 96n,
-          'gen_ai.prompt': prompt,
-        },
-      }),
-    );
-  }
-  return spans;
-}
 
 function measure(label: string, iterations: number, decode: () => number): string {
   // Warm-up lets the JIT settle before timing.

@@ -9,10 +9,8 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { encodeTraceRequestProto } from '../core/otlp/encode';
-import { makeSpan } from '../core/span';
-import type { Resource, Span } from '../core/span';
+import { buildGenAiSpans, SPANS_PER_REQUEST } from './gen-ai-spans';
 
-const SPANS_PER_REQUEST = 100;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 20) * 1000;
 const OTLP_PORT = Number(process.env.BENCH_OTLP_PORT ?? 14318);
@@ -21,38 +19,7 @@ const root = path.resolve(__dirname, '..', '..');
 
 /** A request template whose trace and span ids are overwritten per request, so every span is new. */
 function buildTemplate(): { body: Buffer; idOffsets: number[] } {
-  const resource: Resource = {
-    attributes: { 'service.name': 'bench-llm-app', 'deployment.environment': 'bench' },
-    droppedAttributesCount: 0,
-    schemaUrl: '',
-  };
-  const prompt = 'Summarize the following support ticket in two sentences and list the action items. '.repeat(3).slice(0, 200);
-  const spans: Span[] = [];
-  for (let i = 0; i < SPANS_PER_REQUEST; i++) {
-    const start = 1_763_900_000_000_000_000n + BigInt(i) * 1_000_000n;
-    spans.push(
-      makeSpan({
-        // Ten traces of ten spans each (an agent run with its LLM and tool calls), not 100 one-span traces.
-        traceId: `${'ab'.repeat(14)}${Math.floor(i / 10).toString(16).padStart(4, '0')}`,
-        spanId: `${'cd'.repeat(6)}${i.toString(16).padStart(4, '0')}`,
-        name: 'chat gpt-4o-mini',
-        kind: 'client',
-        startTimeUnixNano: start,
-        endTimeUnixNano: start + 850_000_000n,
-        resource,
-        attributes: {
-          'gen_ai.operation.name': 'chat',
-          'gen_ai.provider.name': 'openai',
-          'gen_ai.request.model': 'gpt-4o-mini',
-          'gen_ai.response.model': 'gpt-4o-mini-2024-07-18',
-          'gen_ai.usage.input_tokens': 412n,
-          'gen_ai.usage.output_tokens': 96n,
-          'gen_ai.prompt': prompt,
-          'tracehouse.workspace': 'bench',
-        },
-      }),
-    );
-  }
+  const spans = buildGenAiSpans();
   const body = Buffer.from(encodeTraceRequestProto(spans));
   const idOffsets: number[] = [];
   // Every occurrence of every id, so that the request number can be stamped into all of them.

@@ -22,7 +22,7 @@ export class DebugExporter implements Exporter {
 
   async shutdown(): Promise<void> {}
 
-  async consume(batch: SpanBatch): Promise<void> {
+  async consume(batch: SpanBatch, _signal: AbortSignal): Promise<void> {
     const traces = new Set(batch.map((s) => s.traceId)).size;
     this.logger.info({ spans: batch.length, traces }, 'spans received');
     if (this.config.verbosity === 'normal') {
