@@ -22,15 +22,18 @@ export class YamlSource {
   ) {
     this.doc = parseDocument(text, { lineCounter: this.lines, uniqueKeys: true, prettyErrors: false });
     for (const err of [...this.doc.errors, ...this.doc.warnings]) {
-      const [line, col] = this.lineCol(err.pos[0]);
+      const duplicate = err.code === 'DUPLICATE_KEY';
+      // The parser places a duplicate key at the end of the pair before it; point at the key itself.
+      const offset = duplicate ? err.pos[1] + (/^[ \t]*/.exec(text.slice(err.pos[1]))?.[0].length ?? 0) : err.pos[0];
+      const [line, col] = this.lineCol(offset);
       this.diagnostics.push({
         file,
         line,
         col,
-        severity: err instanceof Error && this.doc.errors.includes(err) ? 'error' : 'warning',
+        severity: this.doc.errors.includes(err) ? 'error' : 'warning',
         path: '',
-        message: err.message.split('\n')[0],
-        code: err.code === 'DUPLICATE_KEY' ? 'CFG_DUPLICATE_KEY' : 'CFG_YAML_SYNTAX',
+        message: duplicate ? 'key appears twice in the same mapping' : err.message.split('\n')[0],
+        code: duplicate ? 'CFG_DUPLICATE_KEY' : 'CFG_YAML_SYNTAX',
       });
     }
     if (this.doc.errors.length === 0) this.substituteEnv(env);
@@ -77,8 +80,8 @@ export class YamlSource {
         // For the last step of an atKey lookup, the key itself is the most useful position.
         if (last && atKey !== undefined) return rangeStart(pair.key) ?? offset;
         node = pair.value;
-        // A scalar is reported where its value is; a mapping or list where its key is.
-        offset = (isScalar(node) ? rangeStart(node) : rangeStart(pair.key)) ?? offset;
+        // A scalar is reported where its value is; a mapping, list or empty value where its key is.
+        offset = (isScalar(node) && node.value !== null ? rangeStart(node) : rangeStart(pair.key)) ?? offset;
       } else if (isSeq(node) && typeof step === 'number') {
         const item = node.items[step];
         if (item === undefined) return offset;

@@ -143,6 +143,30 @@ describe('config loading', () => {
     expect(diagnostics.map((d) => d.code)).toEqual(['CFG_UNKNOWN_PIPELINE']);
   });
 
+  it('rejects a component listed twice in one pipeline', () => {
+    expect(brief('duplicate-reference')).toEqual(['8:25 error service.pipelines.traces.receivers.1 [CFG_DUPLICATE_REFERENCE]']);
+  });
+
+  it('rejects a config without pipelines', () => {
+    expect(brief('no-pipelines')).toEqual([
+      '6:3 error service.pipelines [CFG_NO_PIPELINES]',
+      '2:3 warning receivers.otlp [CFG_UNUSED_COMPONENT]',
+      '4:3 warning exporters.debug [CFG_UNUSED_COMPONENT]',
+    ]);
+  });
+
+  it('rejects a key given twice', () => {
+    expect(brief('duplicate-key')).toEqual(['5:3 error  [CFG_DUPLICATE_KEY]']);
+  });
+
+  it('reports out-of-range numbers in every section', () => {
+    expect(brief('out-of-range')).toEqual([
+      '4:31 error receivers.otlp.http.max_request_body_bytes [CFG_OUT_OF_RANGE]',
+      '8:16 error exporters.clickhouse.max_spans [CFG_OUT_OF_RANGE]',
+      '10:24 error service.shutdown_timeout_ms [CFG_OUT_OF_RANGE]',
+    ]);
+  });
+
   it('reports an unreadable file as a diagnostic, not an exception', () => {
     const { diagnostics } = loadConfigFile('/nonexistent/pipelines.yaml', registry);
     expect(diagnostics).toEqual([
