@@ -177,6 +177,15 @@ export function attributeToJson(value: AttributeValue): unknown {
   return value;
 }
 
+/** Converts each own entry of an attribute map, in insertion order (OTLP's key/value list order). */
+export function mapAttributes<T>(attributes: Attributes, convert: (key: string, value: AttributeValue) => T): T[] {
+  const out: T[] = [];
+  for (const key in attributes) {
+    if (Object.prototype.hasOwnProperty.call(attributes, key)) out.push(convert(key, attributes[key]));
+  }
+  return out;
+}
+
 /** Reads an attribute as a number when it holds an int, double or numeric string. */
 export function attributeAsNumber(value: AttributeValue | undefined): number | undefined {
   if (typeof value === 'number') return value;

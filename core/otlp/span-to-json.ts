@@ -5,6 +5,7 @@
 import {
   SPAN_KINDS,
   STATUS_CODES,
+  mapAttributes,
   type AttributeValue,
   type Attributes,
   type Span,
@@ -44,13 +45,7 @@ function anyValueToJson(value: AttributeValue): JsonObject {
 }
 
 function attributesToJson(attributes: Attributes): JsonObject[] {
-  const out: JsonObject[] = [];
-  for (const key in attributes) {
-    if (Object.prototype.hasOwnProperty.call(attributes, key)) {
-      out.push({ key, value: anyValueToJson(attributes[key]) });
-    }
-  }
-  return out;
+  return mapAttributes(attributes, (key, value) => ({ key, value: anyValueToJson(value) }));
 }
 
 /** Sets a field only when it differs from its proto3 default, as proto3 JSON printers do. */

@@ -6,6 +6,7 @@ import type Long from 'long';
 import {
   SPAN_KINDS,
   STATUS_CODES,
+  mapAttributes,
   type AttributeValue,
   type Attributes,
   type Span,
@@ -55,13 +56,7 @@ function anyValueToProto(value: AttributeValue): AnyValueMsg {
 }
 
 function attributesToProto(attributes: Attributes): KeyValueMsg[] {
-  const out: KeyValueMsg[] = [];
-  for (const key in attributes) {
-    if (Object.prototype.hasOwnProperty.call(attributes, key)) {
-      out.push({ key, value: anyValueToProto(attributes[key]) });
-    }
-  }
-  return out;
+  return mapAttributes(attributes, (key, value) => ({ key, value: anyValueToProto(value) }));
 }
 
 function eventToProto(e: SpanEvent): EventMsg {
