@@ -167,6 +167,19 @@ describe('config loading', () => {
     ]);
   });
 
+  it('ships a default pipelines.yaml and a server example that validate', () => {
+    const root = path.join(__dirname, '..', '..', '..');
+    const defaults = loadConfigFile(path.join(root, 'pipelines.yaml'), registry, { env: {} });
+    expect(defaults.diagnostics).toEqual([]);
+    expect(defaults.config?.exporters.get('clickhouse')?.config).toMatchObject({ path: './data/clickhouse', database: 'default' });
+    expect(defaults.config?.receivers.get('otlp')?.config).toMatchObject({ http: { listen: '127.0.0.1:4318' } });
+    const server = loadConfigFile(path.join(root, 'examples', 'clickhouse-server.yaml'), registry, {
+      env: { TRACEHOUSE_ADMIN_API_KEY: 'k'.repeat(24) },
+    });
+    expect(server.diagnostics).toEqual([]);
+    expect(server.config?.exporters.get('clickhouse')?.config).toMatchObject({ endpoint: 'http://clickhouse:8123', password: '', ttl_days: 30 });
+  });
+
   it('reports an unreadable file as a diagnostic, not an exception', () => {
     const { diagnostics } = loadConfigFile('/nonexistent/pipelines.yaml', registry);
     expect(diagnostics).toEqual([
