@@ -98,6 +98,7 @@ async function main(): Promise<void> {
     const latencies: number[] = [];
     let requestNo = 0;
     const cpuAtStart = cpuSeconds(daemon.pid);
+    const clientCpuAtStart = process.cpuUsage();
     let failures = 0;
     const started = performance.now();
     const worker = async () => {
@@ -115,6 +116,8 @@ async function main(): Promise<void> {
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     const elapsedS = (performance.now() - started) / 1000;
     const daemonCpuS = cpuSeconds(daemon.pid) - cpuAtStart;
+    const clientCpu = process.cpuUsage(clientCpuAtStart);
+    const clientCpuS = (clientCpu.user + clientCpu.system) / 1e6;
     agent.destroy();
     const res = await fetch(`http://127.0.0.1:${ADMIN_PORT}/?query=${encodeURIComponent('SELECT count() FROM otel_traces')}`);
     const stored = Number((await res.text()).trim());
@@ -127,6 +130,7 @@ async function main(): Promise<void> {
         `spans stored: ${stored} -> ${Math.round(stored / elapsedS)} spans/s (acknowledged after the ClickHouse insert)`,
         `request latency: p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`,
         `daemon CPU: ${((daemonCpuS / Math.max(stored, 1)) * 1e6).toFixed(1)} µs per stored span (${(daemonCpuS / elapsedS).toFixed(2)} cores busy of ${os.cpus().length})`,
+        `load generator CPU (same machine): ${(clientCpuS / elapsedS).toFixed(2)} cores`,
         `daemon peak RSS: ${rssMb} MiB`,
         '',
       ].join('\n'),
