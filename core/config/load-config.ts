@@ -220,7 +220,7 @@ function checkListeners(
   const admin = service.admin;
   checkAuth(source, admin.listen, admin.auth, ['service', 'admin', 'listen']);
 
-  const seenRoute = new Map<string, string>();
+  const claimsAt = new Map<string, (ClaimedRoute & { owner: string })[]>();
   const hostByPort = new Map<number, { key: string; owner: string }>();
   hostByPort.set(parseListen(admin.listen)?.port ?? -1, { key: listenKey(admin.listen), owner: 'service.admin' });
   for (const claim of claims) {
@@ -243,13 +243,13 @@ function checkListeners(
       }
     }
     if (!portOwner) hostByPort.set(addr.port, { key, owner: claim.owner });
-    const routeKey = `${key} ${claim.route}`;
-    const other = seenRoute.get(routeKey);
-    if (other !== undefined && other !== claim.owner) {
-      source.report(path, `route ${claim.route} on ${claim.listen} is already served by receiver "${other}"`, 'CFG_ROUTE_CONFLICT');
-    } else {
-      seenRoute.set(routeKey, claim.owner);
+    // A route of '*' (a server of its own, such as gRPC) claims the whole address.
+    const clash = addr.port === 0 ? undefined : claimsAt.get(key)?.find((c) => c.route === claim.route || c.route === '*' || claim.route === '*');
+    if (clash) {
+      const what = claim.route === '*' || clash.route === '*' ? `${claim.listen}` : `route ${claim.route} on ${claim.listen}`;
+      source.report(path, `${what} is already served by receiver "${clash.owner}" (${clash.configPath})`, 'CFG_ROUTE_CONFLICT');
     }
+    claimsAt.set(key, [...(claimsAt.get(key) ?? []), claim]);
   }
 }
 

@@ -10,6 +10,8 @@ export const otlpReceiverFactory: ReceiverFactory<typeof otlpReceiverConfigSchem
   configSchema: otlpReceiverConfigSchema,
   createReceiver: (config, settings, next) => new OtlpReceiver(config, settings, next),
   claimedRoutes: (config) => [
-    { listen: config.http.listen, route: config.http.traces_path, configPath: 'http.listen', auth: config.auth },
+    ...(config.http.enabled ? [{ listen: config.http.listen, route: config.http.traces_path, configPath: 'http.listen', auth: config.auth }] : []),
+    // gRPC has its own HTTP/2 server: it claims the whole address.
+    ...(config.grpc.enabled ? [{ listen: config.grpc.listen, route: '*', configPath: 'grpc.listen', auth: config.auth }] : []),
   ],
 };

@@ -1,24 +1,26 @@
 import type { Request, Response } from 'express';
-import { ApiKeyAuth } from '../../core/auth';
+import type { ApiKeyAuth } from '../../core/auth';
 import type { SpanConsumer } from '../../core/component';
-import type { ReceiverTelemetry } from '../../core/telemetry';
-import { classifyDeliveryError } from '../../core/delivery-error';
 import { errorMessage, PermanentError } from '../../core/errors';
 import { BodyError, readBody } from '../../core/http-body';
+import type { InflightLimiter } from '../../core/inflight-limiter';
 import type { Logger } from '../../core/logger';
 import { decodeTraceRequestJson, decodeTraceRequestProto } from '../../core/otlp/decode';
+import type { DecodedTraces } from '../../core/otlp/decode';
 import { encodeRpcStatus, encodeTraceResponse } from '../../core/otlp/encode';
-import type { OtlpReceiverConfig } from './config';
+import type { ReceiverTelemetry } from '../../core/telemetry';
+import type { OtlpHttpConfig } from './config';
+import { deliverExport } from './export';
+import { RPC_CODE, THROTTLE_RETRY_AFTER_SECONDS } from './rpc-codes';
 
 type Encoding = 'proto' | 'json';
-
-/** google.rpc.Code values used in error bodies. */
-const RPC = { INVALID_ARGUMENT: 3, PERMISSION_DENIED: 7, RESOURCE_EXHAUSTED: 8, UNAVAILABLE: 14, UNAUTHENTICATED: 16, UNIMPLEMENTED: 12 } as const;
 
 const CONTENT_TYPES: Record<Encoding, string> = { proto: 'application/x-protobuf', json: 'application/json' };
 
 export interface OtlpHttpHandlerOptions {
-  config: OtlpReceiverConfig;
+  config: OtlpHttpConfig;
+  auth: ApiKeyAuth;
+  limiter: InflightLimiter;
   next: SpanConsumer;
   telemetry: ReceiverTelemetry;
   logger: Logger;
@@ -31,9 +33,8 @@ export interface OtlpHttpHandlerOptions {
  * prescribes: 200 with an ExportTraceServiceResponse only once the spans are durable downstream.
  */
 export function createOtlpHttpHandler(options: OtlpHttpHandlerOptions): (req: Request, res: Response) => void {
-  const { config, next, telemetry, logger } = options;
-  const auth = new ApiKeyAuth(config.auth);
-  const maxBytes = config.http.max_request_body_bytes;
+  const { config, auth, limiter, next, telemetry, logger } = options;
+  const maxBytes = config.max_request_body_bytes;
 
   const reply = (res: Response, status: number, encoding: Encoding, body: Uint8Array | string, outcome: string) => {
     telemetry.request(outcome);
@@ -41,66 +42,88 @@ export function createOtlpHttpHandler(options: OtlpHttpHandlerOptions): (req: Re
   };
   const fail = (res: Response, status: number, encoding: Encoding, rpcCode: number, message: string, outcome: string) =>
     reply(res, status, encoding, encodeRpcStatus(rpcCode, message, encoding), outcome);
+  const refuse = (req: Request, res: Response, status: number, encoding: Encoding, rpcCode: number, message: string, outcome: string) => {
+    // The body is not read: a refused request costs no memory, and the connection is closed
+    // afterwards instead of draining a body nobody wants.
+    res.set('Connection', 'close');
+    req.resume();
+    fail(res, status, encoding, rpcCode, message, outcome);
+  };
 
   return (req, res) => {
     const encoding = encodingOf(req.headers['content-type']);
     const answerEncoding: Encoding = encoding ?? 'json';
     if (req.method !== 'POST') {
       res.set('Allow', 'POST');
-      req.resume();
-      return fail(res, 405, answerEncoding, RPC.UNIMPLEMENTED, `method ${req.method} is not allowed; use POST`, 'method_not_allowed');
+      return refuse(req, res, 405, answerEncoding, RPC_CODE.UNIMPLEMENTED, `method ${req.method} is not allowed; use POST`, 'method_not_allowed');
     }
     const authOutcome = auth.check(req.headers);
     if (authOutcome !== 'ok') {
-      req.resume();
       return authOutcome === 'missing'
-        ? fail(res, 401, answerEncoding, RPC.UNAUTHENTICATED, 'missing API key: send Authorization: Bearer <key>', 'unauthenticated')
-        : fail(res, 403, answerEncoding, RPC.PERMISSION_DENIED, 'invalid API key', 'permission_denied');
+        ? refuse(req, res, 401, answerEncoding, RPC_CODE.UNAUTHENTICATED, 'missing API key: send Authorization: Bearer <key>', 'unauthenticated')
+        : refuse(req, res, 403, answerEncoding, RPC_CODE.PERMISSION_DENIED, 'invalid API key', 'permission_denied');
     }
     if (encoding === undefined) {
-      req.resume();
-      return fail(res, 415, 'json', RPC.INVALID_ARGUMENT, `unsupported Content-Type "${req.headers['content-type'] ?? ''}": use application/x-protobuf or application/json`, 'unsupported_media_type');
+      return refuse(req, res, 415, 'json', RPC_CODE.INVALID_ARGUMENT, `unsupported Content-Type "${req.headers['content-type'] ?? ''}": use application/x-protobuf or application/json`, 'unsupported_media_type');
     }
     if (!options.accepting()) {
-      req.resume();
-      res.set('Retry-After', '5');
-      return fail(res, 503, encoding, RPC.UNAVAILABLE, 'receiver is shutting down', 'shutting_down');
+      res.set('Retry-After', String(THROTTLE_RETRY_AFTER_SECONDS));
+      return refuse(req, res, 503, encoding, RPC_CODE.UNAVAILABLE, 'receiver is shutting down', 'shutting_down');
     }
-    void handleExport(req, res, encoding);
+    // Checked before reading: a client that declares a body over the bound is refused at once.
+    const declared = Number(req.headers['content-length']);
+    const known = Number.isFinite(declared) && declared >= 0;
+    if (known && declared > maxBytes) {
+      return refuse(req, res, 413, encoding, RPC_CODE.INVALID_ARGUMENT, `request body exceeds max_request_body_bytes (${maxBytes} bytes)`, 'too_large');
+    }
+    // Without a Content-Length the body could be as large as the limit allows; reserve that much.
+    const release = limiter.tryReserve(known ? declared : maxBytes);
+    if (!release) {
+      telemetry.refused(0, 'inflight_limit');
+      res.set('Retry-After', String(THROTTLE_RETRY_AFTER_SECONDS));
+      return refuse(req, res, 429, encoding, RPC_CODE.RESOURCE_EXHAUSTED, `receiver is at max_inflight_bytes (${limiter.maxBytes}); retry later`, 'inflight_limit');
+    }
+    void handleExport(req, res, encoding).finally(release);
   };
 
   async function handleExport(req: Request, res: Response, encoding: Encoding): Promise<void> {
-    let decoded;
+    let decoded: DecodedTraces;
+    let releaseDecompressed: (() => void) | undefined;
     try {
       const body = await readBody(req, { maxBytes });
+      if (req.headers['content-encoding'] !== undefined) {
+        // The inflated copy is held too; count it against the same bound.
+        releaseDecompressed = limiter.tryReserve(body.length);
+        if (!releaseDecompressed) {
+          res.set('Retry-After', String(THROTTLE_RETRY_AFTER_SECONDS));
+          telemetry.refused(0, 'inflight_limit');
+          return fail(res, 429, encoding, RPC_CODE.RESOURCE_EXHAUSTED, `receiver is at max_inflight_bytes (${limiter.maxBytes}); retry later`, 'inflight_limit');
+        }
+      }
       decoded = encoding === 'proto' ? decodeTraceRequestProto(body) : decodeTraceRequestJson(body.toString('utf8'));
     } catch (err) {
+      releaseDecompressed?.();
       if (err instanceof BodyError) {
-        return fail(res, err.status, encoding, RPC.INVALID_ARGUMENT, err.message, err.code === 'RCV_TOO_LARGE' ? 'too_large' : 'bad_body');
+        return fail(res, err.status, encoding, RPC_CODE.INVALID_ARGUMENT, err.message, err.code === 'RCV_TOO_LARGE' ? 'too_large' : 'bad_body');
       }
-      if (err instanceof PermanentError) return fail(res, 400, encoding, RPC.INVALID_ARGUMENT, err.message, 'undecodable');
+      if (err instanceof PermanentError) return fail(res, 400, encoding, RPC_CODE.INVALID_ARGUMENT, err.message, 'undecodable');
       logger.error({ err: errorMessage(err) }, 'unexpected error reading an OTLP request');
-      return fail(res, 500, encoding, RPC.INVALID_ARGUMENT, 'internal error reading the request', 'internal_error');
+      return fail(res, 500, encoding, RPC_CODE.INTERNAL, 'internal error reading the request', 'internal_error');
     }
-    const { spans, rejected, rejectReasons } = decoded;
-    if (rejected > 0) telemetry.refused(rejected, 'invalid_span');
-    if (spans.length > 0) {
+    try {
       const controller = new AbortController();
       res.on('close', () => controller.abort());
-      try {
-        await next.consume(spans, controller.signal);
-      } catch (err) {
-        const failure = classifyDeliveryError(err);
-        telemetry.refused(spans.length, failure.reason);
+      const outcome = await deliverExport(decoded, { next, telemetry, logger, signal: controller.signal });
+      if (!outcome.ok) {
+        const { failure } = outcome;
         if (failure.retryAfterSeconds !== undefined) res.set('Retry-After', String(failure.retryAfterSeconds));
-        if (failure.status === 503) logger.warn({ err: failure.message, spans: spans.length }, 'downstream failed; asked the client to retry');
-        const rpc = failure.status === 400 ? RPC.INVALID_ARGUMENT : failure.status === 429 ? RPC.RESOURCE_EXHAUSTED : RPC.UNAVAILABLE;
+        const rpc = failure.status === 400 ? RPC_CODE.INVALID_ARGUMENT : failure.status === 429 ? RPC_CODE.RESOURCE_EXHAUSTED : RPC_CODE.UNAVAILABLE;
         return fail(res, failure.status, encoding, rpc, failure.message, failure.reason);
       }
-      telemetry.accepted(spans.length);
+      reply(res, 200, encoding, encodeTraceResponse(outcome.partial, encoding), outcome.partial ? 'partial_success' : 'success');
+    } finally {
+      releaseDecompressed?.();
     }
-    const partial = rejected > 0 ? { rejectedSpans: rejected, errorMessage: rejectReasons.join('; ') } : undefined;
-    reply(res, 200, encoding, encodeTraceResponse(partial, encoding), rejected > 0 ? 'partial_success' : 'success');
   }
 }
 

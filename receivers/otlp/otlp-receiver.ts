@@ -1,4 +1,6 @@
+import { ApiKeyAuth } from '../../core/auth';
 import type { ComponentSettings, Host, HttpListener, Receiver, SpanConsumer } from '../../core/component';
+import { InflightLimiter } from '../../core/inflight-limiter';
 import type { ReceiverTelemetry } from '../../core/telemetry';
 import type { OtlpReceiverConfig } from './config';
 import { createOtlpHttpHandler } from './http-handler';
@@ -7,23 +9,34 @@ import { createOtlpHttpHandler } from './http-handler';
 export class OtlpReceiver implements Receiver {
   private listener: HttpListener | undefined;
   private accepting = false;
+  private readonly auth: ApiKeyAuth;
+  /** One bound for both transports: they share the process's memory. */
+  private readonly limiter: InflightLimiter;
 
   constructor(
     private readonly config: OtlpReceiverConfig,
     private readonly settings: ComponentSettings<ReceiverTelemetry>,
     private readonly next: SpanConsumer,
-  ) {}
+  ) {
+    this.auth = new ApiKeyAuth(config.auth);
+    this.limiter = new InflightLimiter(config.max_inflight_bytes);
+  }
 
   async start(host: Host): Promise<void> {
-    this.listener = await host.acquireHttpListener(this.config.http.listen, this.settings.id);
-    const handler = createOtlpHttpHandler({
-      config: this.config,
-      next: this.next,
-      telemetry: this.settings.telemetry,
-      logger: this.settings.logger,
-      accepting: () => this.accepting,
-    });
-    this.listener.router.all(this.config.http.traces_path, handler);
+    const http = this.config.http;
+    if (http.enabled) {
+      this.listener = await host.acquireHttpListener(http.listen, this.settings.id);
+      const handler = createOtlpHttpHandler({
+        config: http,
+        auth: this.auth,
+        limiter: this.limiter,
+        next: this.next,
+        telemetry: this.settings.telemetry,
+        logger: this.settings.logger,
+        accepting: () => this.accepting,
+      });
+      this.listener.router.all(http.traces_path, handler);
+    }
     this.accepting = true;
   }
 

@@ -15,7 +15,9 @@ describe('config loading', () => {
     const { config, diagnostics } = load('valid-minimal');
     expect(diagnostics).toEqual([]);
     expect(config?.receivers.get('otlp')?.config).toEqual({
-      http: { listen: '127.0.0.1:4318', traces_path: '/v1/traces', max_request_body_bytes: 20 * 1024 * 1024 },
+      http: { enabled: true, listen: '127.0.0.1:4318', traces_path: '/v1/traces', max_request_body_bytes: 20 * 1024 * 1024 },
+      grpc: { enabled: true, listen: '127.0.0.1:4317', max_recv_msg_size_bytes: 20 * 1024 * 1024 },
+      max_inflight_bytes: 128 * 1024 * 1024,
     });
     expect(config?.exporters.get('debug')?.config).toEqual({ verbosity: 'normal' });
     expect(config?.service).toEqual({
@@ -58,7 +60,7 @@ describe('config loading', () => {
   it('rejects two receivers claiming the same address and route, even spelled differently', () => {
     const { diagnostics } = load('route-conflict');
     expect(diagnostics.map(formatDiagnostic)).toEqual([
-      'route-conflict.yaml:7:15 error receivers.otlp/second.http.listen route /v1/traces on localhost:4318 is already served by receiver "otlp" [CFG_ROUTE_CONFLICT]',
+      'route-conflict.yaml:8:15 error receivers.otlp/second.http.listen route /v1/traces on localhost:4318 is already served by receiver "otlp" (http.listen) [CFG_ROUTE_CONFLICT]',
     ]);
   });
 
@@ -69,14 +71,20 @@ describe('config loading', () => {
   });
 
   it('rejects a wildcard and a specific address on the same port', () => {
-    expect(brief('wildcard-conflict')).toEqual(['8:15 error receivers.otlp/local.http.listen [CFG_LISTEN_CONFLICT]']);
+    expect(brief('wildcard-conflict')).toEqual(['9:15 error receivers.otlp/local.http.listen [CFG_LISTEN_CONFLICT]']);
+  });
+
+  it('lets a gRPC listener claim its whole address', () => {
+    expect(load('grpc-conflict').diagnostics.map(formatDiagnostic)).toEqual([
+      'grpc-conflict.yaml:8:15 error receivers.otlp/http.http.listen 127.0.0.1:4317 is already served by receiver "otlp" (grpc.listen) [CFG_ROUTE_CONFLICT]',
+    ]);
   });
 
   it('substitutes ${env:NAME} and ${env:NAME:-default}, keeping YAML types', () => {
     const { config, diagnostics } = load('env-substitution', { OTLP_LISTEN: '127.0.0.1:14318', PATH_PREFIX: 'otel' });
     expect(diagnostics).toEqual([]);
-    expect(config?.receivers.get('otlp')?.config).toEqual({
-      http: { listen: '127.0.0.1:14318', traces_path: '/otel/v1/traces', max_request_body_bytes: 1048576 },
+    expect(config?.receivers.get('otlp')?.config).toMatchObject({
+      http: { enabled: true, listen: '127.0.0.1:14318', traces_path: '/otel/v1/traces', max_request_body_bytes: 1048576 },
     });
   });
 
