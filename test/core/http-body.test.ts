@@ -1,6 +1,8 @@
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import zlib from 'node:zlib';
 import { BodyError, readBody } from '../../core/http-body';
 
@@ -47,6 +49,27 @@ describe('readBody', () => {
       const res = await fetch(url, { method: 'POST', body: bomb, headers: { 'content-encoding': 'gzip' } });
       expect(res.status).toBe(413);
       expect(await res.text()).toMatch(/RCV_TOO_LARGE .*after decompression/);
+    });
+  });
+
+  // Fixtures made with the zstd CLI: a 917-byte text, and 64 MiB of zeros in 2 KB.
+  const fixture = (name: string) => readFileSync(path.join(__dirname, 'fixtures', name));
+
+  it('reads zstd bodies', async () => {
+    await withServer(1000, async (url) => {
+      const res = await fetch(url, { method: 'POST', body: fixture('hello-917b.zst'), headers: { 'content-encoding': 'zstd' } });
+      expect(await res.text()).toBe('ok 917');
+    });
+  });
+
+  it('refuses a zstd bomb on its decompressed size', async () => {
+    await withServer(1024 * 1024, async (url) => {
+      const res = await fetch(url, { method: 'POST', body: fixture('zeros-64mib.zst'), headers: { 'content-encoding': 'zstd' } });
+      expect(res.status).toBe(413);
+      expect(await res.text()).toMatch(/RCV_TOO_LARGE .*after decompression/);
+      const corrupt = await fetch(url, { method: 'POST', body: Buffer.from('not zstd at all'), headers: { 'content-encoding': 'zstd' } });
+      expect(corrupt.status).toBe(400);
+      expect(await corrupt.text()).toMatch(/^RCV_BAD_ENCODING/);
     });
   });
 
