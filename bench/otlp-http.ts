@@ -1,20 +1,42 @@
 /**
  * `npm run bench`: starts the daemon on the default embedded config in its own process, drives it
- * with concurrent OTLP/HTTP protobuf requests of 100 gen_ai spans, and prints spans stored per
- * second (rows counted in ClickHouse at the end / elapsed), p50/p99 request latency and peak RSS.
+ * with concurrent OTLP protobuf requests of 100 gen_ai spans, over OTLP/HTTP and then OTLP/gRPC
+ * (`BENCH_TRANSPORT=http|grpc` for one only), and prints per transport spans stored per second
+ * (rows counted in ClickHouse after the phase / elapsed), p50/p99 request latency, daemon CPU per
+ * span and peak RSS, then both side by side.
  */
+import * as grpc from '@grpc/grpc-js';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { encodeTraceRequestProto } from '../core/otlp/encode';
+import { otlpTraceServiceDefinition } from '../receivers/otlp/grpc-server';
 import { buildGenAiSpans, SPANS_PER_REQUEST } from './gen-ai-spans';
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 20) * 1000;
 const OTLP_PORT = Number(process.env.BENCH_OTLP_PORT ?? 14318);
+const GRPC_PORT = Number(process.env.BENCH_OTLP_GRPC_PORT ?? 14317);
 const ADMIN_PORT = Number(process.env.BENCH_ADMIN_PORT ?? 18888);
+
+type Transport = 'http' | 'grpc';
+const LABELS: Record<Transport, string> = { http: 'OTLP/HTTP protobuf', grpc: 'OTLP/gRPC' };
+
+/** Both by default, HTTP first; BENCH_TRANSPORT picks one. */
+function transportsToRun(): Transport[] {
+  const value = process.env.BENCH_TRANSPORT;
+  if (value === undefined || value === '') return ['http', 'grpc'];
+  if (value !== 'http' && value !== 'grpc') throw new Error(`BENCH_TRANSPORT must be http or grpc, not "${value}"`);
+  return [value];
+}
+
+/** Sends one request body; resolves true when the daemon acknowledged it (200 / OK). */
+interface Sender {
+  send(body: Buffer): Promise<boolean>;
+  close(): void;
+}
 const root = path.resolve(__dirname, '..', '..');
 
 /** A request template whose trace and span ids are overwritten per request, so every span is new. */
@@ -31,18 +53,32 @@ function buildTemplate(): { body: Buffer; idOffsets: number[] } {
   return { body, idOffsets };
 }
 
-function post(agent: http.Agent, body: Buffer): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: '127.0.0.1', port: OTLP_PORT, path: '/v1/traces', method: 'POST', agent, headers: { 'content-type': 'application/x-protobuf', 'content-length': body.length } },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+function httpSender(): Sender {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const send = (body: Buffer) =>
+    new Promise<boolean>((resolve, reject) => {
+      const req = http.request(
+        { host: '127.0.0.1', port: OTLP_PORT, path: '/v1/traces', method: 'POST', agent, headers: { 'content-type': 'application/x-protobuf', 'content-length': body.length } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode === 200));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  return { send, close: () => agent.destroy() };
+}
+
+/** One channel (one HTTP/2 connection) carrying every concurrent call, as an SDK exporter does. */
+function grpcSender(): Sender {
+  const client = new grpc.Client(`127.0.0.1:${GRPC_PORT}`, grpc.credentials.createInsecure());
+  const { path: method, requestSerialize, responseDeserialize } = otlpTraceServiceDefinition.export;
+  const send = (body: Buffer) =>
+    new Promise<boolean>((resolve) => {
+      client.makeUnaryRequest(method, requestSerialize, responseDeserialize, body, new grpc.Metadata(), (err) => resolve(!err));
+    });
+  return { send, close: () => client.close() };
 }
 
 async function waitForHealth(): Promise<void> {
@@ -69,7 +105,112 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
+interface PhaseResult {
+  transport: Transport;
+  elapsedS: number;
+  requests: number;
+  failures: number;
+  stored: number;
+  p50: number;
+  p99: number;
+  daemonCpuS: number;
+  clientCpuS: number;
+  peakRssMb: number;
+}
+
+async function countStored(): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${ADMIN_PORT}/?query=${encodeURIComponent('SELECT count() FROM otel_traces')}`);
+  return Number((await res.text()).trim());
+}
+
+/** Resident set size now, in KiB (VmHWM would carry one phase's peak into the next). */
+function rssKb(pid: number | undefined): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+}
+
+async function runPhase(transport: Transport, daemonPid: number | undefined, nextRequestNo: () => number): Promise<PhaseResult> {
+  const { body: template, idOffsets } = buildTemplate();
+  const sender = transport === 'http' ? httpSender() : grpcSender();
+  let peakRssKb = 0;
+  const sampler = setInterval(() => {
+    try {
+      peakRssKb = Math.max(peakRssKb, rssKb(daemonPid));
+    } catch {
+      // process gone
+    }
+  }, 200);
+  try {
+    const storedBefore = await countStored();
+    const latencies: number[] = [];
+    let failures = 0;
+    const cpuAtStart = cpuSeconds(daemonPid);
+    const clientCpuAtStart = process.cpuUsage();
+    const started = performance.now();
+    const worker = async () => {
+      while (performance.now() - started < DURATION_MS) {
+        const n = nextRequestNo();
+        const body = Buffer.from(template);
+        // Stamp the request number into every id so that no two requests share a span.
+        for (const offset of idOffsets) body.writeUInt32BE(n, offset);
+        const t0 = performance.now();
+        const ok = await sender.send(body);
+        latencies.push(performance.now() - t0);
+        if (!ok) failures++;
+      }
+    };
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    const elapsedS = (performance.now() - started) / 1000;
+    const daemonCpuS = cpuSeconds(daemonPid) - cpuAtStart;
+    const clientCpu = process.cpuUsage(clientCpuAtStart);
+    latencies.sort((a, b) => a - b);
+    return {
+      transport,
+      elapsedS,
+      requests: latencies.length,
+      failures,
+      // Every acknowledged request was inserted before its answer, so the count is final here.
+      stored: (await countStored()) - storedBefore,
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+      daemonCpuS,
+      clientCpuS: (clientCpu.user + clientCpu.system) / 1e6,
+      peakRssMb: Math.round(peakRssKb / 1024),
+    };
+  } finally {
+    clearInterval(sampler);
+    sender.close();
+  }
+}
+
+function report(r: PhaseResult): string {
+  return [
+    `${LABELS[r.transport]}, ${SPANS_PER_REQUEST} spans/request, concurrency ${CONCURRENCY}, ${r.elapsedS.toFixed(1)} s`,
+    `requests: ${r.requests} (${r.failures} not acknowledged)`,
+    `spans stored: ${r.stored} -> ${Math.round(r.stored / r.elapsedS)} spans/s (acknowledged after the ClickHouse insert)`,
+    `request latency: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms`,
+    `daemon CPU: ${((r.daemonCpuS / Math.max(r.stored, 1)) * 1e6).toFixed(1)} µs per stored span (${(r.daemonCpuS / r.elapsedS).toFixed(2)} cores busy of ${os.cpus().length})`,
+    `load generator CPU (same machine): ${(r.clientCpuS / r.elapsedS).toFixed(2)} cores`,
+    `daemon peak RSS during the run: ${r.peakRssMb} MiB`,
+    '',
+  ].join('\n');
+}
+
+function sideBySide(results: PhaseResult[]): string {
+  const rows = [
+    ['', ...results.map((r) => LABELS[r.transport])],
+    ['spans stored/s', ...results.map((r) => String(Math.round(r.stored / r.elapsedS)))],
+    ['p50 / p99 ms', ...results.map((r) => `${r.p50.toFixed(1)} / ${r.p99.toFixed(1)}`)],
+    ['daemon µs/span', ...results.map((r) => ((r.daemonCpuS / Math.max(r.stored, 1)) * 1e6).toFixed(1))],
+    ['peak RSS MiB', ...results.map((r) => String(r.peakRssMb))],
+    ['not acknowledged', ...results.map((r) => String(r.failures))],
+  ];
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  return rows.map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('   ')).join('\n') + '\n';
+}
+
 async function main(): Promise<void> {
+  const transports = transportsToRun();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'tracehouse-bench-'));
   const nodeArgs = (process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const daemon = spawn(process.execPath, [...nodeArgs, path.join(root, 'dist', 'bin', 'tracehouse.js'), 'run', '-c', path.join(root, 'pipelines.yaml')], {
@@ -77,66 +218,24 @@ async function main(): Promise<void> {
       ...process.env,
       TRACEHOUSE_DATA_DIR: dataDir,
       TRACEHOUSE_OTLP_HTTP_LISTEN: `127.0.0.1:${OTLP_PORT}`,
+      TRACEHOUSE_OTLP_GRPC_LISTEN: `127.0.0.1:${GRPC_PORT}`,
       TRACEHOUSE_ADMIN_LISTEN: `127.0.0.1:${ADMIN_PORT}`,
       TRACEHOUSE_LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  let peakRssKb = 0;
-  const sampler = setInterval(() => {
-    try {
-      const status = readFileSync(`/proc/${daemon.pid}/status`, 'utf8');
-      peakRssKb = Math.max(peakRssKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
-    } catch {
-      // process gone
-    }
-  }, 200);
   try {
     await waitForHealth();
-    const { body: template, idOffsets } = buildTemplate();
-    const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-    const latencies: number[] = [];
     let requestNo = 0;
-    const cpuAtStart = cpuSeconds(daemon.pid);
-    const clientCpuAtStart = process.cpuUsage();
-    let failures = 0;
-    const started = performance.now();
-    const worker = async () => {
-      while (performance.now() - started < DURATION_MS) {
-        const n = ++requestNo;
-        const body = Buffer.from(template);
-        // Stamp the request number into every id so that no two requests share a span.
-        for (const offset of idOffsets) body.writeUInt32BE(n, offset);
-        const t0 = performance.now();
-        const status = await post(agent, body);
-        latencies.push(performance.now() - t0);
-        if (status !== 200) failures++;
-      }
-    };
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-    const elapsedS = (performance.now() - started) / 1000;
-    const daemonCpuS = cpuSeconds(daemon.pid) - cpuAtStart;
-    const clientCpu = process.cpuUsage(clientCpuAtStart);
-    const clientCpuS = (clientCpu.user + clientCpu.system) / 1e6;
-    agent.destroy();
-    const res = await fetch(`http://127.0.0.1:${ADMIN_PORT}/?query=${encodeURIComponent('SELECT count() FROM otel_traces')}`);
-    const stored = Number((await res.text()).trim());
-    latencies.sort((a, b) => a - b);
-    const rssMb = Math.round(peakRssKb / 1024);
-    process.stdout.write(
-      [
-        `OTLP/HTTP protobuf, ${SPANS_PER_REQUEST} spans/request, concurrency ${CONCURRENCY}, ${elapsedS.toFixed(1)} s`,
-        `requests: ${latencies.length} (${failures} non-200)`,
-        `spans stored: ${stored} -> ${Math.round(stored / elapsedS)} spans/s (acknowledged after the ClickHouse insert)`,
-        `request latency: p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`,
-        `daemon CPU: ${((daemonCpuS / Math.max(stored, 1)) * 1e6).toFixed(1)} µs per stored span (${(daemonCpuS / elapsedS).toFixed(2)} cores busy of ${os.cpus().length})`,
-        `load generator CPU (same machine): ${(clientCpuS / elapsedS).toFixed(2)} cores`,
-        `daemon peak RSS: ${rssMb} MiB`,
-        '',
-      ].join('\n'),
-    );
+    const results: PhaseResult[] = [];
+    for (const transport of transports) {
+      // Request numbers continue across phases, so the second phase stores new spans only.
+      const result = await runPhase(transport, daemon.pid, () => ++requestNo);
+      results.push(result);
+      process.stdout.write(report(result));
+    }
+    if (results.length > 1) process.stdout.write(`\n${sideBySide(results)}`);
   } finally {
-    clearInterval(sampler);
     daemon.kill('SIGTERM');
     await new Promise((r) => daemon.once('exit', r));
     rmSync(dataDir, { recursive: true, force: true });

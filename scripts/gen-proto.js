@@ -23,6 +23,7 @@ const distDir = path.join(root, 'dist/core/otlp/generated');
 const entryFiles = [
   'opentelemetry/proto/collector/trace/v1/trace_service.proto',
   'google/rpc/status.proto',
+  'google/rpc/error_details.proto',
 ];
 
 // Static code needs only encode + decode: verify/convert/delimited/typeurl nearly double the file

@@ -11,10 +11,12 @@ import common = opentelemetry.proto.common.v1;
 export const ExportTraceServiceRequest = collector.ExportTraceServiceRequest;
 export const ExportTraceServiceResponse = collector.ExportTraceServiceResponse;
 export const RpcStatus = google.rpc.Status;
+export const RetryInfo = google.rpc.RetryInfo;
 
 export type RequestMsg = collector.ExportTraceServiceRequest.$Properties;
 export type ResponseMsg = collector.ExportTraceServiceResponse.$Properties;
 export type RpcStatusMsg = google.rpc.Status.$Properties;
+export type RetryInfoMsg = google.rpc.RetryInfo.$Properties;
 export type ResourceSpansMsg = trace.ResourceSpans.$Properties;
 export type ScopeSpansMsg = trace.ScopeSpans.$Properties;
 export type SpanMsg = trace.Span.$Properties;

@@ -3,11 +3,13 @@ import type { ComponentSettings, Host, HttpListener, Receiver, SpanConsumer } fr
 import { InflightLimiter } from '../../core/inflight-limiter';
 import type { ReceiverTelemetry } from '../../core/telemetry';
 import type { OtlpReceiverConfig } from './config';
+import { OtlpGrpcServer } from './grpc-server';
 import { createOtlpHttpHandler } from './http-handler';
 
-/** OTLP trace receiver: OTLP/HTTP (protobuf and JSON) on `http.listen`. */
+/** OTLP trace receiver: OTLP/HTTP (protobuf and JSON) on `http.listen`, OTLP/gRPC on `grpc.listen`. */
 export class OtlpReceiver implements Receiver {
   private listener: HttpListener | undefined;
+  private grpc: OtlpGrpcServer | undefined;
   private accepting = false;
   private readonly auth: ApiKeyAuth;
   /** One bound for both transports: they share the process's memory. */
@@ -22,29 +24,39 @@ export class OtlpReceiver implements Receiver {
     this.limiter = new InflightLimiter(config.max_inflight_bytes);
   }
 
+  /** The bound OTLP/gRPC port (tests listen on port 0), undefined while gRPC is not listening. */
+  get grpcPort(): number | undefined {
+    return this.grpc?.port;
+  }
+
   async start(host: Host): Promise<void> {
-    const http = this.config.http;
+    const { http, grpc } = this.config;
+    const shared = {
+      auth: this.auth,
+      limiter: this.limiter,
+      next: this.next,
+      telemetry: this.settings.telemetry,
+      logger: this.settings.logger,
+      accepting: () => this.accepting,
+    };
     if (http.enabled) {
       this.listener = await host.acquireHttpListener(http.listen, this.settings.id);
-      const handler = createOtlpHttpHandler({
-        config: http,
-        auth: this.auth,
-        limiter: this.limiter,
-        next: this.next,
-        telemetry: this.settings.telemetry,
-        logger: this.settings.logger,
-        accepting: () => this.accepting,
-      });
-      this.listener.router.all(http.traces_path, handler);
+      this.listener.router.all(http.traces_path, createOtlpHttpHandler({ config: http, ...shared }));
+    }
+    if (grpc.enabled) {
+      const server = new OtlpGrpcServer({ config: grpc, ...shared });
+      await server.start();
+      this.grpc = server;
     }
     this.accepting = true;
   }
 
   async shutdown(): Promise<void> {
     this.accepting = false;
-    const listener = this.listener;
+    const { listener, grpc } = this;
     this.listener = undefined;
-    // Closing the listener waits for requests in flight, which in turn wait for their spans to be durable.
-    await listener?.release();
+    this.grpc = undefined;
+    // Both wait for requests in flight, which in turn wait for their spans to be durable.
+    await Promise.all([listener?.release(), grpc?.shutdown()]);
   }
 }

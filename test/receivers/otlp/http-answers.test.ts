@@ -168,6 +168,37 @@ describe('otlp receiver HTTP answers', () => {
   });
 });
 
+describe('otlp receiver in-flight bound', () => {
+  it('refuses with 429 before reading the body once max_inflight_bytes is held, and recovers', async () => {
+    const recorder = createRecorder();
+    const daemon = await startDaemon(YAML.replace('      max_request_body_bytes: 1048576', '      max_request_body_bytes: 1048576\n    max_inflight_bytes: 8000'), {
+      registry: recordingRegistry(recorder, registry),
+    });
+    let open = () => {};
+    try {
+      const url = `${daemon.receiverUrl('otlp')}/v1/traces`;
+      const body = Buffer.from(encodeTraceRequestProto(spans(100)));
+      expect(body.length).toBeGreaterThan(4000);
+      recorder.gate = new Promise<void>((resolve) => (open = resolve));
+      const held = fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/x-protobuf' } });
+      await new Promise((r) => setTimeout(r, 100));
+      const refused = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/x-protobuf' } });
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('retry-after')).toBe('1');
+      expect(RpcStatus.decode(new Uint8Array(await refused.arrayBuffer())).message).toMatch(/max_inflight_bytes \(8000\)/);
+      open();
+      expect((await held).status).toBe(200);
+      const again = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/x-protobuf' } });
+      expect(again.status).toBe(200);
+      const metrics = await (await fetch(`${daemon.adminUrl}/metrics`)).text();
+      expect(metrics).toMatch(/tracehouse_receiver_requests_total\{receiver="otlp",outcome="inflight_limit"\} 1/);
+    } finally {
+      open();
+      await daemon.stop();
+    }
+  });
+});
+
 describe('otlp receiver auth', () => {
   const KEY = 'test-key-0123456789abcdef';
   it('answers 401 without a key, 403 with a wrong one, 200 with the right one', async () => {

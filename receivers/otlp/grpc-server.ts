@@ -1,0 +1,215 @@
+import * as grpc from '@grpc/grpc-js';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { ApiKeyAuth } from '../../core/auth';
+import type { SpanConsumer } from '../../core/component';
+import { errorMessage, PermanentError } from '../../core/errors';
+import type { InflightLimiter } from '../../core/inflight-limiter';
+import { parseListen } from '../../core/listen';
+import type { Logger } from '../../core/logger';
+import { decodeTraceRequestProto } from '../../core/otlp/decode';
+import type { DecodedTraces } from '../../core/otlp/decode';
+import { encodeTraceResponse } from '../../core/otlp/encode';
+import { RetryInfo, RpcStatus } from '../../core/otlp/pb';
+import type { ReceiverTelemetry } from '../../core/telemetry';
+import type { OtlpGrpcConfig } from './config';
+import { deliverExport } from './export';
+import { THROTTLE_RETRY_AFTER_SECONDS } from './rpc-codes';
+
+const identity = (bytes: Buffer): Buffer => bytes;
+
+/**
+ * TraceService/Export with messages left as bytes on both sides: the handler decodes with the same
+ * static codec (and partial-success rules) as OTLP/HTTP instead of a second, reflection-based one,
+ * and clients (tests, bench) can send pre-encoded requests.
+ */
+export const otlpTraceServiceDefinition = {
+  export: {
+    path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  },
+} satisfies grpc.ServiceDefinition;
+
+export interface OtlpGrpcServerOptions {
+  config: OtlpGrpcConfig;
+  auth: ApiKeyAuth;
+  limiter: InflightLimiter;
+  next: SpanConsumer;
+  telemetry: ReceiverTelemetry;
+  logger: Logger;
+  /** False once the receiver is shutting down: new calls are refused with UNAVAILABLE. */
+  accepting: () => boolean;
+}
+
+interface Refusal {
+  code: grpc.status;
+  message: string;
+  outcome: string;
+  retryAfterSeconds?: number;
+}
+
+/**
+ * OTLP/gRPC trace export, answering with the status codes the OTLP specification prescribes and
+ * OK only once the spans are durable downstream. TLS is not offered (plaintext HTTP/2).
+ */
+export class OtlpGrpcServer {
+  private server: grpc.Server | undefined;
+  private boundPort = 0;
+
+  constructor(private readonly options: OtlpGrpcServerOptions) {}
+
+  /** The bound port (the configured one, or the one chosen for port 0). */
+  get port(): number {
+    return this.boundPort;
+  }
+
+  async start(): Promise<void> {
+    const { config, logger } = this.options;
+    const server = new grpc.Server({
+      // grpc-js refuses larger messages itself (RESOURCE_EXHAUSTED) from the 5-byte message header,
+      // before buffering them, and again while inflating a gzip message.
+      'grpc.max_receive_message_length': config.max_recv_msg_size_bytes,
+      interceptors: [this.gate],
+    });
+    server.addService(otlpTraceServiceDefinition, { export: this.handleExport });
+    try {
+      this.boundPort = await new Promise<number>((resolve, reject) =>
+        server.bindAsync(bindAddress(config.listen), grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+      );
+    } catch (err) {
+      server.forceShutdown();
+      throw new Error(`cannot listen for OTLP/gRPC on ${config.listen}: ${errorMessage(err)}`, { cause: err });
+    }
+    this.server = server;
+    logger.info({ listen: config.listen, port: this.boundPort }, 'OTLP/gRPC listener started');
+  }
+
+  /**
+   * Sends GOAWAY and waits for the calls in flight, which wait for their spans to be durable. Not
+   * bounded here: the service's shutdown timeout is the one bound for draining the whole daemon.
+   */
+  async shutdown(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (server) await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+  }
+
+  /**
+   * Auth and shutdown are decided on the call's metadata, so refused calls are answered without
+   * their message ever being read (the handler would only run once grpc-js has buffered it).
+   */
+  private readonly gate: grpc.ServerInterceptor = (_method, call) =>
+    new grpc.ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMetadata: (metadata, proceed) => {
+            const refusal = this.refusalFor(metadata);
+            if (refusal === undefined) return proceed(metadata);
+            this.options.telemetry.request(refusal.outcome);
+            call.sendStatus(statusOf(refusal));
+          },
+        }),
+    });
+
+  private refusalFor(metadata: grpc.Metadata): Refusal | undefined {
+    const auth = this.options.auth.check(headersOf(metadata));
+    if (auth === 'missing') {
+      return { code: grpc.status.UNAUTHENTICATED, message: 'missing API key: send metadata authorization: Bearer <key>', outcome: 'unauthenticated' };
+    }
+    if (auth === 'invalid') return { code: grpc.status.PERMISSION_DENIED, message: 'invalid API key', outcome: 'permission_denied' };
+    if (!this.options.accepting()) {
+      return { code: grpc.status.UNAVAILABLE, message: 'receiver is shutting down', outcome: 'shutting_down', retryAfterSeconds: THROTTLE_RETRY_AFTER_SECONDS };
+    }
+    return undefined;
+  }
+
+  private readonly handleExport: grpc.handleUnaryCall<Buffer, Buffer> = (call, callback) => {
+    const { limiter, telemetry } = this.options;
+    const refuse = (refusal: Refusal) => {
+      telemetry.request(refusal.outcome);
+      callback(statusOf(refusal));
+    };
+    // The message is already in memory; holding it (and what decodes from it) is what the bound
+    // limits, so that a burst of large calls turns into throttling instead of heap growth.
+    const release = limiter.tryReserve(call.request.length);
+    if (!release) {
+      telemetry.refused(0, 'inflight_limit');
+      return refuse({
+        code: grpc.status.RESOURCE_EXHAUSTED,
+        message: `receiver is at max_inflight_bytes (${limiter.maxBytes}); retry later`,
+        outcome: 'inflight_limit',
+        retryAfterSeconds: THROTTLE_RETRY_AFTER_SECONDS,
+      });
+    }
+    void this.export(call)
+      .catch((err: unknown): Refusal => {
+        this.options.logger.error({ err: errorMessage(err) }, 'unexpected error handling an OTLP/gRPC export');
+        return { code: grpc.status.INTERNAL, message: 'internal error handling the request', outcome: 'internal_error' };
+      })
+      .then((answer) => {
+        if ('body' in answer) {
+          telemetry.request(answer.outcome);
+          callback(null, answer.body);
+        } else {
+          refuse(answer);
+        }
+      })
+      .finally(release);
+  };
+
+  private async export(call: grpc.ServerUnaryCall<Buffer, Buffer>): Promise<{ body: Buffer; outcome: string } | Refusal> {
+    const { next, telemetry, logger } = this.options;
+    let decoded: DecodedTraces;
+    try {
+      decoded = decodeTraceRequestProto(call.request);
+    } catch (err) {
+      if (err instanceof PermanentError) return { code: grpc.status.INVALID_ARGUMENT, message: err.message, outcome: 'undecodable' };
+      throw err;
+    }
+    const controller = new AbortController();
+    call.on('cancelled', () => controller.abort());
+    const outcome = await deliverExport(decoded, { next, telemetry, logger, signal: controller.signal });
+    if (!outcome.ok) {
+      const { failure } = outcome;
+      const code = failure.status === 400 ? grpc.status.INVALID_ARGUMENT : failure.status === 429 ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.UNAVAILABLE;
+      return { code, message: failure.message, outcome: failure.reason, retryAfterSeconds: failure.retryAfterSeconds };
+    }
+    const body = encodeTraceResponse(outcome.partial, 'proto');
+    return { body: Buffer.from(body.buffer, body.byteOffset, body.byteLength), outcome: outcome.partial ? 'partial_success' : 'success' };
+  }
+}
+
+/**
+ * A retryable refusal names its delay the way OTLP/gRPC clients look for it: a google.rpc.Status
+ * carrying RetryInfo in the grpc-status-details-bin trailer (the HTTP side's Retry-After).
+ */
+function statusOf(refusal: Refusal): grpc.StatusObject {
+  const metadata = new grpc.Metadata();
+  if (refusal.retryAfterSeconds !== undefined) {
+    const retryInfo = RetryInfo.encode({ retryDelay: { seconds: refusal.retryAfterSeconds } }).finish();
+    const details = RpcStatus.encode({
+      code: refusal.code,
+      message: refusal.message,
+      details: [{ type_url: 'type.googleapis.com/google.rpc.RetryInfo', value: retryInfo }],
+    }).finish();
+    metadata.set('grpc-status-details-bin', Buffer.from(details));
+  }
+  return { code: refusal.code, details: refusal.message, metadata };
+}
+
+/** The request headers ApiKeyAuth reads, from gRPC metadata (ASCII values only). */
+function headersOf(metadata: grpc.Metadata): IncomingHttpHeaders {
+  const first = (key: string) => metadata.get(key).find((v): v is string => typeof v === 'string');
+  return { authorization: first('authorization'), 'x-api-key': first('x-api-key') };
+}
+
+/** grpc-js wants IPv6 hosts bracketed and has no ":port" shorthand for all interfaces. */
+function bindAddress(listen: string): string {
+  const addr = parseListen(listen);
+  if (!addr) throw new Error(`invalid listen address "${listen}"`);
+  return addr.host.includes(':') ? `[${addr.host}]:${addr.port}` : `${addr.host}:${addr.port}`;
+}
