@@ -147,7 +147,8 @@ export function isAttributes(value: AttributeValue): value is Attributes {
 
 /**
  * The documented string form of an attribute value, used in ClickHouse attribute maps and anywhere
- * a value must be flattened to text: ints exact, bytes base64, arrays and kvlists as JSON.
+ * a value must be flattened to text: strings as they are, ints exact in decimal, doubles in JS
+ * notation, bools as true/false, bytes base64, arrays and kvlists as JSON, empty as ''.
  */
 export function attributeToString(value: AttributeValue): string {
   if (typeof value === 'string') return value;
@@ -156,7 +157,22 @@ export function attributeToString(value: AttributeValue): string {
   }
   if (value === null) return '';
   if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
-  return JSON.stringify(attributeToJson(value));
+  return jsonText(value);
+}
+
+/**
+ * JSON text of an array or kvlist value. Ints are written as exact JSON numbers even beyond 2^53
+ * (JSON itself has no limit; ClickHouse's JSONExtract reads them exactly), bytes as base64
+ * strings, non-finite doubles as strings, empty values as null.
+ */
+function jsonText(value: AttributeValue): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'bigint' || typeof value === 'boolean') return String(value);
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : JSON.stringify(String(value));
+  if (value === null) return 'null';
+  if (value instanceof Uint8Array) return JSON.stringify(Buffer.from(value).toString('base64'));
+  if (Array.isArray(value)) return `[${value.map(jsonText).join(',')}]`;
+  return `{${Object.keys(value).map((k) => `${JSON.stringify(k)}:${jsonText(value[k])}`).join(',')}}`;
 }
 
 /** JSON-compatible form of an attribute value (bigint becomes a number when safe, else a string). */
