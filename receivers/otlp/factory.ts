@@ -6,7 +6,7 @@ export const otlpReceiverFactory: ReceiverFactory<typeof otlpReceiverConfigSchem
   type: 'otlp',
   kind: 'receiver',
   stability: 'beta',
-  summary: 'OTLP traces over HTTP (protobuf and JSON, gzip), as every OpenTelemetry SDK and Collector sends them.',
+  summary: 'OTLP traces over gRPC and HTTP (protobuf and JSON; gzip, zstd), as every OpenTelemetry SDK and Collector sends them.',
   configSchema: otlpReceiverConfigSchema,
   createReceiver: (config, settings, next) => new OtlpReceiver(config, settings, next),
   claimedRoutes: (config) => [

@@ -67,6 +67,7 @@ describe('graceful shutdown', () => {
       `receivers:
   otlp:
     http: { listen: 127.0.0.1:0 }
+    grpc: { enabled: false }
 exporters:
   clickhouse:
     endpoint: ${clickhouse.url}

@@ -13,6 +13,7 @@ import type { Recorder } from '../../support/recording-components';
 const YAML = `
 receivers:
   otlp:
+    grpc: { enabled: false }
     http:
       listen: 127.0.0.1:0
       max_request_body_bytes: 1048576

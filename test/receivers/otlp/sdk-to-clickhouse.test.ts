@@ -17,6 +17,7 @@ const yaml = (database: string) => `
 receivers:
   otlp:
     http: { listen: 127.0.0.1:0 }
+    grpc: { enabled: false }
 exporters:
   clickhouse:
     path: \${env:TEST_DATA_DIR}
