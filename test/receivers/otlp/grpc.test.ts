@@ -13,51 +13,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { registry } from '../../../components';
 import { encodeTraceRequestProto } from '../../../core/otlp/encode';
-import { ExportTraceServiceResponse, RetryInfo, RpcStatus } from '../../../core/otlp/pb';
+import { RetryInfo, RpcStatus } from '../../../core/otlp/pb';
 import { makeSpan } from '../../../core/span';
-import { otlpTraceServiceDefinition } from '../../../receivers/otlp/grpc-server';
-import type { OtlpReceiver } from '../../../receivers/otlp/otlp-receiver';
 import { ClickhouseHttpServer } from '../../support/clickhouse-http-server';
 import { queryRows, startDaemon, uniqueDatabase } from '../../support/daemon';
 import type { TestDaemon } from '../../support/daemon';
 import { createRecorder, recordingRegistry } from '../../support/recording-components';
 import type { Recorder } from '../../support/recording-components';
-import { hexBytes, nanos, protoRequest, spanMsg } from '../../core/otlp/otlp-fixtures';
+import { closeGrpcClients, exportCall, expectStatus, grpcClient as client, grpcPort } from '../../support/otlp-grpc-client';
 
-const grpcPort = (daemon: TestDaemon): number => {
-  const port = (daemon.service.graph.receivers.get('otlp') as OtlpReceiver).grpcPort;
-  if (!port) throw new Error('otlp receiver is not listening for gRPC');
-  return port;
-};
-
-const clients: grpc.Client[] = [];
-afterEach(() => {
-  for (const client of clients.splice(0)) client.close();
-});
-
-function client(daemon: TestDaemon, options: grpc.ChannelOptions = {}): grpc.Client {
-  const c = new grpc.Client(`127.0.0.1:${grpcPort(daemon)}`, grpc.credentials.createInsecure(), options);
-  clients.push(c);
-  return c;
-}
-
-type CallResult = { ok: true; response: Buffer } | { ok: false; error: grpc.ServiceError };
-
-function exportCall(c: grpc.Client, body: Uint8Array, metadata = new grpc.Metadata()): Promise<CallResult> {
-  const { path: method, requestSerialize, responseDeserialize } = otlpTraceServiceDefinition.export;
-  return new Promise((resolve) => {
-    c.makeUnaryRequest(method, requestSerialize, responseDeserialize, Buffer.from(body), metadata, (error, response) =>
-      resolve(error ? { ok: false, error } : { ok: true, response: response! }),
-    );
-  });
-}
-
-async function expectStatus(call: Promise<CallResult>, code: grpc.status): Promise<grpc.ServiceError> {
-  const result = await call;
-  if (result.ok) throw new Error(`expected status ${grpc.status[code]}, got OK`);
-  expect(grpc.status[result.error.code]).toBe(grpc.status[code]);
-  return result.error;
-}
+afterEach(closeGrpcClients);
 
 /** The RetryInfo delay (seconds) in the grpc-status-details-bin trailer, or undefined without one. */
 function retryDelaySeconds(error: grpc.ServiceError): number | undefined {
@@ -188,27 +153,7 @@ service:
     ]);
   });
 
-  it('stores the valid spans of a mixed request and answers partial_success', async () => {
-    const traceId = hexBytes('9a'.repeat(16));
-    const request = protoRequest([
-      spanMsg({ name: 'valid-1', traceId, spanId: hexBytes('0000000000000a01') }),
-      spanMsg({ name: 'zero-trace', traceId: new Uint8Array(16), spanId: hexBytes('0000000000000a02') }),
-      spanMsg({ name: 'short-span-id', traceId, spanId: hexBytes('00000000000a03') }),
-      spanMsg({ name: 'backwards', traceId, spanId: hexBytes('0000000000000a04'), startTimeUnixNano: nanos(2000n), endTimeUnixNano: nanos(1000n) }),
-      spanMsg({ name: 'valid-2', traceId, spanId: hexBytes('0000000000000a05') }),
-    ]);
-    const result = await exportCall(client(daemon), request);
-    if (!result.ok) throw result.error;
-    const { partialSuccess } = ExportTraceServiceResponse.decode(result.response);
-    expect(Number(partialSuccess?.rejectedSpans)).toBe(3);
-    expect(partialSuccess?.errorMessage?.split('; ')).toEqual([
-      'span 1 of scope 0 of resource 0: trace_id must be 16 bytes and not all zero',
-      'span 2 of scope 0 of resource 0: span_id must be 8 bytes and not all zero',
-      'span 3 of scope 0 of resource 0: end_time_unix_nano must not be before start_time_unix_nano',
-    ]);
-    const rows = await queryRows(daemon, `SELECT SpanName FROM otel_traces WHERE TraceId = '${'9a'.repeat(16)}' ORDER BY SpanName`, database);
-    expect(rows).toEqual([{ SpanName: 'valid-1' }, { SpanName: 'valid-2' }]);
-  });
+  // Partial success over gRPC (with HTTP beside it) is in partial-success.test.ts.
 
   it('answers a fully valid request with an empty ExportTraceServiceResponse', async () => {
     const result = await exportCall(client(daemon), encodeTraceRequestProto(spans(2, 0x5c)));
@@ -299,8 +244,11 @@ service:
     try {
       // New calls are refused retryably while the one in flight is still waiting.
       const late = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-      clients.push(late);
-      await expectStatus(exportCall(late, body(1)), grpc.status.UNAVAILABLE);
+      try {
+        await expectStatus(exportCall(late, body(1)), grpc.status.UNAVAILABLE);
+      } finally {
+        late.close();
+      }
       expect(answered).toBe(false);
     } finally {
       gate.open();

@@ -1,19 +1,21 @@
 /**
- * Malformed and hostile inputs over OTLP/HTTP: each gets its proper error, nothing crashes, and
- * the daemon keeps serving valid requests afterwards.
+ * Malformed and hostile inputs over OTLP/HTTP and OTLP/gRPC: each gets its proper error, nothing
+ * crashes, and the daemon keeps serving valid requests afterwards.
  */
 import protobuf from 'protobufjs/minimal';
 import { ExportTraceServiceResponse, RpcStatus } from '../../../core/otlp/pb';
 import { encodeTraceRequestJson, encodeTraceRequestProto } from '../../../core/otlp/encode';
 import { makeSpan } from '../../../core/span';
+import * as grpc from '@grpc/grpc-js';
 import { queryRows, startDaemon, uniqueDatabase } from '../../support/daemon';
+import { closeGrpcClients, exportCall, expectStatus, grpcClient } from '../../support/otlp-grpc-client';
 import type { TestDaemon } from '../../support/daemon';
 
 const yaml = (database: string) => `
 receivers:
   otlp:
     http: { listen: 127.0.0.1:0, max_request_body_bytes: 8388608 }
-    grpc: { enabled: false }
+    grpc: { listen: 127.0.0.1:0, max_recv_msg_size_bytes: 8388608 }
 exporters:
   clickhouse:
     path: \${env:TEST_DATA_DIR}
@@ -121,6 +123,28 @@ describe('malformed OTLP/HTTP input', () => {
     const answer = ExportTraceServiceResponse.decode(new Uint8Array(await res.arrayBuffer()));
     expect(Number(answer.partialSuccess?.rejectedSpans)).toBe(1);
     expect(answer.partialSuccess?.errorMessage).toMatch(/trace_id must be 16 bytes/);
+  });
+
+  const protobufCases = cases.filter(([, , type]) => type === 'application/x-protobuf');
+  it.each(protobufCases)('answers INVALID_ARGUMENT over gRPC for %s, and keeps serving', async (_name, body, _type, message) => {
+    try {
+      const error = await expectStatus(exportCall(grpcClient(daemon), body() as Uint8Array), grpc.status.INVALID_ARGUMENT);
+      expect(error.details).toMatch(message);
+      const after = await exportCall(grpcClient(daemon), encodeTraceRequestProto([validSpan()]));
+      expect(after.ok).toBe(true);
+    } finally {
+      closeGrpcClients();
+    }
+  });
+
+  it('refuses a gRPC message over max_recv_msg_size_bytes with RESOURCE_EXHAUSTED', async () => {
+    try {
+      const big = encodeTraceRequestProto([validSpan({ big: 'z'.repeat(9 * 1024 * 1024) })]);
+      await expectStatus(exportCall(grpcClient(daemon), big), grpc.status.RESOURCE_EXHAUSTED);
+      expect((await exportCall(grpcClient(daemon), encodeTraceRequestProto([validSpan()]))).ok).toBe(true);
+    } finally {
+      closeGrpcClients();
+    }
   });
 
   it('stores a 5 MB attribute string whole', async () => {
