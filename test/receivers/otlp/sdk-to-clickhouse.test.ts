@@ -88,6 +88,7 @@ async function emitTrace(exporter: SpanExporter, tag: string): Promise<{ traceId
 
 describe.each([
   ['http/json', (url: string) => new OtlpHttpJsonExporter({ url })],
+  ['http/json+gzip', (url: string) => new OtlpHttpJsonExporter({ url, compression: 'gzip' as never })],
   ['http/protobuf', (url: string) => new OtlpHttpProtoExporter({ url })],
   ['http/protobuf+gzip', (url: string) => new OtlpHttpProtoExporter({ url, compression: 'gzip' as never })],
 ])('OpenTelemetry SDK over %s into ClickHouse', (tag, makeExporter) => {
