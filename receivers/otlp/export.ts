@@ -1,10 +1,23 @@
+import type { ApiKeyAuth } from '../../core/auth';
 import type { SpanConsumer } from '../../core/component';
+import type { InflightLimiter } from '../../core/inflight-limiter';
 import { classifyDeliveryError } from '../../core/delivery-error';
 import type { DeliveryFailure } from '../../core/delivery-error';
 import type { Logger } from '../../core/logger';
 import type { DecodedTraces } from '../../core/otlp/decode';
 import type { PartialSuccess } from '../../core/otlp/encode';
 import type { ReceiverTelemetry } from '../../core/telemetry';
+
+/** What both transports share from the receiver: one auth, one in-flight bound, one pipeline. */
+export interface OtlpTransportContext {
+  auth: ApiKeyAuth;
+  limiter: InflightLimiter;
+  next: SpanConsumer;
+  telemetry: ReceiverTelemetry;
+  logger: Logger;
+  /** False once the receiver is shutting down: new requests are refused retryably. */
+  accepting: () => boolean;
+}
 
 export type ExportOutcome = { ok: true; partial: PartialSuccess | undefined } | { ok: false; failure: DeliveryFailure };
 

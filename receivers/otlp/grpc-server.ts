@@ -1,18 +1,14 @@
 import * as grpc from '@grpc/grpc-js';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { ApiKeyAuth } from '../../core/auth';
-import type { SpanConsumer } from '../../core/component';
 import { errorMessage, PermanentError } from '../../core/errors';
-import type { InflightLimiter } from '../../core/inflight-limiter';
 import { parseListen } from '../../core/listen';
-import type { Logger } from '../../core/logger';
 import { decodeTraceRequestProto } from '../../core/otlp/decode';
 import type { DecodedTraces } from '../../core/otlp/decode';
 import { encodeTraceResponse } from '../../core/otlp/encode';
 import { RetryInfo, RpcStatus } from '../../core/otlp/pb';
-import type { ReceiverTelemetry } from '../../core/telemetry';
 import type { OtlpGrpcConfig } from './config';
 import { deliverExport } from './export';
+import type { OtlpTransportContext } from './export';
 import { THROTTLE_RETRY_AFTER_SECONDS } from './rpc-codes';
 
 const identity = (bytes: Buffer): Buffer => bytes;
@@ -34,15 +30,8 @@ export const otlpTraceServiceDefinition = {
   },
 } satisfies grpc.ServiceDefinition;
 
-export interface OtlpGrpcServerOptions {
+export interface OtlpGrpcServerOptions extends OtlpTransportContext {
   config: OtlpGrpcConfig;
-  auth: ApiKeyAuth;
-  limiter: InflightLimiter;
-  next: SpanConsumer;
-  telemetry: ReceiverTelemetry;
-  logger: Logger;
-  /** False once the receiver is shutting down: new calls are refused with UNAVAILABLE. */
-  accepting: () => boolean;
 }
 
 interface Refusal {

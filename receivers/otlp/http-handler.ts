@@ -1,31 +1,20 @@
 import type { Request, Response } from 'express';
-import type { ApiKeyAuth } from '../../core/auth';
-import type { SpanConsumer } from '../../core/component';
 import { errorMessage, PermanentError } from '../../core/errors';
 import { BodyError, readBody } from '../../core/http-body';
-import type { InflightLimiter } from '../../core/inflight-limiter';
-import type { Logger } from '../../core/logger';
 import { decodeTraceRequestJson, decodeTraceRequestProto } from '../../core/otlp/decode';
 import type { DecodedTraces } from '../../core/otlp/decode';
 import { encodeRpcStatus, encodeTraceResponse } from '../../core/otlp/encode';
-import type { ReceiverTelemetry } from '../../core/telemetry';
 import type { OtlpHttpConfig } from './config';
 import { deliverExport } from './export';
+import type { OtlpTransportContext } from './export';
 import { RPC_CODE, THROTTLE_RETRY_AFTER_SECONDS } from './rpc-codes';
 
 type Encoding = 'proto' | 'json';
 
 const CONTENT_TYPES: Record<Encoding, string> = { proto: 'application/x-protobuf', json: 'application/json' };
 
-export interface OtlpHttpHandlerOptions {
+export interface OtlpHttpHandlerOptions extends OtlpTransportContext {
   config: OtlpHttpConfig;
-  auth: ApiKeyAuth;
-  limiter: InflightLimiter;
-  next: SpanConsumer;
-  telemetry: ReceiverTelemetry;
-  logger: Logger;
-  /** False once the receiver is shutting down: new requests are refused with 503. */
-  accepting: () => boolean;
 }
 
 /**

@@ -7,27 +7,11 @@ import { registry } from '../../components';
 import { runCli } from '../../core/cli';
 import { encodeTraceRequestJson } from '../../core/otlp/encode';
 import { makeSpan } from '../../core/span';
-import { startDaemon, uniqueDatabase } from '../support/daemon';
+import { otlpPipelineYaml, startDaemon, uniqueDatabase } from '../support/daemon';
 import type { TestDaemon } from '../support/daemon';
 
 const KEY = 'admin-key-0123456789abcdef';
-const yaml = (database: string) => `
-receivers:
-  otlp:
-    http: { listen: 127.0.0.1:0 }
-    grpc: { enabled: false }
-exporters:
-  clickhouse:
-    path: \${env:TEST_DATA_DIR}
-    database: ${database}
-    timeout_ms: 10
-service:
-  admin:
-    listen: 127.0.0.1:0
-    auth: { api_keys: ["\${env:ADMIN_KEY}"] }
-  pipelines:
-    traces: { receivers: [otlp], exporters: [clickhouse] }
-`;
+const yaml = (database: string) => otlpPipelineYaml({ database, admin: ['auth: { api_keys: ["${env:ADMIN_KEY}"] }'] });
 
 describe('admin query endpoint', () => {
   let daemon: TestDaemon;

@@ -57,3 +57,45 @@ export async function queryRows<T = Record<string, unknown>>(daemon: TestDaemon,
   if (!res.ok) throw new Error(`query failed (${res.status}): ${text}`);
   return (JSON.parse(text) as { data: T[] }).data;
 }
+
+export interface OtlpPipelineOptions {
+  /** Where spans go: the clickhouse exporter (default) or the test recording exporter. */
+  exporter?: 'clickhouse' | 'recording';
+  /** The clickhouse exporter's database. */
+  database?: string;
+  /** Server mode (a ClickHouse HTTP endpoint); the embedded engine in this process's data dir otherwise. */
+  endpoint?: string;
+  /** receivers.otlp.http as a YAML flow mapping (default: an ephemeral port). */
+  http?: string;
+  /** Listen for OTLP/gRPC too (true: on an ephemeral port; a string: receivers.otlp.grpc as given). */
+  grpc?: boolean | string;
+  /** Extra YAML lines under receivers.otlp, clickhouse and service.admin, as `key: value`. */
+  otlp?: string[];
+  clickhouse?: string[];
+  admin?: string[];
+}
+
+/** The common test pipeline: the otlp receiver on ephemeral ports into one exporter. */
+export function otlpPipelineYaml(options: OtlpPipelineOptions): string {
+  const lines = (extra: string[] = [], indent = '    ') => extra.map((l) => `${indent}${l}\n`).join('');
+  const exporter = options.exporter ?? 'clickhouse';
+  const exporterYaml =
+    exporter === 'recording'
+      ? '  recording:\n'
+      : `  clickhouse:
+    ${options.endpoint ? `endpoint: ${options.endpoint}` : 'path: ${env:TEST_DATA_DIR}'}
+    database: ${options.database ?? 'default'}
+    timeout_ms: 10
+${lines(options.clickhouse)}`;
+  return `receivers:
+  otlp:
+    http: ${options.http ?? '{ listen: 127.0.0.1:0 }'}
+    grpc: ${typeof options.grpc === 'string' ? options.grpc : options.grpc ? '{ listen: 127.0.0.1:0 }' : '{ enabled: false }'}
+${lines(options.otlp)}exporters:
+${exporterYaml}service:
+  admin:
+    listen: 127.0.0.1:0
+${lines(options.admin)}  pipelines:
+    traces: { receivers: [otlp], exporters: [${exporter}] }
+`;
+}

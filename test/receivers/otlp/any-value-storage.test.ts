@@ -5,24 +5,10 @@
  */
 import { encodeTraceRequestProto } from '../../../core/otlp/encode';
 import { makeSpan } from '../../../core/span';
-import { queryRows, startDaemon, uniqueDatabase } from '../../support/daemon';
+import { otlpPipelineYaml, queryRows, startDaemon, uniqueDatabase } from '../../support/daemon';
 import type { TestDaemon } from '../../support/daemon';
 
-const yaml = (database: string) => `
-receivers:
-  otlp:
-    http: { listen: 127.0.0.1:0 }
-    grpc: { enabled: false }
-exporters:
-  clickhouse:
-    path: \${env:TEST_DATA_DIR}
-    database: ${database}
-    timeout_ms: 10
-service:
-  admin: { listen: 127.0.0.1:0 }
-  pipelines:
-    traces: { receivers: [otlp], exporters: [clickhouse] }
-`;
+const yaml = (database: string) => otlpPipelineYaml({ database });
 
 const BIG = '9007199254740993'; // 2^53 + 1: not representable as a double
 

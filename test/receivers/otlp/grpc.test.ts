@@ -16,7 +16,7 @@ import { encodeTraceRequestProto } from '../../../core/otlp/encode';
 import { RetryInfo, RpcStatus } from '../../../core/otlp/pb';
 import { makeSpan } from '../../../core/span';
 import { ClickhouseHttpServer } from '../../support/clickhouse-http-server';
-import { queryRows, startDaemon, uniqueDatabase } from '../../support/daemon';
+import { otlpPipelineYaml, queryRows, startDaemon, uniqueDatabase } from '../../support/daemon';
 import type { TestDaemon } from '../../support/daemon';
 import { createRecorder, recordingRegistry } from '../../support/recording-components';
 import type { Recorder } from '../../support/recording-components';
@@ -50,21 +50,7 @@ describe('OTLP/gRPC into ClickHouse', () => {
   let daemon: TestDaemon;
 
   beforeAll(async () => {
-    daemon = await startDaemon(`
-receivers:
-  otlp:
-    http: { enabled: false }
-    grpc: { listen: 127.0.0.1:0 }
-exporters:
-  clickhouse:
-    path: \${env:TEST_DATA_DIR}
-    database: ${database}
-    timeout_ms: 20
-service:
-  admin: { listen: 127.0.0.1:0 }
-  pipelines:
-    traces: { receivers: [otlp], exporters: [clickhouse] }
-`);
+    daemon = await startDaemon(otlpPipelineYaml({ database, http: '{ enabled: false }', grpc: true }));
   });
   afterAll(() => daemon.stop());
 
@@ -163,19 +149,8 @@ service:
 });
 
 describe('OTLP/gRPC status codes', () => {
-  const yaml = (extra = '') => `
-receivers:
-  otlp:
-    http: { enabled: false }
-    grpc: { listen: 127.0.0.1:0, max_recv_msg_size_bytes: 65536 }
-${extra}
-exporters:
-  recording:
-service:
-  admin: { listen: 127.0.0.1:0 }
-  pipelines:
-    traces: { receivers: [otlp], exporters: [recording] }
-`;
+  const yaml = () =>
+    otlpPipelineYaml({ exporter: 'recording', http: '{ enabled: false }', grpc: '{ listen: 127.0.0.1:0, max_recv_msg_size_bytes: 65536 }' });
   let recorder: Recorder;
   let daemon: TestDaemon;
 
@@ -263,19 +238,7 @@ describe('OTLP/gRPC in-flight bound', () => {
   it('answers RESOURCE_EXHAUSTED with RetryInfo while max_inflight_bytes is held', async () => {
     const recorder = createRecorder();
     const daemon = await startDaemon(
-      `
-receivers:
-  otlp:
-    http: { enabled: false }
-    grpc: { listen: 127.0.0.1:0 }
-    max_inflight_bytes: 1000
-exporters:
-  recording:
-service:
-  admin: { listen: 127.0.0.1:0 }
-  pipelines:
-    traces: { receivers: [otlp], exporters: [recording] }
-`,
+      otlpPipelineYaml({ exporter: 'recording', http: '{ enabled: false }', grpc: true, otlp: ['max_inflight_bytes: 1000'] }),
       { registry: recordingRegistry(recorder, registry) },
     );
     const gate = holdExports(recorder);
@@ -305,19 +268,7 @@ describe('OTLP/gRPC auth', () => {
   it('answers UNAUTHENTICATED without a key, PERMISSION_DENIED with a wrong one, OK with the right one', async () => {
     const recorder = createRecorder();
     const daemon = await startDaemon(
-      `
-receivers:
-  otlp:
-    http: { enabled: false }
-    grpc: { listen: 127.0.0.1:0, max_recv_msg_size_bytes: 65536 }
-    auth: { api_keys: ["\${env:OTLP_KEY}"] }
-exporters:
-  recording:
-service:
-  admin: { listen: 127.0.0.1:0 }
-  pipelines:
-    traces: { receivers: [otlp], exporters: [recording] }
-`,
+      otlpPipelineYaml({ exporter: 'recording', http: '{ enabled: false }', grpc: '{ listen: 127.0.0.1:0, max_recv_msg_size_bytes: 65536 }', otlp: ['auth: { api_keys: ["${env:OTLP_KEY}"] }'] }),
       { registry: recordingRegistry(recorder, registry), env: { OTLP_KEY: KEY } },
     );
     const withAuth = (value: string, key = 'authorization') => {
@@ -353,22 +304,9 @@ describe('a retrying gRPC client and an outage', () => {
   afterAll(() => clickhouse.close());
 
   it('retries on UNAVAILABLE and ends with every span stored exactly once', async () => {
-    const daemon = await startDaemon(`
-receivers:
-  otlp:
-    http: { enabled: false }
-    grpc: { listen: 127.0.0.1:0 }
-exporters:
-  clickhouse:
-    endpoint: ${clickhouse.url}
-    database: grpc_retry
-    timeout_ms: 10
-    retry: { max_elapsed_ms: 0 }
-service:
-  admin: { listen: 127.0.0.1:0 }
-  pipelines:
-    traces: { receivers: [otlp], exporters: [clickhouse] }
-`);
+    const daemon = await startDaemon(
+      otlpPipelineYaml({ database: 'grpc_retry', endpoint: clickhouse.url, http: '{ enabled: false }', grpc: true, clickhouse: ['retry: { max_elapsed_ms: 0 }'] }),
+    );
     try {
       // What an OTLP/gRPC client does per the specification: retry UNAVAILABLE with backoff.
       // (@opentelemetry/exporter-trace-otlp-grpc 0.223 does not retry gRPC failures at all.)

@@ -7,25 +7,16 @@ import { ExportTraceServiceResponse, RpcStatus } from '../../../core/otlp/pb';
 import { encodeTraceRequestJson, encodeTraceRequestProto } from '../../../core/otlp/encode';
 import { makeSpan } from '../../../core/span';
 import * as grpc from '@grpc/grpc-js';
-import { queryRows, startDaemon, uniqueDatabase } from '../../support/daemon';
+import { otlpPipelineYaml, queryRows, startDaemon, uniqueDatabase } from '../../support/daemon';
 import { closeGrpcClients, exportCall, expectStatus, grpcClient } from '../../support/otlp-grpc-client';
 import type { TestDaemon } from '../../support/daemon';
 
-const yaml = (database: string) => `
-receivers:
-  otlp:
-    http: { listen: 127.0.0.1:0, max_request_body_bytes: 8388608 }
-    grpc: { listen: 127.0.0.1:0, max_recv_msg_size_bytes: 8388608 }
-exporters:
-  clickhouse:
-    path: \${env:TEST_DATA_DIR}
-    database: ${database}
-    timeout_ms: 10
-service:
-  admin: { listen: 127.0.0.1:0 }
-  pipelines:
-    traces: { receivers: [otlp], exporters: [clickhouse] }
-`;
+const yaml = (database: string) =>
+  otlpPipelineYaml({
+    database,
+    http: '{ listen: 127.0.0.1:0, max_request_body_bytes: 8388608 }',
+    grpc: '{ listen: 127.0.0.1:0, max_recv_msg_size_bytes: 8388608 }',
+  });
 
 let counter = 0;
 const validSpan = (attributes = {}) => {

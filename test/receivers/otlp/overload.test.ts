@@ -9,26 +9,11 @@ import path from 'node:path';
 import { encodeTraceRequestProto } from '../../../core/otlp/encode';
 import { makeSpan } from '../../../core/span';
 import { ClickhouseHttpServer } from '../../support/clickhouse-http-server';
-import { startDaemon } from '../../support/daemon';
+import { otlpPipelineYaml, startDaemon } from '../../support/daemon';
 import type { TestDaemon } from '../../support/daemon';
 
-const yaml = (endpoint: string, database: string, exporterExtra: string) => `
-receivers:
-  otlp:
-    http: { listen: 127.0.0.1:0 }
-    grpc: { enabled: false }
-exporters:
-  clickhouse:
-    endpoint: ${endpoint}
-    database: ${database}
-    max_spans: 100
-    timeout_ms: 10
-${exporterExtra}
-service:
-  admin: { listen: 127.0.0.1:0 }
-  pipelines:
-    traces: { receivers: [otlp], exporters: [clickhouse] }
-`;
+const yaml = (endpoint: string, database: string, exporterExtra: string) =>
+  otlpPipelineYaml({ database, endpoint, clickhouse: ['max_spans: 100', exporterExtra] });
 
 const request = (batch: number, spans = 100) =>
   Buffer.from(
@@ -75,7 +60,7 @@ describe('overload and outage', () => {
   afterAll(() => clickhouse.close());
 
   it('throttles with 429 + Retry-After while ClickHouse is slow, keeps memory bounded, and loses nothing', async () => {
-    const daemon = await startDaemon(yaml(clickhouse.url, 'slow', '    queue_max_spans: 1000'));
+    const daemon = await startDaemon(yaml(clickhouse.url, 'slow', 'queue_max_spans: 1000'));
     try {
       // Warm up (schema creation) before holding inserts.
       expect((await post(daemon, request(0, 1))).status).toBe(200);
@@ -115,7 +100,7 @@ describe('overload and outage', () => {
 
   it('answers 503 + Retry-After within the retry bound while ClickHouse is unreachable, then stores the retry once', async () => {
     const daemon = await startDaemon(
-      yaml(clickhouse.url, 'down', '    retry: { initial_interval_ms: 20, max_interval_ms: 50, max_elapsed_ms: 300 }'),
+      yaml(clickhouse.url, 'down', 'retry: { initial_interval_ms: 20, max_interval_ms: 50, max_elapsed_ms: 300 }'),
     );
     try {
       expect((await post(daemon, request(100, 1))).status).toBe(200);

@@ -4,25 +4,11 @@
  */
 import { ExportTraceServiceResponse } from '../../../core/otlp/pb';
 import { hexBytes, jsonRequest, nanos, protoRequest, spanMsg } from '../../core/otlp/otlp-fixtures';
-import { queryRows, startDaemon, uniqueDatabase } from '../../support/daemon';
+import { otlpPipelineYaml, queryRows, startDaemon, uniqueDatabase } from '../../support/daemon';
 import type { TestDaemon } from '../../support/daemon';
 import { closeGrpcClients, exportCall, grpcClient } from '../../support/otlp-grpc-client';
 
-const yaml = (database: string) => `
-receivers:
-  otlp:
-    http: { listen: 127.0.0.1:0 }
-    grpc: { listen: 127.0.0.1:0 }
-exporters:
-  clickhouse:
-    path: \${env:TEST_DATA_DIR}
-    database: ${database}
-    timeout_ms: 10
-service:
-  admin: { listen: 127.0.0.1:0 }
-  pipelines:
-    traces: { receivers: [otlp], exporters: [clickhouse] }
-`;
+const yaml = (database: string) => otlpPipelineYaml({ database, grpc: true });
 
 const REASONS = [
   'span 1 of scope 0 of resource 0: trace_id must be 16 bytes and not all zero',

@@ -8,27 +8,14 @@ import path from 'node:path';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ClickhouseHttpServer } from '../../support/clickhouse-http-server';
-import { startDaemon } from '../../support/daemon';
+import { otlpPipelineYaml, startDaemon } from '../../support/daemon';
 
 describe('OpenTelemetry SDK retry over OTLP/HTTP', () => {
   it('ends with every span stored exactly once after a 503', async () => {
     const clickhouse = await ClickhouseHttpServer.start({ path: mkdtempSync(path.join(os.tmpdir(), 'tracehouse-sdk-retry-')) });
-    const daemon = await startDaemon(`
-receivers:
-  otlp:
-    http: { listen: 127.0.0.1:0 }
-    grpc: { enabled: false }
-exporters:
-  clickhouse:
-    endpoint: ${clickhouse.url}
-    database: sdkretry
-    timeout_ms: 10
-    retry: { max_elapsed_ms: 0 }
-service:
-  admin: { listen: 127.0.0.1:0 }
-  pipelines:
-    traces: { receivers: [otlp], exporters: [clickhouse] }
-`);
+    const daemon = await startDaemon(
+      otlpPipelineYaml({ database: 'sdkretry', endpoint: clickhouse.url, clickhouse: ['retry: { max_elapsed_ms: 0 }'] }),
+    );
     try {
       const inserts = () => clickhouse.requests.filter((r) => /^INSERT INTO sdkretry\.otel_traces FORMAT/.test(r.query));
       clickhouse.fail({ kind: 'status', status: 503, body: 'overloaded' }, 1, (q) => /^INSERT INTO sdkretry\.otel_traces FORMAT/.test(q));

@@ -10,24 +10,10 @@ import { OTLPTraceExporter as OtlpHttpProtoExporter } from '@opentelemetry/expor
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { queryRows, startDaemon, uniqueDatabase } from '../../support/daemon';
+import { otlpPipelineYaml, queryRows, startDaemon, uniqueDatabase } from '../../support/daemon';
 import type { TestDaemon } from '../../support/daemon';
 
-const yaml = (database: string) => `
-receivers:
-  otlp:
-    http: { listen: 127.0.0.1:0 }
-    grpc: { enabled: false }
-exporters:
-  clickhouse:
-    path: \${env:TEST_DATA_DIR}
-    database: ${database}
-    timeout_ms: 20
-service:
-  admin: { listen: 127.0.0.1:0 }
-  pipelines:
-    traces: { receivers: [otlp], exporters: [clickhouse] }
-`;
+const yaml = (database: string) => otlpPipelineYaml({ database });
 
 const INPUT = JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: 'What is 2+2?' }] }]);
 const OUTPUT = JSON.stringify([{ role: 'assistant', parts: [{ type: 'text', content: '4' }] }]);
