@@ -43,6 +43,12 @@ export class Telemetry {
     labelNames: ['processor', 'reason'],
     registers: [this.registry],
   });
+  private readonly processorEvents = new Counter({
+    name: 'tracehouse_processor_events_total',
+    help: 'Things a processor did or met, by kind (e.g. redactions per detector, spans with an unknown model).',
+    labelNames: ['processor', 'event', 'kind'],
+    registers: [this.registry],
+  });
   private readonly exportDuration = new Histogram({
     name: 'tracehouse_exporter_batch_seconds',
     help: 'Duration of one exporter write (e.g. one ClickHouse insert), successful or not.',
@@ -79,7 +85,10 @@ export class Telemetry {
   }
 
   forProcessor(id: string): ProcessorTelemetry {
-    return { dropped: (spans, reason) => this.dropped.inc({ processor: id, reason }, spans) };
+    return {
+      dropped: (spans, reason) => this.dropped.inc({ processor: id, reason }, spans),
+      event: (event, count, kind = '') => this.processorEvents.inc({ processor: id, event, kind }, count),
+    };
   }
 
   forExporter(id: string): ExporterTelemetry {
@@ -114,6 +123,11 @@ export interface ReceiverTelemetry {
 
 export interface ProcessorTelemetry {
   dropped(spans: number, reason: string): void;
+  /**
+   * Counts something the processor did, e.g. event('redaction', 3, 'email') or
+   * event('unknown_model', 1). `kind` must come from a small fixed set (never user data).
+   */
+  event(event: string, count: number, kind?: string): void;
 }
 
 export interface ExporterTelemetry {
