@@ -6,8 +6,9 @@
  * span and peak RSS, then both side by side.
  */
 import * as grpc from '@grpc/grpc-js';
+import { parse, stringify } from 'yaml';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -107,6 +108,8 @@ function percentile(sorted: number[], p: number): number {
 
 interface PhaseResult {
   transport: Transport;
+  /** Which config the daemon ran. */
+  scenario: string;
   elapsedS: number;
   requests: number;
   failures: number;
@@ -129,7 +132,7 @@ function rssKb(pid: number | undefined): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
 }
 
-async function runPhase(transport: Transport, daemonPid: number | undefined, nextRequestNo: () => number): Promise<PhaseResult> {
+async function runPhase(transport: Transport, scenario: string, daemonPid: number | undefined, nextRequestNo: () => number): Promise<PhaseResult> {
   const { body: template, idOffsets } = buildTemplate();
   const sender = transport === 'http' ? httpSender() : grpcSender();
   let peakRssKb = 0;
@@ -166,6 +169,7 @@ async function runPhase(transport: Transport, daemonPid: number | undefined, nex
     latencies.sort((a, b) => a - b);
     return {
       transport,
+      scenario,
       elapsedS,
       requests: latencies.length,
       failures,
@@ -185,7 +189,7 @@ async function runPhase(transport: Transport, daemonPid: number | undefined, nex
 
 function report(r: PhaseResult): string {
   return [
-    `${LABELS[r.transport]}, ${SPANS_PER_REQUEST} spans/request, concurrency ${CONCURRENCY}, ${r.elapsedS.toFixed(1)} s`,
+    `${LABELS[r.transport]} (${r.scenario}), ${SPANS_PER_REQUEST} spans/request, concurrency ${CONCURRENCY}, ${r.elapsedS.toFixed(1)} s`,
     `requests: ${r.requests} (${r.failures} not acknowledged)`,
     `spans stored: ${r.stored} -> ${Math.round(r.stored / r.elapsedS)} spans/s (acknowledged after the ClickHouse insert)`,
     `request latency: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms`,
@@ -199,6 +203,7 @@ function report(r: PhaseResult): string {
 function sideBySide(results: PhaseResult[]): string {
   const rows = [
     ['', ...results.map((r) => LABELS[r.transport])],
+    ['', ...results.map((r) => r.scenario)],
     ['spans stored/s', ...results.map((r) => String(Math.round(r.stored / r.elapsedS)))],
     ['p50 / p99 ms', ...results.map((r) => `${r.p50.toFixed(1)} / ${r.p99.toFixed(1)}`)],
     ['daemon µs/span', ...results.map((r) => ((r.daemonCpuS / Math.max(r.stored, 1)) * 1e6).toFixed(1))],
@@ -209,11 +214,35 @@ function sideBySide(results: PhaseResult[]): string {
   return rows.map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('   ')).join('\n') + '\n';
 }
 
-async function main(): Promise<void> {
-  const transports = transportsToRun();
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'tracehouse-bench-'));
+interface Scenario {
+  label: string;
+  configFile: string;
+  transports: Transport[];
+}
+
+/**
+ * The default config with every transport and, when its pipeline runs `redact`, the same config
+ * without it over HTTP, so the cost of redaction is printed next to the figure it costs
+ * (BENCH_REDACT_COMPARE=0 skips that run).
+ */
+function scenarios(workDir: string): Scenario[] {
+  const configFile = path.join(root, 'pipelines.yaml');
+  const list: Scenario[] = [{ label: 'default pipelines.yaml', configFile, transports: transportsToRun() }];
+  const config = parse(readFileSync(configFile, 'utf8')) as { service: { pipelines: Record<string, { processors?: string[] }> } };
+  const pipelines = Object.values(config.service.pipelines);
+  if (process.env.BENCH_REDACT_COMPARE !== '0' && pipelines.some((p) => p.processors?.some((id) => id.split('/')[0] === 'redact'))) {
+    for (const p of pipelines) p.processors = p.processors?.filter((id) => id.split('/')[0] !== 'redact');
+    const withoutRedact = path.join(workDir, 'pipelines-without-redact.yaml');
+    writeFileSync(withoutRedact, stringify(config));
+    list.push({ label: 'same pipeline without redact', configFile: withoutRedact, transports: ['http'] });
+  }
+  return list;
+}
+
+async function runScenario(scenario: Scenario, workDir: string): Promise<PhaseResult[]> {
+  const dataDir = mkdtempSync(path.join(workDir, 'data-'));
   const nodeArgs = (process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const daemon = spawn(process.execPath, [...nodeArgs, path.join(root, 'dist', 'bin', 'tracehouse.js'), 'run', '-c', path.join(root, 'pipelines.yaml')], {
+  const daemon = spawn(process.execPath, [...nodeArgs, path.join(root, 'dist', 'bin', 'tracehouse.js'), 'run', '-c', scenario.configFile], {
     env: {
       ...process.env,
       TRACEHOUSE_DATA_DIR: dataDir,
@@ -228,17 +257,33 @@ async function main(): Promise<void> {
     await waitForHealth();
     let requestNo = 0;
     const results: PhaseResult[] = [];
-    for (const transport of transports) {
+    for (const transport of scenario.transports) {
       // Request numbers continue across phases, so the second phase stores new spans only.
-      const result = await runPhase(transport, daemon.pid, () => ++requestNo);
+      const result = await runPhase(transport, scenario.label, daemon.pid, () => ++requestNo);
       results.push(result);
       process.stdout.write(report(result));
     }
-    if (results.length > 1) process.stdout.write(`\n${sideBySide(results)}`);
+    return results;
   } finally {
     daemon.kill('SIGTERM');
     await new Promise((r) => daemon.once('exit', r));
-    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const workDir = mkdtempSync(path.join(os.tmpdir(), 'tracehouse-bench-'));
+  try {
+    const results: PhaseResult[] = [];
+    for (const scenario of scenarios(workDir)) results.push(...(await runScenario(scenario, workDir)));
+    if (results.length > 1) process.stdout.write(`\n${sideBySide(results)}`);
+    const withRedact = results.find((r) => r.transport === 'http' && r.scenario.startsWith('default'));
+    const without = results.find((r) => r.scenario.includes('without redact'));
+    if (withRedact && without) {
+      const ratio = withRedact.stored / withRedact.elapsedS / (without.stored / without.elapsedS);
+      process.stdout.write(`\nOTLP/HTTP with redact keeps ${(ratio * 100).toFixed(0)}% of the throughput without it\n`);
+    }
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
   }
 }
 
