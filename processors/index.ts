@@ -1,3 +1,4 @@
 import type { ProcessorFactory } from '../core/component';
+import { enrichProcessorFactory } from './enrich/factory';
 
-export const processorFactories: readonly ProcessorFactory[] = [];
+export const processorFactories: readonly ProcessorFactory[] = [enrichProcessorFactory];

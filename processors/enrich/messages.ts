@@ -1,0 +1,212 @@
+/**
+ * Chat messages in the OpenTelemetry GenAI form (gen_ai.input.messages / gen_ai.output.messages):
+ * a JSON array of { role, parts: [{ type: 'text', content } | { type: 'tool_call', id, name,
+ * arguments } | { type: 'tool_call_response', id, response }], finish_reason? }, built from the
+ * shapes other conventions use.
+ */
+import { attributeToString, type AttributeValue, type Attributes } from '../../core/span';
+
+type Part =
+  | { type: 'text'; content: string }
+  | { type: 'tool_call'; id?: string; name: string; arguments?: unknown }
+  | { type: 'tool_call_response'; id?: string; response: unknown };
+
+interface Message {
+  role: string;
+  name?: string;
+  parts: Part[];
+  finish_reason?: string;
+}
+
+function text(value: AttributeValue | undefined): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  return typeof value === 'string' ? value : attributeToString(value);
+}
+
+/** Tool arguments travel as JSON text; they are kept structured when they parse. */
+function structured(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}
+
+/** `<prefix><i>.<rest>` attributes grouped by index i, in index order. */
+function groupByIndex(attrs: Attributes, prefix: string): Map<string, AttributeValue>[] {
+  const groups = new Map<number, Map<string, AttributeValue>>();
+  for (const key in attrs) {
+    if (!key.startsWith(prefix)) continue;
+    const dot = key.indexOf('.', prefix.length);
+    if (dot < 0) continue;
+    const index = Number(key.slice(prefix.length, dot));
+    if (!Number.isInteger(index) || index < 0) continue;
+    let group = groups.get(index);
+    if (!group) groups.set(index, (group = new Map()));
+    group.set(key.slice(dot + 1), attrs[key]);
+  }
+  return [...groups.entries()].sort((a, b) => a[0] - b[0]).map(([, group]) => group);
+}
+
+/** Within one message, `<prefix><j>.<rest>` sub-items (content parts, tool calls) by index. */
+function subItems(group: Map<string, AttributeValue>, prefix: string): Map<string, AttributeValue>[] {
+  const flat: Attributes = {};
+  for (const [key, value] of group) if (key.startsWith(prefix)) flat[key] = value;
+  return groupByIndex(flat, prefix);
+}
+
+interface FlatShape {
+  role: string;
+  content: string;
+  name?: string;
+  toolCallId: string;
+  finishReason?: string;
+  contents?: { prefix: string; type: string; text: string };
+  toolCalls: { prefix: string; id: string; name: string; arguments: string };
+}
+
+function flatMessage(group: Map<string, AttributeValue>, shape: FlatShape, defaultRole: string): Message | undefined {
+  const role = text(group.get(shape.role)) ?? defaultRole;
+  const parts: Part[] = [];
+  const content = group.get(shape.content);
+  const toolCallId = text(group.get(shape.toolCallId));
+  if (role === 'tool' && content !== undefined) {
+    parts.push({ type: 'tool_call_response', ...(toolCallId ? { id: toolCallId } : {}), response: text(content) ?? '' });
+  } else if (content !== undefined && content !== null && content !== '') {
+    parts.push({ type: 'text', content: text(content) ?? '' });
+  }
+  if (shape.contents) {
+    for (const item of subItems(group, shape.contents.prefix)) {
+      const type = text(item.get(shape.contents.type)) ?? 'text';
+      const itemText = text(item.get(shape.contents.text));
+      if (type === 'text' && itemText !== undefined) parts.push({ type: 'text', content: itemText });
+    }
+  }
+  for (const call of subItems(group, shape.toolCalls.prefix)) {
+    const name = text(call.get(shape.toolCalls.name));
+    if (name === undefined) continue;
+    const id = text(call.get(shape.toolCalls.id));
+    const args = call.get(shape.toolCalls.arguments);
+    parts.push({ type: 'tool_call', ...(id ? { id } : {}), name, ...(args !== undefined ? { arguments: structured(args) } : {}) });
+  }
+  if (parts.length === 0) return undefined;
+  const message: Message = { role, parts };
+  const name = shape.name ? text(group.get(shape.name)) : undefined;
+  if (name) message.name = name;
+  const finish = shape.finishReason ? text(group.get(shape.finishReason)) : undefined;
+  if (finish) message.finish_reason = finish;
+  return message;
+}
+
+function flatMessages(attrs: Attributes, prefix: string, shape: FlatShape, defaultRole: string): string | undefined {
+  const messages = groupByIndex(attrs, prefix)
+    .map((group) => flatMessage(group, shape, defaultRole))
+    .filter((m): m is Message => m !== undefined);
+  return messages.length > 0 ? JSON.stringify(messages) : undefined;
+}
+
+const OPENINFERENCE_SHAPE: FlatShape = {
+  role: 'message.role',
+  content: 'message.content',
+  name: 'message.name',
+  toolCallId: 'message.tool_call_id',
+  contents: { prefix: 'message.contents.', type: 'message_content.type', text: 'message_content.text' },
+  toolCalls: { prefix: 'message.tool_calls.', id: 'tool_call.id', name: 'tool_call.function.name', arguments: 'tool_call.function.arguments' },
+};
+
+const OPENLLMETRY_SHAPE: FlatShape = {
+  role: 'role',
+  content: 'content',
+  toolCallId: 'tool_call_id',
+  finishReason: 'finish_reason',
+  toolCalls: { prefix: 'tool_calls.', id: 'id', name: 'name', arguments: 'arguments' },
+};
+
+/** OpenInference `llm.input_messages.N.message.*` / `llm.output_messages.N.message.*`. */
+export function openInferenceMessages(attrs: Attributes, direction: 'input' | 'output'): string | undefined {
+  return flatMessages(attrs, `llm.${direction}_messages.`, OPENINFERENCE_SHAPE, direction === 'input' ? 'user' : 'assistant');
+}
+
+/** OpenLLMetry `gen_ai.prompt.N.*` / `gen_ai.completion.N.*`. */
+export function openLlmetryMessages(attrs: Attributes, direction: 'prompt' | 'completion'): string | undefined {
+  return flatMessages(attrs, `gen_ai.${direction}.`, OPENLLMETRY_SHAPE, direction === 'prompt' ? 'user' : 'assistant');
+}
+
+/** A single plain-text message (OpenInference input.value / output.value on an LLM span). */
+export function textMessages(role: string, content: string, finishReason?: string): string {
+  const message: Message = { role, parts: [{ type: 'text', content }] };
+  if (finishReason) message.finish_reason = finishReason;
+  return JSON.stringify([message]);
+}
+
+function parseJsonArray(value: AttributeValue | undefined): unknown[] | undefined {
+  if (typeof value !== 'string') return undefined;
+  try {
+    const parsed: unknown = JSON.parse(value);
+    return Array.isArray(parsed) ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function record(value: unknown): Record<string, unknown> {
+  return value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : {};
+}
+
+function optionalId(value: unknown): { id?: string } {
+  return typeof value === 'string' && value !== '' ? { id: value } : {};
+}
+
+/** One AI SDK content part: text, tool-call (v4 `args`, v5 `input`), tool-result (`result` / `output`). */
+function aiSdkPart(raw: unknown): Part | undefined {
+  const part = record(raw);
+  switch (part.type) {
+    case 'text':
+      return typeof part.text === 'string' ? { type: 'text', content: part.text } : undefined;
+    case 'tool-call':
+      return typeof part.toolName === 'string'
+        ? { type: 'tool_call', ...optionalId(part.toolCallId), name: part.toolName, arguments: structured(part.input ?? part.args) }
+        : undefined;
+    case 'tool-result':
+      return { type: 'tool_call_response', ...optionalId(part.toolCallId), response: part.output ?? part.result ?? null };
+    default:
+      return undefined;
+  }
+}
+
+/** Vercel AI SDK `ai.prompt.messages`: JSON [{ role, content: string | part[] }]. */
+export function aiSdkInputMessages(value: AttributeValue | undefined): string | undefined {
+  const list = parseJsonArray(value);
+  if (!list) return undefined;
+  const messages: Message[] = [];
+  for (const raw of list) {
+    const item = record(raw);
+    if (typeof item.role !== 'string') continue;
+    const parts: Part[] =
+      typeof item.content === 'string'
+        ? [{ type: 'text', content: item.content }]
+        : Array.isArray(item.content)
+          ? item.content.map(aiSdkPart).filter((p): p is Part => p !== undefined)
+          : [];
+    if (parts.length > 0) messages.push({ role: item.role, parts });
+  }
+  return messages.length > 0 ? JSON.stringify(messages) : undefined;
+}
+
+/** Vercel AI SDK `ai.response.text` + `ai.response.toolCalls` + `ai.response.finishReason`. */
+export function aiSdkOutputMessages(attrs: Attributes): string | undefined {
+  const parts: Part[] = [];
+  const responseText = attrs['ai.response.text'];
+  if (typeof responseText === 'string' && responseText !== '') parts.push({ type: 'text', content: responseText });
+  for (const raw of parseJsonArray(attrs['ai.response.toolCalls']) ?? []) {
+    const call = record(raw);
+    if (typeof call.toolName !== 'string') continue;
+    parts.push({ type: 'tool_call', ...optionalId(call.toolCallId), name: call.toolName, arguments: structured(call.input ?? call.args) });
+  }
+  if (parts.length === 0) return undefined;
+  const message: Message = { role: 'assistant', parts };
+  const finish = attrs['ai.response.finishReason'];
+  if (typeof finish === 'string' && finish !== '') message.finish_reason = finish;
+  return JSON.stringify([message]);
+}
