@@ -1,4 +1,5 @@
 import type { ProcessorFactory } from '../core/component';
 import { enrichProcessorFactory } from './enrich/factory';
+import { redactProcessorFactory } from './redact/factory';
 
-export const processorFactories: readonly ProcessorFactory[] = [enrichProcessorFactory];
+export const processorFactories: readonly ProcessorFactory[] = [redactProcessorFactory, enrichProcessorFactory];
