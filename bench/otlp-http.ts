@@ -232,6 +232,8 @@ function scenarios(workDir: string): Scenario[] {
   const pipelines = Object.values(config.service.pipelines);
   if (process.env.BENCH_REDACT_COMPARE !== '0' && pipelines.some((p) => p.processors?.some((id) => id.split('/')[0] === 'redact'))) {
     for (const p of pipelines) p.processors = p.processors?.filter((id) => id.split('/')[0] !== 'redact');
+    const processors = (config as { processors?: Record<string, unknown> }).processors ?? {};
+    for (const id of Object.keys(processors)) if (id.split('/')[0] === 'redact') delete processors[id];
     const withoutRedact = path.join(workDir, 'pipelines-without-redact.yaml');
     writeFileSync(withoutRedact, stringify(config));
     list.push({ label: 'same pipeline without redact', configFile: withoutRedact, transports: ['http'] });
