@@ -11,6 +11,7 @@ import path from 'node:path';
 import { silentLogger } from '../core/logger';
 import { makeSpan, type Resource, type Span } from '../core/span';
 import { Telemetry } from '../core/telemetry';
+import { WorkspaceDirectory } from '../core/workspaces';
 import type { Host, QueryBackend } from '../core/component';
 import { clickhouseExporterConfigSchema } from '../exporters/clickhouse/config';
 import { ClickhouseExporter } from '../exporters/clickhouse/exporter';
@@ -93,6 +94,7 @@ function makeCall(call: number): Span[] {
 const host: Host = {
   acquireHttpListener: () => Promise.reject(new Error('not used')),
   registerQueryBackend: (_owner: string, _backend: QueryBackend) => undefined,
+  workspaces: new WorkspaceDirectory(),
 };
 
 interface Run {

@@ -58,7 +58,7 @@ export class AdminServer {
       res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'shutting_down' });
     });
     app.use((req, res, next) => {
-      const outcome = this.auth.check(req.headers);
+      const { outcome } = this.auth.authenticate(req.headers);
       if (outcome === 'ok') return next();
       res.status(401).set('WWW-Authenticate', 'Bearer').type('text/plain');
       res.send(clickhouseError(CH_AUTH, `authentication ${outcome === 'missing' ? 'required' : 'failed'}: send the API key as a Bearer token, X-API-Key, or the ClickHouse password`, 'AUTHENTICATION_FAILED'));

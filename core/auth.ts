@@ -3,8 +3,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { z } from 'zod';
 
 /**
- * Listener auth. `none` must be said explicitly to run a non-loopback listener without keys.
- * Keys are usually given as ${env:NAME} and are never logged.
+ * Listener auth with plain API keys. `none` must be said explicitly to run a non-loopback listener
+ * without keys. Keys are usually given as ${env:NAME} and are never logged.
  */
 export const authConfigSchema = z.union([
   z.literal('none'),
@@ -15,31 +15,78 @@ export const authConfigSchema = z.union([
 
 export type AuthConfig = z.output<typeof authConfigSchema>;
 
-export type AuthOutcome = 'ok' | 'missing' | 'invalid';
+/**
+ * Receiver auth: plain API keys, `none`, or `workspaces` (the keys of the top-level `workspaces`
+ * section, each of which names its workspace).
+ */
+export const receiverAuthConfigSchema = z.union([authConfigSchema, z.literal('workspaces')]);
 
-/** Checks the key a request presents against the configured keys. */
-export class ApiKeyAuth {
-  private readonly digests: Buffer[];
+export type ReceiverAuthConfig = z.output<typeof receiverAuthConfigSchema>;
+
+/** The outcome of checking the key a request presents. */
+export type AuthResult =
+  | {
+      outcome: 'ok';
+      /** The workspace the key belongs to; undefined for plain API keys and `auth: none`. */
+      workspace: string | undefined;
+      /** A non-secret name for the key (a digest prefix), used for rate-limit buckets and logs. */
+      principal: string;
+    }
+  | { outcome: 'missing' | 'invalid' }
+  /** A valid key that is not allowed on this receiver. */
+  | { outcome: 'forbidden'; workspace: string };
+
+export interface Authenticator {
+  /** False when every request is accepted (`auth: none` or nothing configured). */
+  readonly enabled: boolean;
+  authenticate(headers: IncomingHttpHeaders): AuthResult;
+}
+
+export const ANONYMOUS = 'anonymous';
+
+/** Checks the key a request presents against the configured plain keys. */
+export class ApiKeyAuth implements Authenticator {
+  private readonly keys: KeyDigests;
 
   constructor(config: AuthConfig | undefined) {
-    this.digests =
-      config === undefined || config === 'none' ? [] : config.api_keys.map((k) => digest(k));
+    this.keys = new KeyDigests(config === undefined || config === 'none' ? [] : config.api_keys.map(digestOf));
   }
 
   get enabled(): boolean {
-    return this.digests.length > 0;
+    return this.keys.size > 0;
   }
 
-  check(headers: IncomingHttpHeaders): AuthOutcome {
-    if (!this.enabled) return 'ok';
+  authenticate(headers: IncomingHttpHeaders): AuthResult {
+    if (!this.enabled) return { outcome: 'ok', workspace: undefined, principal: ANONYMOUS };
     const presented = presentedKey(headers);
-    if (presented === undefined) return 'missing';
-    // Comparing fixed-size digests in constant time, against every key, so neither the key length
-    // nor which key matched leaks through timing.
-    const candidate = digest(presented);
-    let match = false;
-    for (const d of this.digests) match = timingSafeEqual(d, candidate) || match;
-    return match ? 'ok' : 'invalid';
+    if (presented === undefined) return { outcome: 'missing' };
+    const match = this.keys.find(digestOf(presented));
+    return match === -1 ? { outcome: 'invalid' } : { outcome: 'ok', workspace: undefined, principal: principalOf(this.keys.at(match)) };
+  }
+}
+
+/**
+ * A list of SHA-256 key digests searched in constant time: every digest is compared, with
+ * timingSafeEqual, whatever matches, so neither the key length nor which key matched leaks.
+ */
+export class KeyDigests {
+  constructor(private readonly digests: readonly Buffer[]) {}
+
+  get size(): number {
+    return this.digests.length;
+  }
+
+  at(index: number): Buffer {
+    return this.digests[index];
+  }
+
+  /** Index of the matching digest, or -1. */
+  find(candidate: Buffer): number {
+    let found = -1;
+    for (let i = 0; i < this.digests.length; i++) {
+      if (timingSafeEqual(this.digests[i], candidate) && found === -1) found = i;
+    }
+    return found;
   }
 }
 
@@ -47,7 +94,7 @@ export class ApiKeyAuth {
  * The key as a client presents it: a Bearer token, X-API-Key, or, so that ClickHouse clients can
  * talk to the admin query endpoint, the password of Basic auth or X-ClickHouse-Key.
  */
-function presentedKey(headers: IncomingHttpHeaders): string | undefined {
+export function presentedKey(headers: IncomingHttpHeaders): string | undefined {
   const auth = headers.authorization?.trim();
   if (auth) {
     const bearer = /^Bearer\s+(.+)$/i.exec(auth);
@@ -67,6 +114,11 @@ function firstHeader(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-function digest(key: string): Buffer {
+export function digestOf(key: string): Buffer {
   return createHash('sha256').update(key, 'utf8').digest();
+}
+
+/** A name for a key that reveals nothing usable: the first 12 hex digits of its SHA-256. */
+export function principalOf(digest: Buffer): string {
+  return `key:${digest.subarray(0, 6).toString('hex')}`;
 }

@@ -1,9 +1,10 @@
 import type { Router } from 'express';
 import type { z } from 'zod';
-import type { AuthConfig } from './auth';
+import type { ReceiverAuthConfig } from './auth';
 import type { Logger } from './logger';
 import type { SpanBatch } from './span';
 import type { ExporterTelemetry, ProcessorTelemetry, ReceiverTelemetry } from './telemetry';
+import type { WorkspaceDirectory } from './workspaces';
 
 /** Every receiver, processor and exporter. */
 export interface Component {
@@ -59,6 +60,8 @@ export interface Host {
   acquireHttpListener(listen: string, owner: string): Promise<HttpListener>;
   /** Exporters that can answer read queries register here; the admin query endpoint uses the first. */
   registerQueryBackend(owner: string, backend: QueryBackend): void;
+  /** The workspaces of the config's top-level `workspaces` section (receivers with `auth: workspaces`). */
+  readonly workspaces: WorkspaceDirectory;
 }
 
 export type Stability = 'development' | 'alpha' | 'beta' | 'stable';
@@ -77,7 +80,7 @@ export interface ClaimedRoute {
   /** Dotted config path (inside the receiver's config) of the option that chose the address. */
   configPath: string;
   /** The listener's auth setting; undefined means none was configured. */
-  auth: AuthConfig | undefined;
+  auth: ReceiverAuthConfig | undefined;
 }
 
 interface FactoryBase<Kind extends string, Schema extends z.ZodType> {

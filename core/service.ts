@@ -7,6 +7,7 @@ import type { Logger } from './logger';
 import { buildPipelineGraph } from './pipeline-graph';
 import type { PipelineGraph } from './pipeline-graph';
 import { Telemetry } from './telemetry';
+import { WorkspaceDirectory } from './workspaces';
 
 export interface ServiceOptions {
   logger: Logger;
@@ -67,6 +68,7 @@ export class Service {
       registerQueryBackend: (owner: string, backend: QueryBackend) => {
         this.queryBackends.push({ owner, backend });
       },
+      workspaces: new WorkspaceDirectory(this.config.workspaces),
     };
     const ordered: [string, Component][] = [
       ...this.graph.exporters,

@@ -211,3 +211,8 @@ export function attributeAsNumber(value: AttributeValue | undefined): number | u
   }
   return undefined;
 }
+
+/** A copy of each span with `extra` set on its attributes (overriding what the span had). */
+export function withSpanAttributes(spans: readonly Span[], extra: Attributes): Span[] {
+  return spans.map((span) => ({ ...span, attributes: { ...span.attributes, ...extra } }));
+}

@@ -1,4 +1,5 @@
 import type { ReceiverFactory } from '../core/component';
+import { eventsReceiverFactory } from './events/factory';
 import { otlpReceiverFactory } from './otlp/factory';
 
-export const receiverFactories: readonly ReceiverFactory[] = [otlpReceiverFactory];
+export const receiverFactories: readonly ReceiverFactory[] = [otlpReceiverFactory, eventsReceiverFactory];

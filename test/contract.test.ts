@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { registry } from '../components';
 import type { AnyFactory, Component, Host, SpanConsumer } from '../core/component';
+import { WorkspaceDirectory } from '../core/workspaces';
 import { HttpHost } from '../core/http-host';
 import { silentLogger } from '../core/logger';
 import { Telemetry } from '../core/telemetry';
@@ -68,6 +69,7 @@ describe.each(factories.map((f) => [`${f.kind} ${f.type}`, f] as const))('%s fol
     const host: Host = {
       acquireHttpListener: (listen, owner) => httpHost.acquire(listen, owner),
       registerQueryBackend: () => {},
+      workspaces: new WorkspaceDirectory({ dev: { api_keys: ['contract-test-key-0000'], webhook_signing_secrets: [] } }),
     };
     const component = create(factory);
     await component.start(host);

@@ -13,6 +13,8 @@ import type { Diagnostic } from './diagnostics';
 import { hasErrors } from './diagnostics';
 import { serviceConfigSchema } from './service-config';
 import type { ServiceConfig } from './service-config';
+import { workspacesConfigSchema } from '../workspaces';
+import type { WorkspacesConfig } from '../workspaces';
 import { YamlSource } from './yaml-source';
 import { reportZodIssues } from './zod-issues';
 
@@ -28,6 +30,8 @@ export interface ResolvedConfig {
   receivers: Map<string, ConfiguredComponent<ReceiverFactory>>;
   processors: Map<string, ConfiguredComponent<ProcessorFactory>>;
   exporters: Map<string, ConfiguredComponent<ExporterFactory>>;
+  /** The top-level `workspaces` section (empty when absent). */
+  workspaces: WorkspacesConfig;
   service: ServiceConfig;
 }
 
@@ -45,7 +49,9 @@ export interface LoadOptions {
 
 const SECTIONS = ['receivers', 'processors', 'exporters'] as const;
 type Section = (typeof SECTIONS)[number];
-const TOP_LEVEL_KEYS = new Set<string>([...SECTIONS, 'service']);
+const TOP_LEVEL_KEYS = new Set<string>([...SECTIONS, 'workspaces', 'service']);
+/** Keys shorter than this draw a warning (the development default `dev-key` is one). */
+const STRONG_KEY_LENGTH = 16;
 const COMPONENT_ID = /^([a-z][a-z0-9_]*)(?:\/([A-Za-z0-9_.-]+))?$/;
 const PIPELINE_ID = /^([a-z][a-z0-9_]*)(?:\/([A-Za-z0-9_.-]+))?$/;
 const SIGNALS = new Set(['traces']);
@@ -80,13 +86,14 @@ export function loadConfigText(
   }
   for (const key of Object.keys(root)) {
     if (!TOP_LEVEL_KEYS.has(key)) {
-      source.report([], `unknown key "${key}" (expected receivers, processors, exporters, service)`, 'CFG_UNKNOWN_KEY', { atKey: key });
+      source.report([], `unknown key "${key}" (expected receivers, processors, exporters, workspaces, service)`, 'CFG_UNKNOWN_KEY', { atKey: key });
     }
   }
 
   const receivers = parseSection(source, root, 'receivers', registry.receivers);
   const processors = parseSection(source, root, 'processors', registry.processors);
   const exporters = parseSection(source, root, 'exporters', registry.exporters);
+  const workspaces = parseWorkspaces(source, root);
   const service = parseService(source, root);
   if (service) {
     const selected = selectPipelines(source, service, options.pipelines);
@@ -95,11 +102,12 @@ export function loadConfigText(
     const declared = (section: Section) => new Set(isPlainObject(root[section]) ? Object.keys(root[section]) : []);
     checkPipelines(source, service, selected, { receivers: declared('receivers'), processors: declared('processors'), exporters: declared('exporters') });
     checkListeners(source, service, selected, receivers);
+    checkWorkspaceAuth(source, service, selected, receivers, workspaces, declared('receivers'));
   }
 
   const diagnostics = source.diagnostics;
   if (hasErrors(diagnostics) || !service) return { diagnostics };
-  return { config: { file, receivers, processors, exporters, service }, diagnostics };
+  return { config: { file, receivers, processors, exporters, workspaces: workspaces ?? {}, service }, diagnostics };
 }
 
 function parseSection<F extends AnyFactory>(
@@ -136,6 +144,24 @@ function parseSection<F extends AnyFactory>(
     out.set(id, { id, factory, config: parsed.data });
   }
   return out;
+}
+
+function parseWorkspaces(source: YamlSource, root: Record<string, unknown>): WorkspacesConfig | undefined {
+  if (root.workspaces === undefined || root.workspaces === null) return {};
+  const parsed = workspacesConfigSchema.safeParse(root.workspaces, { reportInput: true });
+  if (!parsed.success) {
+    reportZodIssues(source, ['workspaces'], parsed.error);
+    return undefined;
+  }
+  for (const [id, ws] of Object.entries(parsed.data)) {
+    ws.api_keys.forEach((key, index) => {
+      const plain = typeof key === 'string' ? key : key.key;
+      if (plain !== undefined && plain.length < STRONG_KEY_LENGTH) {
+        source.report(['workspaces', id, 'api_keys', index], `API key is shorter than ${STRONG_KEY_LENGTH} characters: fine for development on loopback, set a long random key (e.g. TRACEHOUSE_API_KEY) anywhere else`, 'CFG_WEAK_KEY', { severity: 'warning' });
+      }
+    });
+  }
+  return parsed.data;
 }
 
 function parseService(source: YamlSource, root: Record<string, unknown>): ServiceConfig | undefined {
@@ -253,12 +279,47 @@ function checkListeners(
   }
 }
 
+/**
+ * Receivers with `auth: workspaces` need at least one workspace, and a key restricted to some
+ * receivers must name configured ones.
+ */
+function checkWorkspaceAuth(
+  source: YamlSource,
+  service: ServiceConfig,
+  selected: readonly string[],
+  receivers: Map<string, ConfiguredComponent<ReceiverFactory>>,
+  workspaces: WorkspacesConfig | undefined,
+  declaredReceivers: Set<string>,
+): void {
+  if (workspaces === undefined) return;
+  const active = new Set(selected.flatMap((p) => service.pipelines[p].receivers));
+  const hasKeys = Object.keys(workspaces).length > 0;
+  for (const id of active) {
+    const receiver = receivers.get(id);
+    if (!receiver || hasKeys) continue;
+    const claim = receiver.factory.claimedRoutes(receiver.config).find((c) => c.auth === 'workspaces');
+    if (claim) {
+      source.report(['receivers', id], `receiver uses "auth: workspaces" but no workspaces are configured: add a top-level workspaces section, or set auth: none`, 'CFG_NO_WORKSPACES');
+    }
+  }
+  for (const [wsId, ws] of Object.entries(workspaces)) {
+    ws.api_keys.forEach((key, index) => {
+      if (typeof key === 'string') return;
+      key.receivers?.forEach((receiverId, r) => {
+        if (!declaredReceivers.has(receiverId)) {
+          source.report(['workspaces', wsId, 'api_keys', index, 'receivers', r], `receiver "${receiverId}" is not configured under receivers`, 'CFG_UNDEFINED_COMPONENT');
+        }
+      });
+    });
+  }
+}
+
 function checkAuth(source: YamlSource, listen: string, auth: unknown, path: (string | number)[]): void {
   const addr = parseListen(listen);
   if (!addr || isLoopbackHost(addr.host) || auth !== undefined) return;
   source.report(
     path,
-    `${listen} is not a loopback address: configure auth.api_keys, or say "auth: none" to run without authentication`,
+    `${listen} is not a loopback address: configure auth (api_keys or workspaces), or say "auth: none" to run without authentication`,
     'CFG_AUTH_REQUIRED',
   );
 }

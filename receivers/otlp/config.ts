@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { authConfigSchema } from '../../core/auth';
+import { receiverAuthConfigSchema } from '../../core/auth';
 import { listenSchema } from '../../core/listen';
 
 const MiB = 1024 * 1024;
@@ -30,7 +30,8 @@ export const otlpReceiverConfigSchema = z.strictObject({
    * requests are refused at once with 429 / RESOURCE_EXHAUSTED, before their body is read.
    */
   max_inflight_bytes: z.number().int().positive().default(128 * MiB),
-  auth: authConfigSchema.optional(),
+  /** none, { api_keys: [...] }, or workspaces (keys of the top-level workspaces section). */
+  auth: receiverAuthConfigSchema.optional(),
 });
 
 export type OtlpReceiverConfig = z.output<typeof otlpReceiverConfigSchema>;

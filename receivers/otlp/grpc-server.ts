@@ -7,9 +7,9 @@ import type { DecodedTraces } from '../../core/otlp/decode';
 import { encodeTraceResponse } from '../../core/otlp/encode';
 import { RetryInfo, RpcStatus } from '../../core/otlp/pb';
 import type { OtlpGrpcConfig } from './config';
-import { deliverExport } from './export';
-import type { OtlpTransportContext } from './export';
-import { THROTTLE_RETRY_AFTER_SECONDS } from './rpc-codes';
+import { deliverExport } from '../../core/otlp/deliver-export';
+import type { OtlpTransportContext } from '../../core/otlp/deliver-export';
+import { THROTTLE_RETRY_AFTER_SECONDS } from '../../core/otlp/rpc-codes';
 
 const identity = (bytes: Buffer): Buffer => bytes;
 
@@ -105,11 +105,14 @@ export class OtlpGrpcServer {
     });
 
   private refusalFor(metadata: grpc.Metadata): Refusal | undefined {
-    const auth = this.options.auth.check(headersOf(metadata));
-    if (auth === 'missing') {
+    const auth = this.options.auth.authenticate(headersOf(metadata));
+    if (auth.outcome === 'missing') {
       return { code: grpc.status.UNAUTHENTICATED, message: 'missing API key: send metadata authorization: Bearer <key>', outcome: 'unauthenticated' };
     }
-    if (auth === 'invalid') return { code: grpc.status.PERMISSION_DENIED, message: 'invalid API key', outcome: 'permission_denied' };
+    if (auth.outcome === 'invalid') return { code: grpc.status.UNAUTHENTICATED, message: 'invalid API key', outcome: 'unauthenticated' };
+    if (auth.outcome === 'forbidden') {
+      return { code: grpc.status.PERMISSION_DENIED, message: 'this API key is not allowed on this receiver', outcome: 'permission_denied' };
+    }
     if (!this.options.accepting()) {
       return { code: grpc.status.UNAVAILABLE, message: 'receiver is shutting down', outcome: 'shutting_down', retryAfterSeconds: THROTTLE_RETRY_AFTER_SECONDS };
     }
@@ -161,7 +164,10 @@ export class OtlpGrpcServer {
     }
     const controller = new AbortController();
     call.on('cancelled', () => controller.abort());
-    const outcome = await deliverExport(decoded, { next, telemetry, logger, signal: controller.signal });
+    // Metadata was already checked before the message arrived; this lookup only names the workspace.
+    const auth = this.options.auth.authenticate(headersOf(call.metadata));
+    const workspace = auth.outcome === 'ok' ? auth.workspace : undefined;
+    const outcome = await deliverExport(decoded, { next, telemetry, logger, signal: controller.signal, workspace });
     if (!outcome.ok) {
       const { failure } = outcome;
       const code = failure.status === 400 ? grpc.status.INVALID_ARGUMENT : failure.status === 429 ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.UNAVAILABLE;

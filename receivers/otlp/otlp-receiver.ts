@@ -1,17 +1,17 @@
-import { ApiKeyAuth } from '../../core/auth';
+import type { Authenticator } from '../../core/auth';
 import type { ComponentSettings, Host, HttpListener, Receiver, SpanConsumer } from '../../core/component';
 import { InflightLimiter } from '../../core/inflight-limiter';
 import type { ReceiverTelemetry } from '../../core/telemetry';
 import type { OtlpReceiverConfig } from './config';
 import { OtlpGrpcServer } from './grpc-server';
-import { createOtlpHttpHandler } from './http-handler';
+import { createOtlpHttpHandler } from '../../core/otlp/http-handler';
+import { receiverAuthenticator } from '../../core/workspaces';
 
 /** OTLP trace receiver: OTLP/HTTP (protobuf and JSON) on `http.listen`, OTLP/gRPC on `grpc.listen`. */
 export class OtlpReceiver implements Receiver {
   private listener: HttpListener | undefined;
   private grpc: OtlpGrpcServer | undefined;
   private accepting = false;
-  private readonly auth: ApiKeyAuth;
   /** One bound for both transports: they share the process's memory. */
   private readonly limiter: InflightLimiter;
 
@@ -20,7 +20,6 @@ export class OtlpReceiver implements Receiver {
     private readonly settings: ComponentSettings<ReceiverTelemetry>,
     private readonly next: SpanConsumer,
   ) {
-    this.auth = new ApiKeyAuth(config.auth);
     this.limiter = new InflightLimiter(config.max_inflight_bytes);
   }
 
@@ -31,8 +30,9 @@ export class OtlpReceiver implements Receiver {
 
   async start(host: Host): Promise<void> {
     const { http, grpc } = this.config;
+    const auth: Authenticator = receiverAuthenticator(this.config.auth, host.workspaces, this.settings.id);
     const shared = {
-      auth: this.auth,
+      auth,
       limiter: this.limiter,
       next: this.next,
       telemetry: this.settings.telemetry,
@@ -41,7 +41,7 @@ export class OtlpReceiver implements Receiver {
     };
     if (http.enabled) {
       this.listener = await host.acquireHttpListener(http.listen, this.settings.id);
-      this.listener.router.all(http.traces_path, createOtlpHttpHandler({ config: http, ...shared }));
+      this.listener.router.all(http.traces_path, createOtlpHttpHandler({ maxRequestBodyBytes: http.max_request_body_bytes, ...shared }));
     }
     if (grpc.enabled) {
       const server = new OtlpGrpcServer({ config: grpc, ...shared });

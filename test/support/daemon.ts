@@ -99,3 +99,68 @@ ${lines(options.admin)}  pipelines:
     traces: { receivers: [otlp], exporters: [${exporter}] }
 `;
 }
+
+/** The development workspace of ingest tests, with its key. */
+export const TEST_WORKSPACE = 'acme';
+export const TEST_API_KEY = 'th_test_acme_0123456789abcdef';
+
+export interface IngestPipelineOptions {
+  /** Receiver id -> extra YAML lines under it (each receiver listens on 127.0.0.1:0, one shared server). */
+  receivers: Record<string, string[]>;
+  /** The top-level workspaces section as YAML lines (default: TEST_WORKSPACE with TEST_API_KEY). */
+  workspaces?: string[];
+  exporter?: 'clickhouse' | 'recording';
+  database?: string;
+  /** Processors to run, in order, with their YAML lines. */
+  processors?: Record<string, string[]>;
+}
+
+/** A test pipeline of JSON ingest receivers on an ephemeral port into one exporter. */
+export function ingestPipelineYaml(options: IngestPipelineOptions): string {
+  const lines = (extra: string[] = [], indent: string) => extra.map((l) => `${indent}${l}\n`).join('');
+  const exporter = options.exporter ?? 'clickhouse';
+  const exporterYaml =
+    exporter === 'recording'
+      ? '  recording:\n'
+      : `  clickhouse:\n    path: \${env:TEST_DATA_DIR}\n    database: ${options.database ?? 'default'}\n    timeout_ms: 10\n`;
+  const receivers = Object.entries(options.receivers)
+    .map(([id, extra]) => `  ${id}:\n    listen: 127.0.0.1:0\n${lines(extra, '    ')}`)
+    .join('');
+  const processors = Object.entries(options.processors ?? {})
+    .map(([id, extra]) => `  ${id}:\n${lines(extra, '    ')}`)
+    .join('');
+  const workspaces = options.workspaces ?? [`${TEST_WORKSPACE}:`, `  api_keys: ["${TEST_API_KEY}"]`];
+  return `receivers:
+${receivers}${processors ? `processors:\n${processors}` : ''}exporters:
+${exporterYaml}workspaces:
+${lines(workspaces, '  ')}service:
+  admin:
+    listen: 127.0.0.1:0
+  pipelines:
+    traces:
+      receivers: [${Object.keys(options.receivers).join(', ')}]
+      processors: [${Object.keys(options.processors ?? {}).join(', ')}]
+      exporters: [${exporter}]
+`;
+}
+
+/** POSTs JSON (or a raw string) with the test key unless `headers` says otherwise. */
+export async function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; body: any; text: string }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_API_KEY}`, ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  return { status: res.status, headers: res.headers, body: parsed, text };
+}

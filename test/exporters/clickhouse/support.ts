@@ -5,6 +5,7 @@ import type { Host, QueryBackend } from '../../../core/component';
 import { silentLogger } from '../../../core/logger';
 import { makeSpan, type Resource, type Span } from '../../../core/span';
 import { Telemetry } from '../../../core/telemetry';
+import { WorkspaceDirectory } from '../../../core/workspaces';
 import { clickhouseExporterConfigSchema } from '../../../exporters/clickhouse/config';
 import { ClickhouseExporter, type ClickhouseExporterOptions } from '../../../exporters/clickhouse/exporter';
 
@@ -14,6 +15,7 @@ export function tempDir(prefix: string): string {
 
 export class FakeHost implements Host {
   readonly backends = new Map<string, QueryBackend>();
+  readonly workspaces = new WorkspaceDirectory();
   acquireHttpListener(): never {
     throw new Error('not used by exporters');
   }

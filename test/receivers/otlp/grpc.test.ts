@@ -265,7 +265,7 @@ describe('OTLP/gRPC in-flight bound', () => {
 
 describe('OTLP/gRPC auth', () => {
   const KEY = 'grpc-key-0123456789abcdef';
-  it('answers UNAUTHENTICATED without a key, PERMISSION_DENIED with a wrong one, OK with the right one', async () => {
+  it('answers UNAUTHENTICATED without a key or with a wrong one, OK with the right one', async () => {
     const recorder = createRecorder();
     const daemon = await startDaemon(
       otlpPipelineYaml({ exporter: 'recording', http: '{ enabled: false }', grpc: '{ listen: 127.0.0.1:0, max_recv_msg_size_bytes: 65536 }', otlp: ['auth: { api_keys: ["${env:OTLP_KEY}"] }'] }),
@@ -280,7 +280,7 @@ describe('OTLP/gRPC auth', () => {
       const c = client(daemon);
       const body = encodeTraceRequestProto(spans(1));
       await expectStatus(exportCall(c, body), grpc.status.UNAUTHENTICATED);
-      await expectStatus(exportCall(c, body, withAuth('Bearer wrong-key-0000000000')), grpc.status.PERMISSION_DENIED);
+      await expectStatus(exportCall(c, body, withAuth('Bearer wrong-key-0000000000')), grpc.status.UNAUTHENTICATED);
       // Decided on the metadata: an oversized message is never read, so it is not RESOURCE_EXHAUSTED.
       await expectStatus(exportCall(c, Buffer.alloc(1024 * 1024)), grpc.status.UNAUTHENTICATED);
       expect(recorder.batches.size).toBe(0);
@@ -288,8 +288,7 @@ describe('OTLP/gRPC auth', () => {
       expect((await exportCall(c, body, withAuth(KEY, 'x-api-key'))).ok).toBe(true);
       expect(recorder.batches.get('recording')).toHaveLength(2);
       const metrics = await (await fetch(`${daemon.adminUrl}/metrics`)).text();
-      expect(metrics).toMatch(/tracehouse_receiver_requests_total\{receiver="otlp",outcome="unauthenticated"\} 2/);
-      expect(metrics).toMatch(/tracehouse_receiver_requests_total\{receiver="otlp",outcome="permission_denied"\} 1/);
+      expect(metrics).toMatch(/tracehouse_receiver_requests_total\{receiver="otlp",outcome="unauthenticated"\} 3/);
     } finally {
       await daemon.stop();
     }

@@ -1,12 +1,11 @@
 import type { Request, Response } from 'express';
-import { errorMessage, PermanentError } from '../../core/errors';
-import { BodyError, readBody } from '../../core/http-body';
-import { decodeTraceRequestJson, decodeTraceRequestProto } from '../../core/otlp/decode';
-import type { DecodedTraces } from '../../core/otlp/decode';
-import { encodeRpcStatus, encodeTraceResponse } from '../../core/otlp/encode';
-import type { OtlpHttpConfig } from './config';
-import { deliverExport } from './export';
-import type { OtlpTransportContext } from './export';
+import { errorMessage, PermanentError } from '../errors';
+import { BodyError, readBody } from '../http-body';
+import { decodeTraceRequestJson, decodeTraceRequestProto } from './decode';
+import type { DecodedTraces } from './decode';
+import { deliverExport } from './deliver-export';
+import type { OtlpTransportContext } from './deliver-export';
+import { encodeRpcStatus, encodeTraceResponse } from './encode';
 import { RPC_CODE, THROTTLE_RETRY_AFTER_SECONDS } from './rpc-codes';
 
 type Encoding = 'proto' | 'json';
@@ -14,16 +13,17 @@ type Encoding = 'proto' | 'json';
 const CONTENT_TYPES: Record<Encoding, string> = { proto: 'application/x-protobuf', json: 'application/json' };
 
 export interface OtlpHttpHandlerOptions extends OtlpTransportContext {
-  config: OtlpHttpConfig;
+  /** Bound on the body as sent and after decompression. */
+  maxRequestBodyBytes: number;
 }
 
 /**
- * OTLP/HTTP trace export (POST {traces_path}), answering exactly as the OTLP specification
+ * OTLP/HTTP trace export (POST /v1/traces or wherever a receiver mounts it), answering exactly as the OTLP specification
  * prescribes: 200 with an ExportTraceServiceResponse only once the spans are durable downstream.
  */
 export function createOtlpHttpHandler(options: OtlpHttpHandlerOptions): (req: Request, res: Response) => void {
-  const { config, auth, limiter, next, telemetry, logger } = options;
-  const maxBytes = config.max_request_body_bytes;
+  const { auth, limiter, next, telemetry, logger } = options;
+  const maxBytes = options.maxRequestBodyBytes;
 
   const reply = (res: Response, status: number, encoding: Encoding, body: Uint8Array | string, outcome: string) => {
     telemetry.request(outcome);
@@ -46,12 +46,13 @@ export function createOtlpHttpHandler(options: OtlpHttpHandlerOptions): (req: Re
       res.set('Allow', 'POST');
       return refuse(req, res, 405, answerEncoding, RPC_CODE.UNIMPLEMENTED, `method ${req.method} is not allowed; use POST`, 'method_not_allowed');
     }
-    const authOutcome = auth.check(req.headers);
-    if (authOutcome !== 'ok') {
-      return authOutcome === 'missing'
-        ? refuse(req, res, 401, answerEncoding, RPC_CODE.UNAUTHENTICATED, 'missing API key: send Authorization: Bearer <key>', 'unauthenticated')
-        : refuse(req, res, 403, answerEncoding, RPC_CODE.PERMISSION_DENIED, 'invalid API key', 'permission_denied');
+    const authResult = auth.authenticate(req.headers);
+    if (authResult.outcome !== 'ok') {
+      return authResult.outcome === 'forbidden'
+        ? refuse(req, res, 403, answerEncoding, RPC_CODE.PERMISSION_DENIED, 'this API key is not allowed on this receiver', 'permission_denied')
+        : refuse(req, res, 401, answerEncoding, RPC_CODE.UNAUTHENTICATED, authResult.outcome === 'missing' ? 'missing API key: send Authorization: Bearer <key>' : 'invalid API key', 'unauthenticated');
     }
+    const { workspace } = authResult;
     if (encoding === undefined) {
       return refuse(req, res, 415, 'json', RPC_CODE.INVALID_ARGUMENT, `unsupported Content-Type "${req.headers['content-type'] ?? ''}": use application/x-protobuf or application/json`, 'unsupported_media_type');
     }
@@ -72,10 +73,10 @@ export function createOtlpHttpHandler(options: OtlpHttpHandlerOptions): (req: Re
       res.set('Retry-After', String(THROTTLE_RETRY_AFTER_SECONDS));
       return refuse(req, res, 429, encoding, RPC_CODE.RESOURCE_EXHAUSTED, `receiver is at max_inflight_bytes (${limiter.maxBytes}); retry later`, 'inflight_limit');
     }
-    void handleExport(req, res, encoding).finally(release);
+    void handleExport(req, res, encoding, workspace).finally(release);
   };
 
-  async function handleExport(req: Request, res: Response, encoding: Encoding): Promise<void> {
+  async function handleExport(req: Request, res: Response, encoding: Encoding, workspace: string | undefined): Promise<void> {
     let decoded: DecodedTraces;
     let releaseDecompressed: (() => void) | undefined;
     try {
@@ -102,7 +103,7 @@ export function createOtlpHttpHandler(options: OtlpHttpHandlerOptions): (req: Re
     try {
       const controller = new AbortController();
       res.on('close', () => controller.abort());
-      const outcome = await deliverExport(decoded, { next, telemetry, logger, signal: controller.signal });
+      const outcome = await deliverExport(decoded, { next, telemetry, logger, signal: controller.signal, workspace });
       if (!outcome.ok) {
         const { failure } = outcome;
         if (failure.retryAfterSeconds !== undefined) res.set('Retry-After', String(failure.retryAfterSeconds));

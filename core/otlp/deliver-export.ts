@@ -1,16 +1,17 @@
-import type { ApiKeyAuth } from '../../core/auth';
-import type { SpanConsumer } from '../../core/component';
-import type { InflightLimiter } from '../../core/inflight-limiter';
-import { classifyDeliveryError } from '../../core/delivery-error';
-import type { DeliveryFailure } from '../../core/delivery-error';
-import type { Logger } from '../../core/logger';
-import type { DecodedTraces } from '../../core/otlp/decode';
-import type { PartialSuccess } from '../../core/otlp/encode';
-import type { ReceiverTelemetry } from '../../core/telemetry';
+import type { Authenticator } from '../auth';
+import type { SpanConsumer } from '../component';
+import { classifyDeliveryError } from '../delivery-error';
+import type { DeliveryFailure } from '../delivery-error';
+import type { InflightLimiter } from '../inflight-limiter';
+import type { Logger } from '../logger';
+import { withSpanAttributes } from '../span';
+import type { ReceiverTelemetry } from '../telemetry';
+import type { DecodedTraces } from './decode';
+import type { PartialSuccess } from './encode';
 
 /** What both transports share from the receiver: one auth, one in-flight bound, one pipeline. */
 export interface OtlpTransportContext {
-  auth: ApiKeyAuth;
+  auth: Authenticator;
   limiter: InflightLimiter;
   next: SpanConsumer;
   telemetry: ReceiverTelemetry;
@@ -24,9 +25,17 @@ export type ExportOutcome = { ok: true; partial: PartialSuccess | undefined } | 
 /** What both transports do with a decoded Export request: deliver, count, and say how it went. */
 export async function deliverExport(
   decoded: DecodedTraces,
-  context: { next: SpanConsumer; telemetry: ReceiverTelemetry; logger: Logger; signal: AbortSignal },
+  context: {
+    next: SpanConsumer;
+    telemetry: ReceiverTelemetry;
+    logger: Logger;
+    signal: AbortSignal;
+    /** The authenticated workspace, stamped on every span as tracehouse.workspace. */
+    workspace?: string;
+  },
 ): Promise<ExportOutcome> {
-  const { spans, rejected, rejectReasons } = decoded;
+  const { rejected, rejectReasons } = decoded;
+  const spans = context.workspace === undefined ? decoded.spans : withSpanAttributes(decoded.spans, { 'tracehouse.workspace': context.workspace });
   const { telemetry } = context;
   if (rejected > 0) telemetry.refused(rejected, 'invalid_span');
   if (spans.length > 0) {

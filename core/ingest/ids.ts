@@ -1,0 +1,38 @@
+import { createHash, randomBytes } from 'node:crypto';
+
+const TRACE_HEX = /^[0-9a-fA-F]{32}$/;
+const SPAN_HEX = /^[0-9a-fA-F]{16}$/;
+const ZERO_TRACE = '0'.repeat(32);
+const ZERO_SPAN = '0'.repeat(16);
+
+function hashHex(parts: readonly string[], hexLength: number): string {
+  const h = createHash('sha256');
+  for (const part of parts) h.update(part, 'utf8').update('\u0000');
+  return h.digest('hex').slice(0, hexLength);
+}
+
+/**
+ * The OTLP trace id for an id a client uses for its trace: a 32-hex id (an OTLP id, or the hex of
+ * an OpenAI Agents `trace_<32hex>`) is kept as it is; anything else (a request id such as
+ * "req_finance_001") is hashed with the workspace, so the same id always lands in the same trace
+ * and two workspaces never share one.
+ */
+export function traceIdFor(workspace: string, externalId: string): string {
+  const bare = externalId.startsWith('trace_') ? externalId.slice('trace_'.length) : externalId;
+  if (TRACE_HEX.test(bare) && bare !== ZERO_TRACE) return bare.toLowerCase();
+  return hashHex(['trace', workspace, externalId], 32);
+}
+
+/** The OTLP span id for a client's id of a span: 16-hex ids are kept, anything else is hashed. */
+export function spanIdFor(workspace: string, traceId: string, externalId: string): string {
+  if (SPAN_HEX.test(externalId) && externalId !== ZERO_SPAN) return externalId.toLowerCase();
+  return hashHex(['span', workspace, traceId, externalId], 16);
+}
+
+export function randomTraceId(): string {
+  return randomBytes(16).toString('hex');
+}
+
+export function randomSpanId(): string {
+  return randomBytes(8).toString('hex');
+}

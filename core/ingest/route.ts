@@ -1,0 +1,226 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Request, Response, Router } from 'express';
+import type { Authenticator } from '../auth';
+import type { SpanConsumer } from '../component';
+import { classifyDeliveryError } from '../delivery-error';
+import { errorMessage } from '../errors';
+import { BodyError, readBody } from '../http-body';
+import type { InflightLimiter } from '../inflight-limiter';
+import type { Logger } from '../logger';
+import type { Span } from '../span';
+import { withSpanAttributes } from '../span';
+import type { ReceiverTelemetry } from '../telemetry';
+import { DEFAULT_WORKSPACE } from '../workspaces';
+import type { Idempotency, StoredAnswer } from './idempotency';
+import { IngestError } from './problems';
+import type { ErrorStyle, IngestProblem } from './problems';
+import type { RateLimits } from './rate-limit';
+import { rateLimitHeaders } from './rate-limit';
+import { nowNanos } from './time';
+
+/** What a route handler gets: the request, authenticated and parsed. */
+export interface IngestRequest {
+  /** The JSON body. */
+  body: unknown;
+  /** The body as received (after decompression), e.g. for signature checks. */
+  raw: Buffer;
+  headers: IncomingHttpHeaders;
+  /** Path parameters, e.g. { trace_id } for /traces/:trace_id/observations. */
+  params: Record<string, string>;
+  /** The authenticated workspace (DEFAULT_WORKSPACE when the receiver names none). */
+  workspace: string;
+  /** When the request arrived, in Unix nanoseconds: the time of records that carry none. */
+  receivedAtNanos: bigint;
+}
+
+/** What a route handler returns: the spans to store and the answer to give once they are durable. */
+export interface IngestPlan {
+  spans: Span[];
+  answer: { status: number; body: unknown };
+  /** An id from the body that makes the request idempotent (a log id, a requestId). */
+  idempotencyKey?: string;
+}
+
+export interface IngestRoute {
+  /** Express path, e.g. "/api/traces" or "/traces/:trace_id/observations". */
+  path: string;
+  /** Accepted request media types, lowercase without parameters; default application/json. */
+  mediaTypes?: readonly string[];
+  /** Media type of every answer; default application/json. */
+  answerType?: string;
+  /** Renders refusals in this API's error format. */
+  errorStyle: ErrorStyle;
+  /** Validates (throwing IngestError) and maps the body to spans. */
+  handle(request: IngestRequest): IngestPlan | Promise<IngestPlan>;
+}
+
+/** What every route of one receiver shares. */
+export interface IngestContext {
+  receiverId: string;
+  auth: Authenticator;
+  rateLimits: RateLimits;
+  idempotency: Idempotency;
+  limiter: InflightLimiter;
+  maxRequestBodyBytes: number;
+  next: SpanConsumer;
+  telemetry: ReceiverTelemetry;
+  logger: Logger;
+  /** False once the receiver is shutting down: new requests are refused retryably. */
+  accepting: () => boolean;
+}
+
+const IDEMPOTENCY_HEADER = 'idempotency-key';
+const THROTTLE_RETRY_AFTER_SECONDS = 1;
+
+/**
+ * Mounts one JSON ingest route. Every route answers the same way, each in its API's style:
+ * 405 other methods, 401/403 auth, 429 rate limit (with X-RateLimit-* on every answer), 415 media
+ * type, 413/400 body, 400 JSON syntax, 422 validation, and success only after `consume` resolved.
+ * A repeated Idempotency-Key (or body id) gets the first answer again and stores nothing.
+ */
+export function mountIngestRoute(router: Router, route: IngestRoute, context: IngestContext): void {
+  const { auth, rateLimits, limiter, telemetry, logger } = context;
+  const mediaTypes = route.mediaTypes ?? ['application/json'];
+  const answerType = route.answerType ?? 'application/json';
+
+  const send = (res: Response, status: number, contentType: string, body: string, outcome: string) => {
+    telemetry.request(outcome);
+    res.status(status).type(contentType).send(body);
+  };
+  const refuse = (res: Response, problem: IngestProblem, outcome: string) => {
+    const styled = route.errorStyle(problem);
+    send(res, problem.status, styled.contentType, JSON.stringify(styled.body), outcome);
+  };
+  /** Refuses before the body is read: the body is discarded and the connection closed after. */
+  const refuseUnread = (req: Request, res: Response, problem: IngestProblem, outcome: string) => {
+    res.set('Connection', 'close');
+    req.resume();
+    refuse(res, problem, outcome);
+  };
+
+  router.all(route.path, (req, res) => {
+    if (req.method !== 'POST') {
+      res.set('Allow', 'POST');
+      return refuseUnread(req, res, { status: 405, code: 'RCV_METHOD_NOT_ALLOWED', message: `method ${req.method} is not allowed; use POST` }, 'method_not_allowed');
+    }
+    const who = auth.authenticate(req.headers);
+    if (who.outcome !== 'ok') {
+      const problem: IngestProblem =
+        who.outcome === 'forbidden'
+          ? { status: 403, code: 'RCV_FORBIDDEN', message: `this API key is not allowed on ${context.receiverId}` }
+          : who.outcome === 'missing'
+            ? { status: 401, code: 'RCV_UNAUTHENTICATED', message: 'missing API key: send Authorization: Bearer <key> or X-API-Key' }
+            : { status: 401, code: 'RCV_UNAUTHENTICATED', message: 'invalid API key' };
+      if (problem.status === 401) res.set('WWW-Authenticate', 'Bearer');
+      return refuseUnread(req, res, problem, who.outcome === 'forbidden' ? 'permission_denied' : 'unauthenticated');
+    }
+    const decision = rateLimits.take(who.principal, route.path);
+    if (decision) res.set(rateLimitHeaders(decision));
+    if (decision && !decision.allowed) {
+      telemetry.refused(0, 'rate_limited');
+      return refuseUnread(req, res, { status: 429, code: 'RCV_RATE_LIMITED', message: `Too many requests: at most ${decision.limit} per window on ${route.path}; retry after ${decision.retryAfterSeconds} s` }, 'rate_limited');
+    }
+    if (!context.accepting()) {
+      res.set('Retry-After', String(THROTTLE_RETRY_AFTER_SECONDS));
+      return refuseUnread(req, res, { status: 503, code: 'RCV_SHUTTING_DOWN', message: 'receiver is shutting down; retry later' }, 'shutting_down');
+    }
+    const mime = req.headers['content-type']?.split(';')[0].trim().toLowerCase();
+    if (mime === undefined || !mediaTypes.includes(mime)) {
+      return refuseUnread(req, res, { status: 415, code: 'RCV_UNSUPPORTED_MEDIA_TYPE', message: `unsupported Content-Type "${req.headers['content-type'] ?? ''}": use ${mediaTypes.join(' or ')}` }, 'unsupported_media_type');
+    }
+    const declared = Number(req.headers['content-length']);
+    const known = Number.isFinite(declared) && declared >= 0;
+    if (known && declared > context.maxRequestBodyBytes) {
+      return refuseUnread(req, res, { status: 413, code: 'RCV_TOO_LARGE', message: `request body exceeds max_request_body_bytes (${context.maxRequestBodyBytes} bytes)` }, 'too_large');
+    }
+    const release = limiter.tryReserve(known ? declared : context.maxRequestBodyBytes);
+    if (!release) {
+      telemetry.refused(0, 'inflight_limit');
+      res.set('Retry-After', String(THROTTLE_RETRY_AFTER_SECONDS));
+      return refuseUnread(req, res, { status: 429, code: 'RCV_OVERLOADED', message: `receiver is at max_inflight_bytes (${limiter.maxBytes}); retry later` }, 'inflight_limit');
+    }
+    void handle(req, res, who.workspace ?? DEFAULT_WORKSPACE)
+      .catch((err: unknown) => {
+        logger.error({ err: errorMessage(err), route: route.path }, 'unexpected error handling an ingest request');
+        if (!res.headersSent) refuse(res, { status: 500, code: 'RCV_INTERNAL', message: 'internal error handling the request' }, 'internal_error');
+      })
+      .finally(release);
+  });
+
+  async function handle(req: Request, res: Response, workspace: string): Promise<void> {
+    let raw: Buffer;
+    let body: unknown;
+    try {
+      raw = await readBody(req, { maxBytes: context.maxRequestBodyBytes });
+    } catch (err) {
+      if (err instanceof BodyError) return refuse(res, { status: err.status, code: err.code, message: err.message }, err.code === 'RCV_TOO_LARGE' ? 'too_large' : 'bad_body');
+      throw err;
+    }
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch (err) {
+      return refuse(res, { status: 400, code: 'RCV_BAD_JSON', message: `request body is not valid JSON: ${errorMessage(err)}` }, 'bad_json');
+    }
+    let plan: IngestPlan;
+    try {
+      plan = await route.handle({ body, raw, headers: req.headers, params: paramsOf(req), workspace, receivedAtNanos: nowNanos() });
+    } catch (err) {
+      if (err instanceof IngestError) {
+        if (err.status >= 400 && err.status < 500) telemetry.refused(0, 'invalid');
+        return refuse(res, err.problem, err.status === 422 ? 'invalid' : `client_error_${err.status}`);
+      }
+      throw err;
+    }
+    const headerKey = firstHeader(req.headers[IDEMPOTENCY_HEADER]);
+    const key = headerKey ?? plan.idempotencyKey;
+    if (key === undefined) return answer(res, await deliver(req, res, workspace, plan), 'fresh');
+    const scoped = `${workspace}\u0000${route.path}\u0000${headerKey !== undefined ? 'header' : 'body'}\u0000${key}`;
+    const outcome = await context.idempotency.run(scoped, raw, () => deliver(req, res, workspace, plan));
+    if (outcome.kind === 'mismatch' && headerKey !== undefined) {
+      return refuse(res, { status: 422, code: 'RCV_IDEMPOTENCY_MISMATCH', message: 'Idempotency-Key was already used with a different request body' }, 'idempotency_mismatch');
+    }
+    answer(res, outcome.answer, outcome.kind === 'fresh' ? 'fresh' : 'replayed');
+  }
+
+  function answer(res: Response, stored: StoredAnswer, kind: 'fresh' | 'replayed'): void {
+    if (kind === 'replayed') {
+      res.set('Idempotent-Replayed', 'true');
+      return send(res, stored.status, stored.contentType, stored.body, 'replayed');
+    }
+    const outcome = stored.status >= 200 && stored.status < 300 ? 'success' : stored.status === 400 ? 'downstream_rejected' : stored.status === 429 ? 'backpressure' : 'downstream_unavailable';
+    send(res, stored.status, stored.contentType, stored.body, outcome);
+  }
+
+  /** Stores the plan's spans and builds the answer (success, or the refusal the failure calls for). */
+  async function deliver(req: Request, res: Response, workspace: string, plan: IngestPlan): Promise<StoredAnswer> {
+    const spans = withSpanAttributes(plan.spans, { 'tracehouse.workspace': workspace, 'tracehouse.source': context.receiverId });
+    if (spans.length > 0) {
+      const controller = new AbortController();
+      res.on('close', () => controller.abort());
+      try {
+        await context.next.consume(spans, controller.signal);
+      } catch (err) {
+        const failure = classifyDeliveryError(err);
+        telemetry.refused(spans.length, failure.reason);
+        if (failure.retryAfterSeconds !== undefined) res.set('Retry-After', String(failure.retryAfterSeconds));
+        if (failure.status === 503) logger.warn({ err: failure.message, spans: spans.length, route: route.path }, 'downstream failed; asked the client to retry');
+        const code = failure.status === 400 ? 'RCV_DOWNSTREAM_REJECTED' : failure.status === 429 ? 'RCV_BACKPRESSURE' : 'RCV_DOWNSTREAM_UNAVAILABLE';
+        const styled = route.errorStyle({ status: failure.status, code, message: failure.message });
+        return { status: failure.status, contentType: styled.contentType, body: JSON.stringify(styled.body), fingerprint: '' };
+      }
+      telemetry.accepted(spans.length);
+    }
+    return { status: plan.answer.status, contentType: answerType, body: JSON.stringify(plan.answer.body), fingerprint: '' };
+  }
+}
+
+function paramsOf(req: Request): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.params ?? {})) if (typeof v === 'string') out[k] = v;
+  return out;
+}
+
+function firstHeader(value: string | string[] | undefined): string | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}

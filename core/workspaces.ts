@@ -1,0 +1,102 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { z } from 'zod';
+import { ApiKeyAuth, digestOf, KeyDigests, presentedKey, principalOf } from './auth';
+import type { AuthResult, Authenticator, ReceiverAuthConfig } from './auth';
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/**
+ * One API key of a workspace: the key itself (usually `${env:NAME}`), or only its SHA-256 digest
+ * so the config file holds no secret. `receivers` restricts the key to those receiver ids.
+ */
+const workspaceKeySchema = z.union([
+  z.string().min(1),
+  z
+    .strictObject({
+      key: z.string().min(1).optional(),
+      sha256: z.string().regex(SHA256_HEX, 'must be 64 lowercase hex digits (the SHA-256 of the key)').optional(),
+      receivers: z.array(z.string().min(1)).min(1).optional(),
+    })
+    .refine((k) => (k.key === undefined) !== (k.sha256 === undefined), {
+      message: 'give exactly one of "key" and "sha256"',
+    }),
+]);
+
+export const workspaceConfigSchema = z.strictObject({
+  api_keys: z.array(workspaceKeySchema).min(1),
+  /** Secrets signed webhook deliveries are checked against; several allow rotation. */
+  webhook_signing_secrets: z.array(z.string().min(1)).default([]),
+});
+
+/** The top-level `workspaces` section: workspace id -> its keys and secrets. */
+export const workspacesConfigSchema = z.record(
+  z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'workspace ids are 1-64 characters of letters, digits, "_", "." and "-"'),
+  workspaceConfigSchema,
+);
+
+export type WorkspaceConfig = z.output<typeof workspaceConfigSchema>;
+export type WorkspacesConfig = z.output<typeof workspacesConfigSchema>;
+
+/** Workspace given to spans from receivers that authenticate no workspace (`auth: none` or plain keys). */
+export const DEFAULT_WORKSPACE = 'default';
+
+interface KeyEntry {
+  workspace: string;
+  receivers: readonly string[] | undefined;
+  principal: string;
+}
+
+/** Every workspace key, found by the key a request presents, compared in constant time. */
+export class WorkspaceDirectory {
+  private readonly digests: KeyDigests;
+  private readonly entries: KeyEntry[] = [];
+  private readonly secrets = new Map<string, readonly string[]>();
+
+  constructor(config: WorkspacesConfig = {}) {
+    const digests: Buffer[] = [];
+    for (const [workspace, ws] of Object.entries(config)) {
+      this.secrets.set(workspace, ws.webhook_signing_secrets);
+      for (const key of ws.api_keys) {
+        const spec = typeof key === 'string' ? { key, sha256: undefined, receivers: undefined } : key;
+        const digest = spec.key !== undefined ? digestOf(spec.key) : Buffer.from(spec.sha256 ?? '', 'hex');
+        digests.push(digest);
+        this.entries.push({ workspace, receivers: spec.receivers, principal: principalOf(digest) });
+      }
+    }
+    this.digests = new KeyDigests(digests);
+  }
+
+  get size(): number {
+    return this.digests.size;
+  }
+
+  /** Authenticates a request for receiver `receiverId`. */
+  authenticate(headers: IncomingHttpHeaders, receiverId: string): AuthResult {
+    const presented = presentedKey(headers);
+    if (presented === undefined) return { outcome: 'missing' };
+    const index = this.digests.find(digestOf(presented));
+    if (index === -1) return { outcome: 'invalid' };
+    const entry = this.entries[index];
+    if (entry.receivers && !entry.receivers.includes(receiverId)) return { outcome: 'forbidden', workspace: entry.workspace };
+    return { outcome: 'ok', workspace: entry.workspace, principal: entry.principal };
+  }
+
+  /** The workspace's webhook signing secrets (empty when it has none). */
+  signingSecrets(workspace: string): readonly string[] {
+    return this.secrets.get(workspace) ?? [];
+  }
+
+  /** The authenticator a receiver uses for `auth: workspaces`. */
+  authenticatorFor(receiverId: string): Authenticator {
+    return { enabled: true, authenticate: (headers) => this.authenticate(headers, receiverId) };
+  }
+}
+
+/** The authenticator for a receiver's `auth` setting. */
+export function receiverAuthenticator(
+  config: ReceiverAuthConfig | undefined,
+  workspaces: WorkspaceDirectory,
+  receiverId: string,
+): Authenticator {
+  return config === 'workspaces' ? workspaces.authenticatorFor(receiverId) : new ApiKeyAuth(config);
+}
