@@ -40,7 +40,7 @@ describe('config loading', () => {
     // One mistake, one line: the pipeline's reference to the declared-but-unknown receiver is not repeated.
     expect(diagnostics).toHaveLength(1);
     expect(diagnostics[0]).toMatchObject({ line: 3, col: 3, path: 'receivers', code: 'CFG_UNKNOWN_TYPE' });
-    expect(diagnostics[0].message).toBe('unknown receiver type "zipkin" (known: otlp)');
+    expect(diagnostics[0].message).toBe(`unknown receiver type "zipkin" (known: ${registry.receivers.map((f) => f.type).join(', ')})`);
   });
 
   it('reports every reference to an unconfigured component at its list item', () => {
