@@ -28,9 +28,11 @@ export const workspaceConfigSchema = z.strictObject({
   webhook_signing_secrets: z.array(z.string().min(1)).default([]),
 });
 
+export const WORKSPACE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+
 /** The top-level `workspaces` section: workspace id -> its keys and secrets. */
 export const workspacesConfigSchema = z.record(
-  z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'workspace ids are 1-64 characters of letters, digits, "_", "." and "-"'),
+  z.string().regex(WORKSPACE_ID, 'workspace ids are 1-64 characters of letters, digits, "_", "." and "-"'),
   workspaceConfigSchema,
 );
 

@@ -13,7 +13,7 @@ import type { Diagnostic } from './diagnostics';
 import { hasErrors } from './diagnostics';
 import { serviceConfigSchema } from './service-config';
 import type { ServiceConfig } from './service-config';
-import { workspacesConfigSchema } from '../workspaces';
+import { WORKSPACE_ID, workspaceConfigSchema } from '../workspaces';
 import type { WorkspacesConfig } from '../workspaces';
 import { YamlSource } from './yaml-source';
 import { reportZodIssues } from './zod-issues';
@@ -102,12 +102,12 @@ export function loadConfigText(
     const declared = (section: Section) => new Set(isPlainObject(root[section]) ? Object.keys(root[section]) : []);
     checkPipelines(source, service, selected, { receivers: declared('receivers'), processors: declared('processors'), exporters: declared('exporters') });
     checkListeners(source, service, selected, receivers);
-    checkWorkspaceAuth(source, service, selected, receivers, workspaces, declared('receivers'));
+    checkWorkspaceAuth(source, root, service, selected, receivers, workspaces, declared('receivers'));
   }
 
   const diagnostics = source.diagnostics;
   if (hasErrors(diagnostics) || !service) return { diagnostics };
-  return { config: { file, receivers, processors, exporters, workspaces: workspaces ?? {}, service }, diagnostics };
+  return { config: { file, receivers, processors, exporters, workspaces, service }, diagnostics };
 }
 
 function parseSection<F extends AnyFactory>(
@@ -146,22 +146,34 @@ function parseSection<F extends AnyFactory>(
   return out;
 }
 
-function parseWorkspaces(source: YamlSource, root: Record<string, unknown>): WorkspacesConfig | undefined {
-  if (root.workspaces === undefined || root.workspaces === null) return {};
-  const parsed = workspacesConfigSchema.safeParse(root.workspaces, { reportInput: true });
-  if (!parsed.success) {
-    reportZodIssues(source, ['workspaces'], parsed.error);
-    return undefined;
+function parseWorkspaces(source: YamlSource, root: Record<string, unknown>): WorkspacesConfig {
+  const out: WorkspacesConfig = {};
+  const raw = root.workspaces;
+  if (raw === undefined || raw === null) return out;
+  if (!isPlainObject(raw)) {
+    source.report(['workspaces'], 'workspaces must be a mapping of workspace ids to their keys', 'CFG_INVALID_TYPE');
+    return out;
   }
-  for (const [id, ws] of Object.entries(parsed.data)) {
-    ws.api_keys.forEach((key, index) => {
+  // Each workspace on its own, so that one broken entry does not hide the problems of the others.
+  for (const [id, value] of Object.entries(raw)) {
+    if (!WORKSPACE_ID.test(id)) {
+      source.report(['workspaces'], `invalid workspace id "${id}": use 1-64 letters, digits, "_", "." or "-"`, 'CFG_BAD_ID', { atKey: id });
+      continue;
+    }
+    const parsed = workspaceConfigSchema.safeParse(value ?? {}, { reportInput: true });
+    if (!parsed.success) {
+      reportZodIssues(source, ['workspaces', id], parsed.error);
+      continue;
+    }
+    out[id] = parsed.data;
+    parsed.data.api_keys.forEach((key, index) => {
       const plain = typeof key === 'string' ? key : key.key;
       if (plain !== undefined && plain.length < STRONG_KEY_LENGTH) {
         source.report(['workspaces', id, 'api_keys', index], `API key is shorter than ${STRONG_KEY_LENGTH} characters: fine for development on loopback, set a long random key (e.g. TRACEHOUSE_API_KEY) anywhere else`, 'CFG_WEAK_KEY', { severity: 'warning' });
       }
     });
   }
-  return parsed.data;
+  return out;
 }
 
 function parseService(source: YamlSource, root: Record<string, unknown>): ServiceConfig | undefined {
@@ -285,15 +297,16 @@ function checkListeners(
  */
 function checkWorkspaceAuth(
   source: YamlSource,
+  root: Record<string, unknown>,
   service: ServiceConfig,
   selected: readonly string[],
   receivers: Map<string, ConfiguredComponent<ReceiverFactory>>,
-  workspaces: WorkspacesConfig | undefined,
+  workspaces: WorkspacesConfig,
   declaredReceivers: Set<string>,
 ): void {
-  if (workspaces === undefined) return;
   const active = new Set(selected.flatMap((p) => service.pipelines[p].receivers));
-  const hasKeys = Object.keys(workspaces).length > 0;
+  // A workspace that failed to parse was reported already; do not also report its absence.
+  const hasKeys = Object.keys(workspaces).length > 0 || isPlainObject(root.workspaces);
   for (const id of active) {
     const receiver = receivers.get(id);
     if (!receiver || hasKeys) continue;

@@ -94,7 +94,8 @@ export class SlidingWindowRateLimiter {
       bucket.current < limit && bucket.previous > 0
         ? bucket.windowStart + windowMs * (1 - (limit - bucket.current) / bucket.previous)
         : end + windowMs * (1 - limit / bucket.current);
-    return Math.max(1, Math.ceil((t - now) / 1000));
+    // Strictly after t: at t itself the count still equals the limit.
+    return Math.max(1, Math.floor((t - now) / 1000) + 1);
   }
 }
 

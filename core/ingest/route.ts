@@ -70,6 +70,7 @@ export interface IngestContext {
 }
 
 const IDEMPOTENCY_HEADER = 'idempotency-key';
+const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 const THROTTLE_RETRY_AFTER_SECONDS = 1;
 
 /**
@@ -172,6 +173,9 @@ export function mountIngestRoute(router: Router, route: IngestRoute, context: In
       throw err;
     }
     const headerKey = firstHeader(req.headers[IDEMPOTENCY_HEADER]);
+    if (headerKey !== undefined && headerKey.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
+      return refuse(res, { status: 400, code: 'RCV_BAD_IDEMPOTENCY_KEY', message: `Idempotency-Key is longer than ${MAX_IDEMPOTENCY_KEY_LENGTH} characters` }, 'bad_idempotency_key');
+    }
     const key = headerKey ?? plan.idempotencyKey;
     if (key === undefined) return answer(res, await deliver(req, res, workspace, plan), 'fresh');
     const scoped = `${workspace}\u0000${route.path}\u0000${headerKey !== undefined ? 'header' : 'body'}\u0000${key}`;

@@ -194,4 +194,36 @@ describe('config loading', () => {
       expect.objectContaining({ code: 'CFG_READ', message: 'cannot read config file (ENOENT)' }),
     ]);
   });
+
+  describe('workspaces', () => {
+    it('parses workspaces with plain, env-supplied, hashed and receiver-restricted keys', () => {
+      const { config, diagnostics } = load('workspaces-valid', { ACME_KEY: 'th_acme_0123456789abcdef', OTLP_ONLY_KEY: 'th_otlp_0123456789abcdef' });
+      expect(diagnostics).toEqual([]);
+      expect(config?.workspaces).toEqual({
+        acme: {
+          api_keys: [
+            'th_acme_0123456789abcdef',
+            { sha256: '5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8' },
+            { key: 'th_otlp_0123456789abcdef', receivers: ['otlp'] },
+          ],
+          webhook_signing_secrets: ['whsec_one', 'whsec_two'],
+        },
+      });
+      // auth: workspaces counts as auth for a non-loopback listener.
+      expect(config?.receivers.get('events')?.config).toMatchObject({ listen: '0.0.0.0:8080', auth: 'workspaces' });
+    });
+
+    it('refuses a receiver on workspace auth when no workspace is configured', () => {
+      expect(brief('workspaces-missing')).toEqual(['2:3 error receivers.events [CFG_NO_WORKSPACES]']);
+    });
+
+    it('reports weak keys, unknown receivers, ambiguous key entries and bad workspace ids at once', () => {
+      expect(brief('workspaces-invalid')).toEqual([
+        '7:9 warning workspaces.dev.api_keys.0 [CFG_WEAK_KEY]',
+        '12:9 error workspaces.broken.api_keys.0 [CFG_INVALID_VALUE]',
+        '14:3 error workspaces [CFG_BAD_ID]',
+        '9:21 error workspaces.dev.api_keys.1.receivers.0 [CFG_UNDEFINED_COMPONENT]',
+      ]);
+    });
+  });
 });
