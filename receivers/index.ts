@@ -1,5 +1,7 @@
 import type { ReceiverFactory } from '../core/component';
 import { eventsReceiverFactory } from './events/factory';
+import { logsReceiverFactory } from './logs/factory';
+import { nativeReceiverFactory } from './native/factory';
 import { otlpReceiverFactory } from './otlp/factory';
 
-export const receiverFactories: readonly ReceiverFactory[] = [otlpReceiverFactory, eventsReceiverFactory];
+export const receiverFactories: readonly ReceiverFactory[] = [otlpReceiverFactory, eventsReceiverFactory, logsReceiverFactory, nativeReceiverFactory];

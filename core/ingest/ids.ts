@@ -36,3 +36,12 @@ export function randomTraceId(): string {
 export function randomSpanId(): string {
   return randomBytes(8).toString('hex');
 }
+
+/**
+ * The id of the root span of a trace that a receiver creates itself (an AITracer trace, a JSON:API
+ * trace, an OpenAI Agents trace). Derived, not stored, so that a record naming the trace (a tool
+ * call, feedback, an observation) is parented to the root without a lookup, sent before or after it.
+ */
+export function rootSpanIdFor(workspace: string, traceId: string): string {
+  return spanIdFor(workspace, traceId, '\u0000root');
+}

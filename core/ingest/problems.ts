@@ -27,6 +27,8 @@ export class IngestError extends TracehouseError {
     code: string,
     message: string,
     readonly fields?: FieldProblem[],
+    /** For retryable refusals (5xx): the Retry-After to send. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(code, message);
   }

@@ -167,7 +167,9 @@ export function mountIngestRoute(router: Router, route: IngestRoute, context: In
       plan = await route.handle({ body, raw, headers: req.headers, params: paramsOf(req), workspace, receivedAtNanos: nowNanos() });
     } catch (err) {
       if (err instanceof IngestError) {
-        if (err.status >= 400 && err.status < 500) telemetry.refused(0, 'invalid');
+        if (err.retryAfterSeconds !== undefined) res.set('Retry-After', String(err.retryAfterSeconds));
+        if (err.status >= 500) return refuse(res, err.problem, 'server_error');
+        telemetry.refused(0, 'invalid');
         return refuse(res, err.problem, err.status === 422 ? 'invalid' : `client_error_${err.status}`);
       }
       throw err;

@@ -5,6 +5,7 @@ import type { DeliveryFailure } from '../delivery-error';
 import type { InflightLimiter } from '../inflight-limiter';
 import type { Logger } from '../logger';
 import { withSpanAttributes } from '../span';
+import type { Attributes } from '../span';
 import type { ReceiverTelemetry } from '../telemetry';
 import type { DecodedTraces } from './decode';
 import type { PartialSuccess } from './encode';
@@ -18,6 +19,17 @@ export interface OtlpTransportContext {
   logger: Logger;
   /** False once the receiver is shutting down: new requests are refused retryably. */
   accepting: () => boolean;
+  /** Set when OTLP is mounted inside another receiver: stamped as tracehouse.source on every span. */
+  sourceId?: string;
+}
+
+/** What a transport stamps on the spans of one request: the workspace of its key, the receiver. */
+export function stampFor(workspace: string | undefined, sourceId: string | undefined): Attributes | undefined {
+  if (workspace === undefined && sourceId === undefined) return undefined;
+  const stamp: Attributes = {};
+  if (workspace !== undefined) stamp['tracehouse.workspace'] = workspace;
+  if (sourceId !== undefined) stamp['tracehouse.source'] = sourceId;
+  return stamp;
 }
 
 export type ExportOutcome = { ok: true; partial: PartialSuccess | undefined } | { ok: false; failure: DeliveryFailure };
@@ -30,12 +42,12 @@ export async function deliverExport(
     telemetry: ReceiverTelemetry;
     logger: Logger;
     signal: AbortSignal;
-    /** The authenticated workspace, stamped on every span as tracehouse.workspace. */
-    workspace?: string;
+    /** Attributes stamped on every span (the authenticated workspace, the receiver). */
+    stamp?: Attributes;
   },
 ): Promise<ExportOutcome> {
   const { rejected, rejectReasons } = decoded;
-  const spans = context.workspace === undefined ? decoded.spans : withSpanAttributes(decoded.spans, { 'tracehouse.workspace': context.workspace });
+  const spans = context.stamp === undefined ? decoded.spans : withSpanAttributes(decoded.spans, context.stamp);
   const { telemetry } = context;
   if (rejected > 0) telemetry.refused(rejected, 'invalid_span');
   if (spans.length > 0) {

@@ -3,9 +3,11 @@ import { errorMessage, PermanentError } from '../errors';
 import { BodyError, readBody } from '../http-body';
 import { decodeTraceRequestJson, decodeTraceRequestProto } from './decode';
 import type { DecodedTraces } from './decode';
-import { deliverExport } from './deliver-export';
+import { deliverExport, stampFor } from './deliver-export';
 import type { OtlpTransportContext } from './deliver-export';
 import { encodeRpcStatus, encodeTraceResponse } from './encode';
+import { rateLimitHeaders } from '../ingest/rate-limit';
+import type { RateLimits } from '../ingest/rate-limit';
 import { RPC_CODE, THROTTLE_RETRY_AFTER_SECONDS } from './rpc-codes';
 
 type Encoding = 'proto' | 'json';
@@ -15,6 +17,8 @@ const CONTENT_TYPES: Record<Encoding, string> = { proto: 'application/x-protobuf
 export interface OtlpHttpHandlerOptions extends OtlpTransportContext {
   /** Bound on the body as sent and after decompression. */
   maxRequestBodyBytes: number;
+  /** Per-key limits, for OTLP mounted inside an ingest receiver (route: the path they count on). */
+  rateLimit?: { limits: RateLimits; route: string };
 }
 
 /**
@@ -53,6 +57,12 @@ export function createOtlpHttpHandler(options: OtlpHttpHandlerOptions): (req: Re
         : refuse(req, res, 401, answerEncoding, RPC_CODE.UNAUTHENTICATED, authResult.outcome === 'missing' ? 'missing API key: send Authorization: Bearer <key>' : 'invalid API key', 'unauthenticated');
     }
     const { workspace } = authResult;
+    const decision = options.rateLimit?.limits.take(authResult.principal, options.rateLimit.route);
+    if (decision) res.set(rateLimitHeaders(decision));
+    if (decision && !decision.allowed) {
+      telemetry.refused(0, 'rate_limited');
+      return refuse(req, res, 429, answerEncoding, RPC_CODE.RESOURCE_EXHAUSTED, `too many requests: at most ${decision.limit} per window; retry after ${decision.retryAfterSeconds} s`, 'rate_limited');
+    }
     if (encoding === undefined) {
       return refuse(req, res, 415, 'json', RPC_CODE.INVALID_ARGUMENT, `unsupported Content-Type "${req.headers['content-type'] ?? ''}": use application/x-protobuf or application/json`, 'unsupported_media_type');
     }
@@ -103,7 +113,7 @@ export function createOtlpHttpHandler(options: OtlpHttpHandlerOptions): (req: Re
     try {
       const controller = new AbortController();
       res.on('close', () => controller.abort());
-      const outcome = await deliverExport(decoded, { next, telemetry, logger, signal: controller.signal, workspace });
+      const outcome = await deliverExport(decoded, { next, telemetry, logger, signal: controller.signal, stamp: stampFor(workspace, options.sourceId) });
       if (!outcome.ok) {
         const { failure } = outcome;
         if (failure.retryAfterSeconds !== undefined) res.set('Retry-After', String(failure.retryAfterSeconds));

@@ -7,7 +7,7 @@ import type { DecodedTraces } from '../../core/otlp/decode';
 import { encodeTraceResponse } from '../../core/otlp/encode';
 import { RetryInfo, RpcStatus } from '../../core/otlp/pb';
 import type { OtlpGrpcConfig } from './config';
-import { deliverExport } from '../../core/otlp/deliver-export';
+import { deliverExport, stampFor } from '../../core/otlp/deliver-export';
 import type { OtlpTransportContext } from '../../core/otlp/deliver-export';
 import { THROTTLE_RETRY_AFTER_SECONDS } from '../../core/otlp/rpc-codes';
 
@@ -166,8 +166,8 @@ export class OtlpGrpcServer {
     call.on('cancelled', () => controller.abort());
     // Metadata was already checked before the message arrived; this lookup only names the workspace.
     const auth = this.options.auth.authenticate(headersOf(call.metadata));
-    const workspace = auth.outcome === 'ok' ? auth.workspace : undefined;
-    const outcome = await deliverExport(decoded, { next, telemetry, logger, signal: controller.signal, workspace });
+    const stamp = stampFor(auth.outcome === 'ok' ? auth.workspace : undefined, this.options.sourceId);
+    const outcome = await deliverExport(decoded, { next, telemetry, logger, signal: controller.signal, stamp });
     if (!outcome.ok) {
       const { failure } = outcome;
       const code = failure.status === 400 ? grpc.status.INVALID_ARGUMENT : failure.status === 429 ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.UNAVAILABLE;

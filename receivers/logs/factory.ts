@@ -1,0 +1,15 @@
+import type { ReceiverFactory } from '../../core/component';
+import { ingestClaims } from '../../core/ingest/config';
+import { IngestReceiver } from '../../core/ingest/receiver';
+import { logsReceiverConfigSchema } from './config';
+import { LOGS_PATH, logRoutes } from './routes';
+
+export const logsReceiverFactory: ReceiverFactory<typeof logsReceiverConfigSchema> = {
+  type: 'logs',
+  kind: 'receiver',
+  stability: 'alpha',
+  summary: 'Tracira-style log evaluation API (POST /api/logs): one AI output per request, with attachments',
+  configSchema: logsReceiverConfigSchema,
+  createReceiver: (config, settings, next) => new IngestReceiver(config, settings, next, (context) => logRoutes(config, context)),
+  claimedRoutes: (config) => ingestClaims(config, [LOGS_PATH]),
+};

@@ -1,0 +1,48 @@
+import { randomUUID } from 'node:crypto';
+import { DEFAULT_RETRY_AFTER_SECONDS } from '../../core/delivery-error';
+import { errorMessage } from '../../core/errors';
+import { IngestError, parseBody, plainErrorStyle } from '../../core/ingest/problems';
+import type { IngestContext, IngestPlan, IngestRequest, IngestRoute } from '../../core/ingest/route';
+import type { AttachmentRecord } from './attachment-store';
+import { AttachmentStore } from './attachment-store';
+import type { LogsReceiverConfig } from './config';
+import { logAnswer } from './log-answer';
+import { logBodySchema } from './log-body';
+import { logSpan } from './log-span';
+
+export const LOGS_PATH = '/api/logs';
+
+/** POST /api/logs: an AI output to evaluate, stored as one span. */
+export function logRoutes(config: LogsReceiverConfig, context: IngestContext): IngestRoute[] {
+  const schema = logBodySchema(config.max_attachment_bytes);
+  const store = new AttachmentStore(config.attachments_dir);
+
+  const storeAttachments = async (body: { attachments?: Parameters<AttachmentStore['record']>[0] }): Promise<AttachmentRecord[]> => {
+    if (!body.attachments || body.attachments.length === 0) return [];
+    try {
+      return await store.record(body.attachments);
+    } catch (err) {
+      context.logger.error({ err: errorMessage(err), dir: store.dir }, 'could not store a log attachment');
+      throw new IngestError(503, 'RCV_ATTACHMENT_STORE_FAILED', 'could not store an attachment; retry later', undefined, DEFAULT_RETRY_AFTER_SECONDS);
+    }
+  };
+
+  return [
+    {
+      path: LOGS_PATH,
+      errorStyle: plainErrorStyle,
+      handle: async (request: IngestRequest): Promise<IngestPlan> => {
+        const body = parseBody(schema, request.body);
+        const id = body.id ?? randomUUID();
+        // Uploads are durable before the span is handed on, so the 200 covers the files too.
+        const attachments = await storeAttachments(body);
+        const span = logSpan(body, { workspace: request.workspace, id, clientId: body.id !== undefined, receivedAtNanos: request.receivedAtNanos, attachments });
+        return {
+          spans: [span],
+          answer: { status: 200, body: logAnswer(id, body.sync === true) },
+          ...(body.id !== undefined ? { idempotencyKey: body.id } : {}),
+        };
+      },
+    },
+  ];
+}
