@@ -1,9 +1,10 @@
 /**
  * `npm run bench`: starts the daemon on the default embedded config in its own process, drives it
- * with concurrent OTLP protobuf requests of 100 gen_ai spans, over OTLP/HTTP and then OTLP/gRPC
- * (`BENCH_TRANSPORT=http|grpc` for one only), and prints per transport spans stored per second
- * (rows counted in ClickHouse after the phase / elapsed), p50/p99 request latency, daemon CPU per
- * span and peak RSS, then both side by side.
+ * with concurrent requests over OTLP/HTTP and OTLP/gRPC (100 gen_ai spans each), the OpenAI Agents
+ * export route (100 spans each) and the AITracer /api/traces route (one LLM call each)
+ * (`BENCH_TRANSPORT=http,grpc,agents,traces` to choose), and prints per transport spans stored per
+ * second (rows counted in ClickHouse after the phase / elapsed), p50/p99 request latency, daemon
+ * CPU per span and peak RSS, then all side by side.
  */
 import * as grpc from '@grpc/grpc-js';
 import { parse, stringify } from 'yaml';
@@ -15,22 +16,33 @@ import path from 'node:path';
 import { encodeTraceRequestProto } from '../core/otlp/encode';
 import { otlpTraceServiceDefinition } from '../receivers/otlp/grpc-server';
 import { buildGenAiSpans, SPANS_PER_REQUEST } from './gen-ai-spans';
+import { AGENTS_SPANS_PER_REQUEST, agentsExportBody, nativeTraceBody } from './json-ingest-loads';
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 20) * 1000;
 const OTLP_PORT = Number(process.env.BENCH_OTLP_PORT ?? 14318);
 const GRPC_PORT = Number(process.env.BENCH_OTLP_GRPC_PORT ?? 14317);
 const ADMIN_PORT = Number(process.env.BENCH_ADMIN_PORT ?? 18888);
+const INGEST_PORT = Number(process.env.BENCH_INGEST_PORT ?? 18080);
+const BENCH_API_KEY = 'th_bench_0123456789abcdef';
 
-type Transport = 'http' | 'grpc';
-const LABELS: Record<Transport, string> = { http: 'OTLP/HTTP protobuf', grpc: 'OTLP/gRPC' };
+type Transport = 'http' | 'grpc' | 'agents' | 'traces';
+const TRANSPORTS: readonly Transport[] = ['http', 'grpc', 'agents', 'traces'];
+const LABELS: Record<Transport, string> = {
+  http: 'OTLP/HTTP protobuf',
+  grpc: 'OTLP/gRPC',
+  agents: 'OpenAI Agents export (JSON)',
+  traces: 'AITracer /api/traces (JSON)',
+};
+const SPANS_PER: Record<Transport, number> = { http: SPANS_PER_REQUEST, grpc: SPANS_PER_REQUEST, agents: AGENTS_SPANS_PER_REQUEST, traces: 1 };
 
-/** Both by default, HTTP first; BENCH_TRANSPORT picks one. */
+/** All by default, in this order; BENCH_TRANSPORT (comma-separated) picks some. */
 function transportsToRun(): Transport[] {
   const value = process.env.BENCH_TRANSPORT;
-  if (value === undefined || value === '') return ['http', 'grpc'];
-  if (value !== 'http' && value !== 'grpc') throw new Error(`BENCH_TRANSPORT must be http or grpc, not "${value}"`);
-  return [value];
+  if (value === undefined || value === '') return [...TRANSPORTS];
+  const picked = value.split(',').map((v) => v.trim());
+  for (const v of picked) if (!TRANSPORTS.includes(v as Transport)) throw new Error(`BENCH_TRANSPORT takes ${TRANSPORTS.join(', ')}, not "${v}"`);
+  return picked as Transport[];
 }
 
 /** Sends one request body; resolves true when the daemon acknowledged it (200 / OK). */
@@ -63,6 +75,31 @@ function httpSender(): Sender {
         (res) => {
           res.resume();
           res.on('end', () => resolve(res.statusCode === 200));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  return { send, close: () => agent.destroy() };
+}
+
+/** POSTs JSON with the bench workspace key to one of the ingest routes. */
+function jsonSender(route: string): Sender {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const send = (body: Buffer) =>
+    new Promise<boolean>((resolve, reject) => {
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port: INGEST_PORT,
+          path: route,
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': body.length, authorization: `Bearer ${BENCH_API_KEY}` },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300));
         },
       );
       req.on('error', reject);
@@ -134,7 +171,16 @@ function rssKb(pid: number | undefined): number {
 
 async function runPhase(transport: Transport, scenario: string, daemonPid: number | undefined, nextRequestNo: () => number): Promise<PhaseResult> {
   const { body: template, idOffsets } = buildTemplate();
-  const sender = transport === 'http' ? httpSender() : grpcSender();
+  const sender =
+    transport === 'http' ? httpSender() : transport === 'grpc' ? grpcSender() : jsonSender(transport === 'agents' ? '/v1/traces/ingest' : '/api/traces');
+  const bodyFor = (n: number): Buffer => {
+    if (transport === 'agents') return agentsExportBody(n);
+    if (transport === 'traces') return nativeTraceBody(n);
+    const body = Buffer.from(template);
+    // Stamp the request number into every id so that no two requests share a span.
+    for (const offset of idOffsets) body.writeUInt32BE(n, offset);
+    return body;
+  };
   let peakRssKb = 0;
   const sampler = setInterval(() => {
     try {
@@ -152,10 +198,7 @@ async function runPhase(transport: Transport, scenario: string, daemonPid: numbe
     const started = performance.now();
     const worker = async () => {
       while (performance.now() - started < DURATION_MS) {
-        const n = nextRequestNo();
-        const body = Buffer.from(template);
-        // Stamp the request number into every id so that no two requests share a span.
-        for (const offset of idOffsets) body.writeUInt32BE(n, offset);
+        const body = bodyFor(nextRequestNo());
         const t0 = performance.now();
         const ok = await sender.send(body);
         latencies.push(performance.now() - t0);
@@ -189,7 +232,7 @@ async function runPhase(transport: Transport, scenario: string, daemonPid: numbe
 
 function report(r: PhaseResult): string {
   return [
-    `${LABELS[r.transport]} (${r.scenario}), ${SPANS_PER_REQUEST} spans/request, concurrency ${CONCURRENCY}, ${r.elapsedS.toFixed(1)} s`,
+    `${LABELS[r.transport]} (${r.scenario}), ${SPANS_PER[r.transport]} spans/request, concurrency ${CONCURRENCY}, ${r.elapsedS.toFixed(1)} s`,
     `requests: ${r.requests} (${r.failures} not acknowledged)`,
     `spans stored: ${r.stored} -> ${Math.round(r.stored / r.elapsedS)} spans/s (acknowledged after the ClickHouse insert)`,
     `request latency: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms`,
@@ -221,18 +264,28 @@ interface Scenario {
 }
 
 /**
- * The default config with every transport and, when its pipeline runs `redact`, the same config
+ * The default config (ingest rate limits off) with every transport and, when its pipeline runs `redact`, the same config
  * without it over HTTP, so the cost of redaction is printed next to the figure it costs
  * (BENCH_REDACT_COMPARE=0 skips that run).
  */
 function scenarios(workDir: string): Scenario[] {
-  const configFile = path.join(root, 'pipelines.yaml');
+  const config = parse(readFileSync(path.join(root, 'pipelines.yaml'), 'utf8')) as {
+    receivers: Record<string, Record<string, unknown> | null>;
+    processors?: Record<string, unknown>;
+    service: { pipelines: Record<string, { processors?: string[] }> };
+  };
+  // The load generator is one key sending as fast as it can: the ingest routes' per-key rate limits
+  // would measure themselves, so they are turned off.
+  for (const [id, receiver] of Object.entries(config.receivers)) {
+    if (id.split('/')[0] !== 'otlp') config.receivers[id] = { ...(receiver ?? {}), rate_limit: 'none' };
+  }
+  const configFile = path.join(workDir, 'pipelines-bench.yaml');
+  writeFileSync(configFile, stringify(config));
   const list: Scenario[] = [{ label: 'default pipelines.yaml', configFile, transports: transportsToRun() }];
-  const config = parse(readFileSync(configFile, 'utf8')) as { service: { pipelines: Record<string, { processors?: string[] }> } };
   const pipelines = Object.values(config.service.pipelines);
   if (process.env.BENCH_REDACT_COMPARE !== '0' && pipelines.some((p) => p.processors?.some((id) => id.split('/')[0] === 'redact'))) {
     for (const p of pipelines) p.processors = p.processors?.filter((id) => id.split('/')[0] !== 'redact');
-    const processors = (config as { processors?: Record<string, unknown> }).processors ?? {};
+    const processors = config.processors ?? {};
     for (const id of Object.keys(processors)) if (id.split('/')[0] === 'redact') delete processors[id];
     const withoutRedact = path.join(workDir, 'pipelines-without-redact.yaml');
     writeFileSync(withoutRedact, stringify(config));
@@ -251,6 +304,8 @@ async function runScenario(scenario: Scenario, workDir: string): Promise<PhaseRe
       TRACEHOUSE_OTLP_HTTP_LISTEN: `127.0.0.1:${OTLP_PORT}`,
       TRACEHOUSE_OTLP_GRPC_LISTEN: `127.0.0.1:${GRPC_PORT}`,
       TRACEHOUSE_ADMIN_LISTEN: `127.0.0.1:${ADMIN_PORT}`,
+      TRACEHOUSE_INGEST_LISTEN: `127.0.0.1:${INGEST_PORT}`,
+      TRACEHOUSE_API_KEY: BENCH_API_KEY,
       TRACEHOUSE_LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'inherit', 'inherit'],

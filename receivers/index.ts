@@ -3,5 +3,6 @@ import { eventsReceiverFactory } from './events/factory';
 import { logsReceiverFactory } from './logs/factory';
 import { nativeReceiverFactory } from './native/factory';
 import { otlpReceiverFactory } from './otlp/factory';
+import { webhookReceiverFactory } from './webhook/factory';
 
-export const receiverFactories: readonly ReceiverFactory[] = [otlpReceiverFactory, eventsReceiverFactory, logsReceiverFactory, nativeReceiverFactory];
+export const receiverFactories: readonly ReceiverFactory[] = [otlpReceiverFactory, eventsReceiverFactory, logsReceiverFactory, nativeReceiverFactory, webhookReceiverFactory];

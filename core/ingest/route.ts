@@ -39,6 +39,13 @@ export interface IngestPlan {
   answer: { status: number; body: unknown };
   /** An id from the body that makes the request idempotent (a log id, a requestId). */
   idempotencyKey?: string;
+  /**
+   * Called once when the request has been answered: true when the answer was a success (the spans
+   * are durable, or were already stored under the same idempotency key), false otherwise
+   * (refused, storing failed, the client went away). For state a handler reserved, e.g. a
+   * webhook signature that must not be accepted twice but may be retried after a failure.
+   */
+  onSettled?: (accepted: boolean) => void;
 }
 
 export interface IngestRoute {
@@ -174,6 +181,7 @@ export function mountIngestRoute(router: Router, route: IngestRoute, context: In
       }
       throw err;
     }
+    if (plan.onSettled) settleOnAnswer(res, plan.onSettled);
     const headerKey = firstHeader(req.headers[IDEMPOTENCY_HEADER]);
     if (headerKey !== undefined && headerKey.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
       return refuse(res, { status: 400, code: 'RCV_BAD_IDEMPOTENCY_KEY', message: `Idempotency-Key is longer than ${MAX_IDEMPOTENCY_KEY_LENGTH} characters` }, 'bad_idempotency_key');
@@ -218,6 +226,17 @@ export function mountIngestRoute(router: Router, route: IngestRoute, context: In
     }
     return { status: plan.answer.status, contentType: answerType, body: JSON.stringify(plan.answer.body), fingerprint: '' };
   }
+}
+
+function settleOnAnswer(res: Response, onSettled: (accepted: boolean) => void): void {
+  let settled = false;
+  const settle = (accepted: boolean) => {
+    if (settled) return;
+    settled = true;
+    onSettled(accepted);
+  };
+  res.once('finish', () => settle(res.statusCode >= 200 && res.statusCode < 300));
+  res.once('close', () => settle(false));
 }
 
 function paramsOf(req: Request): Record<string, string> {
