@@ -59,6 +59,12 @@ export interface IngestRoute {
   errorStyle: ErrorStyle;
   /** Validates (throwing IngestError) and maps the body to spans. */
   handle(request: IngestRequest): IngestPlan | Promise<IngestPlan>;
+  /**
+   * The answer when a body id (plan.idempotencyKey) is sent again with a different body: replay
+   * the first answer (the default, as log APIs do) or refuse, e.g. 409 as JSON:API requires for a
+   * client-generated id that already exists.
+   */
+  onBodyIdConflict?: 'replay' | { status: number };
 }
 
 /** What every route of one receiver shares. */
@@ -93,7 +99,8 @@ export function mountIngestRoute(router: Router, route: IngestRoute, context: In
 
   const send = (res: Response, status: number, contentType: string, body: string, outcome: string) => {
     telemetry.request(outcome);
-    res.status(status).type(contentType).send(body);
+    // A Buffer keeps Express from appending "; charset=utf-8": JSON:API forbids media type parameters.
+    res.status(status).type(contentType).send(Buffer.from(body, 'utf8'));
   };
   const refuse = (res: Response, problem: IngestProblem, outcome: string) => {
     const styled = route.errorStyle(problem);
@@ -192,6 +199,10 @@ export function mountIngestRoute(router: Router, route: IngestRoute, context: In
     const outcome = await context.idempotency.run(scoped, raw, () => deliver(req, res, workspace, plan));
     if (outcome.kind === 'mismatch' && headerKey !== undefined) {
       return refuse(res, { status: 422, code: 'RCV_IDEMPOTENCY_MISMATCH', message: 'Idempotency-Key was already used with a different request body' }, 'idempotency_mismatch');
+    }
+    const conflict = route.onBodyIdConflict;
+    if (outcome.kind === 'mismatch' && conflict !== undefined && conflict !== 'replay') {
+      return refuse(res, { status: conflict.status, code: 'RCV_ID_CONFLICT', message: `a resource with this id was already created from a different document` }, 'id_conflict');
     }
     answer(res, outcome.answer, outcome.kind === 'fresh' ? 'fresh' : 'replayed');
   }
