@@ -4,33 +4,12 @@
  * arguments } | { type: 'tool_call_response', id, response }], finish_reason? }, built from the
  * shapes other conventions use.
  */
+import { structuredArguments, type GenAiMessage, type GenAiPart } from '../../core/genai-messages';
 import { attributeToString, type AttributeValue, type Attributes } from '../../core/span';
-
-type Part =
-  | { type: 'text'; content: string }
-  | { type: 'tool_call'; id?: string; name: string; arguments?: unknown }
-  | { type: 'tool_call_response'; id?: string; response: unknown };
-
-interface Message {
-  role: string;
-  name?: string;
-  parts: Part[];
-  finish_reason?: string;
-}
 
 function text(value: AttributeValue | undefined): string | undefined {
   if (value === undefined || value === null) return undefined;
   return typeof value === 'string' ? value : attributeToString(value);
-}
-
-/** Tool arguments travel as JSON text; they are kept structured when they parse. */
-function structured(value: unknown): unknown {
-  if (typeof value !== 'string') return value;
-  try {
-    return JSON.parse(value);
-  } catch {
-    return value;
-  }
 }
 
 /** `<prefix><i>.<rest>` attributes grouped by index i, in index order. */
@@ -66,9 +45,9 @@ interface FlatShape {
   toolCalls: { prefix: string; id: string; name: string; arguments: string };
 }
 
-function flatMessage(group: Map<string, AttributeValue>, shape: FlatShape, defaultRole: string): Message | undefined {
+function flatMessage(group: Map<string, AttributeValue>, shape: FlatShape, defaultRole: string): GenAiMessage | undefined {
   const role = text(group.get(shape.role)) ?? defaultRole;
-  const parts: Part[] = [];
+  const parts: GenAiPart[] = [];
   const content = group.get(shape.content);
   const toolCallId = text(group.get(shape.toolCallId));
   if (role === 'tool' && content !== undefined) {
@@ -88,10 +67,10 @@ function flatMessage(group: Map<string, AttributeValue>, shape: FlatShape, defau
     if (name === undefined) continue;
     const id = text(call.get(shape.toolCalls.id));
     const args = call.get(shape.toolCalls.arguments);
-    parts.push({ type: 'tool_call', ...(id ? { id } : {}), name, ...(args !== undefined ? { arguments: structured(args) } : {}) });
+    parts.push({ type: 'tool_call', ...(id ? { id } : {}), name, ...(args !== undefined ? { arguments: structuredArguments(args) } : {}) });
   }
   if (parts.length === 0) return undefined;
-  const message: Message = { role, parts };
+  const message: GenAiMessage = { role, parts };
   const name = shape.name ? text(group.get(shape.name)) : undefined;
   if (name) message.name = name;
   const finish = shape.finishReason ? text(group.get(shape.finishReason)) : undefined;
@@ -102,7 +81,7 @@ function flatMessage(group: Map<string, AttributeValue>, shape: FlatShape, defau
 function flatMessages(attrs: Attributes, prefix: string, shape: FlatShape, defaultRole: string): string | undefined {
   const messages = groupByIndex(attrs, prefix)
     .map((group) => flatMessage(group, shape, defaultRole))
-    .filter((m): m is Message => m !== undefined);
+    .filter((m): m is GenAiMessage => m !== undefined);
   return messages.length > 0 ? JSON.stringify(messages) : undefined;
 }
 
@@ -135,7 +114,7 @@ export function openLlmetryMessages(attrs: Attributes, direction: 'prompt' | 'co
 
 /** A single plain-text message (OpenInference input.value / output.value on an LLM span). */
 export function textMessages(role: string, content: string, finishReason?: string): string {
-  const message: Message = { role, parts: [{ type: 'text', content }] };
+  const message: GenAiMessage = { role, parts: [{ type: 'text', content }] };
   if (finishReason) message.finish_reason = finishReason;
   return JSON.stringify([message]);
 }
@@ -159,14 +138,14 @@ function optionalId(value: unknown): { id?: string } {
 }
 
 /** One AI SDK content part: text, tool-call (v4 `args`, v5 `input`), tool-result (`result` / `output`). */
-function aiSdkPart(raw: unknown): Part | undefined {
+function aiSdkPart(raw: unknown): GenAiPart | undefined {
   const part = record(raw);
   switch (part.type) {
     case 'text':
       return typeof part.text === 'string' ? { type: 'text', content: part.text } : undefined;
     case 'tool-call':
       return typeof part.toolName === 'string'
-        ? { type: 'tool_call', ...optionalId(part.toolCallId), name: part.toolName, arguments: structured(part.input ?? part.args) }
+        ? { type: 'tool_call', ...optionalId(part.toolCallId), name: part.toolName, arguments: structuredArguments(part.input ?? part.args) }
         : undefined;
     case 'tool-result':
       return { type: 'tool_call_response', ...optionalId(part.toolCallId), response: part.output ?? part.result ?? null };
@@ -179,15 +158,15 @@ function aiSdkPart(raw: unknown): Part | undefined {
 export function aiSdkInputMessages(value: AttributeValue | undefined): string | undefined {
   const list = parseJsonArray(value);
   if (!list) return undefined;
-  const messages: Message[] = [];
+  const messages: GenAiMessage[] = [];
   for (const raw of list) {
     const item = record(raw);
     if (typeof item.role !== 'string') continue;
-    const parts: Part[] =
+    const parts: GenAiPart[] =
       typeof item.content === 'string'
         ? [{ type: 'text', content: item.content }]
         : Array.isArray(item.content)
-          ? item.content.map(aiSdkPart).filter((p): p is Part => p !== undefined)
+          ? item.content.map(aiSdkPart).filter((p): p is GenAiPart => p !== undefined)
           : [];
     if (parts.length > 0) messages.push({ role: item.role, parts });
   }
@@ -196,16 +175,16 @@ export function aiSdkInputMessages(value: AttributeValue | undefined): string | 
 
 /** Vercel AI SDK `ai.response.text` + `ai.response.toolCalls` + `ai.response.finishReason`. */
 export function aiSdkOutputMessages(attrs: Attributes): string | undefined {
-  const parts: Part[] = [];
+  const parts: GenAiPart[] = [];
   const responseText = attrs['ai.response.text'];
   if (typeof responseText === 'string' && responseText !== '') parts.push({ type: 'text', content: responseText });
   for (const raw of parseJsonArray(attrs['ai.response.toolCalls']) ?? []) {
     const call = record(raw);
     if (typeof call.toolName !== 'string') continue;
-    parts.push({ type: 'tool_call', ...optionalId(call.toolCallId), name: call.toolName, arguments: structured(call.input ?? call.args) });
+    parts.push({ type: 'tool_call', ...optionalId(call.toolCallId), name: call.toolName, arguments: structuredArguments(call.input ?? call.args) });
   }
   if (parts.length === 0) return undefined;
-  const message: Message = { role: 'assistant', parts };
+  const message: GenAiMessage = { role: 'assistant', parts };
   const finish = attrs['ai.response.finishReason'];
   if (typeof finish === 'string' && finish !== '') message.finish_reason = finish;
   return JSON.stringify([message]);

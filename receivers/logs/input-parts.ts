@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { textMessage, type GenAiMessage } from '../../core/genai-messages';
 
 const url = z.string().min(1, 'must not be empty');
 /** `image_url: "https://..."` or `image_url: { url }`, as OpenAI-style content parts send it. */
@@ -66,10 +67,11 @@ export function inputMessages(input: LogInput | undefined, inputText: string | u
   if (typeof input === 'string') parts = [{ type: 'text', content: input }];
   else if (input) parts = input.map((part) => (part.type === 'text' ? { type: 'text', content: part.text } : uriPart(part)));
   if (parts.length === 0 && inputText !== undefined) parts = [{ type: 'text', content: inputText }];
-  return parts.length > 0 ? JSON.stringify([{ role: 'user', parts }]) : undefined;
+  const message: GenAiMessage = { role: 'user', parts };
+  return parts.length > 0 ? JSON.stringify([message]) : undefined;
 }
 
 /** The output as one assistant message. */
 export function outputMessages(output: string): string {
-  return JSON.stringify([{ role: 'assistant', parts: [{ type: 'text', content: output }] }]);
+  return JSON.stringify([textMessage('assistant', output)]);
 }

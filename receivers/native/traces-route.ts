@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { textMessage, type GenAiMessage } from '../../core/genai-messages';
 import { flattenJson } from '../../core/ingest/attributes';
 import { randomTraceId } from '../../core/ingest/ids';
 import { plainErrorStyle } from '../../core/ingest/problems';
@@ -112,10 +113,7 @@ function traceAttributes(record: TraceRecord, defaultEnvironment: string | undef
   if (metrics.totalTokens != null) attributes['gen_ai.usage.total_tokens'] = BigInt(metrics.totalTokens);
   if (metrics.finishReason != null) attributes['gen_ai.response.finish_reasons'] = [metrics.finishReason];
   if (record.prompt != null) attributes['gen_ai.input.messages'] = JSON.stringify(inputMessages(record.prompt));
-  if (record.response != null) {
-    const finish = metrics.finishReason != null ? { finish_reason: metrics.finishReason } : {};
-    attributes['gen_ai.output.messages'] = JSON.stringify([{ role: 'assistant', parts: [{ type: 'text', content: record.response }], ...finish }]);
-  }
+  if (record.response != null) attributes['gen_ai.output.messages'] = JSON.stringify([textMessage('assistant', record.response, metrics.finishReason ?? undefined)]);
   if (record.sessionId != null) attributes['gen_ai.conversation.id'] = record.sessionId;
   if (record.userId != null) attributes['enduser.id'] = record.userId;
   // A double even when whole: the cost column and every consumer read tracehouse.cost_usd as one.
@@ -129,9 +127,8 @@ function traceAttributes(record: TraceRecord, defaultEnvironment: string | undef
   return attributes;
 }
 
-function inputMessages(prompt: string | { role: string; content: string }[]): unknown[] {
-  const messages = typeof prompt === 'string' ? [{ role: 'user', content: prompt }] : prompt;
-  return messages.map((m) => ({ role: m.role, parts: [{ type: 'text', content: m.content }] }));
+function inputMessages(prompt: string | { role: string; content: string }[]): GenAiMessage[] {
+  return typeof prompt === 'string' ? [textMessage('user', prompt)] : prompt.map((m) => textMessage(m.role, m.content));
 }
 
 function spanStatus(status: string | undefined, error: string | undefined): SpanStatus {
