@@ -95,6 +95,7 @@ const host: Host = {
   acquireHttpListener: () => Promise.reject(new Error('not used')),
   registerQueryBackend: (_owner: string, _backend: QueryBackend) => undefined,
   workspaces: new WorkspaceDirectory(),
+  store: () => undefined,
 };
 
 interface Run {

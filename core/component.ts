@@ -1,6 +1,7 @@
 import type { Router } from 'express';
 import type { z } from 'zod';
 import type { ReceiverAuthConfig } from './auth';
+import type { ConsumeResult } from './evaluation';
 import type { Logger } from './logger';
 import type { SpanBatch } from './span';
 import type { ExporterTelemetry, ProcessorTelemetry, ReceiverTelemetry } from './telemetry';
@@ -17,9 +18,11 @@ export interface Component {
 /**
  * Resolving means every downstream exporter has durably accepted the batch. Rejecting means it did
  * not: a PermanentError when retrying the same data cannot succeed, anything else is retryable.
+ * The result carries what the pipeline learned about the spans (rule verdicts), for receivers that
+ * answer with it; processors pass on what their `next` resolved with.
  */
 export interface SpanConsumer {
-  consume(batch: SpanBatch, signal: AbortSignal): Promise<void>;
+  consume(batch: SpanBatch, signal: AbortSignal): Promise<ConsumeResult | void>;
 }
 
 export type Receiver = Component;
@@ -54,12 +57,36 @@ export interface HttpListener {
   release(): Promise<void>;
 }
 
+/**
+ * The store an exporter writes spans to, offered to components that read what is stored or keep
+ * their own tables beside it (the alert processor's windowed conditions and incidents).
+ */
+export interface TraceStore extends QueryBackend {
+  /** The database unqualified table names refer to. */
+  readonly database: string;
+  /** Runs a statement whose output is not needed (CREATE TABLE IF NOT EXISTS ...). */
+  command(sql: string): Promise<void>;
+  /** Runs a SELECT (deduplicated: final = 1) and returns its rows as JSON objects. */
+  selectRows<T = Record<string, unknown>>(sql: string, signal?: AbortSignal): Promise<T[]>;
+  /** Inserts rows, as JSON objects keyed by column, into a table of `database`. */
+  insertRows(table: string, rows: readonly object[]): Promise<void>;
+}
+
+export function isTraceStore(backend: QueryBackend): backend is TraceStore {
+  return 'insertRows' in backend && 'selectRows' in backend;
+}
+
 /** What the service offers components at start. */
 export interface Host {
   /** Opens (or shares) the HTTP server for `listen` ("host:port"). */
   acquireHttpListener(listen: string, owner: string): Promise<HttpListener>;
   /** Exporters that can answer read queries register here; the admin query endpoint uses the first. */
   registerQueryBackend(owner: string, backend: QueryBackend): void;
+  /**
+   * The store registered by exporter `owner` (or the first one registered), when it is a full
+   * TraceStore. Exporters start before processors, so processors find it from start on.
+   */
+  store(owner?: string): TraceStore | undefined;
   /** The workspaces of the config's top-level `workspaces` section (receivers with `auth: workspaces`). */
   readonly workspaces: WorkspaceDirectory;
 }

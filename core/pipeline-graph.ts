@@ -1,6 +1,8 @@
 import type { Exporter, Processor, Receiver, SpanConsumer } from './component';
 import type { ResolvedConfig } from './config/load-config';
 import { isPermanent } from './errors';
+import { mergeConsumeResults } from './evaluation';
+import type { ConsumeResult } from './evaluation';
 import type { Logger } from './logger';
 import type { SpanBatch } from './span';
 import type { Telemetry } from './telemetry';
@@ -90,10 +92,12 @@ export function buildPipelineGraph(
 export function fanOut(consumers: readonly SpanConsumer[]): SpanConsumer {
   if (consumers.length === 1) return consumers[0];
   return {
-    async consume(batch: SpanBatch, signal: AbortSignal): Promise<void> {
+    async consume(batch: SpanBatch, signal: AbortSignal): Promise<ConsumeResult | undefined> {
       const results = await Promise.allSettled(consumers.map((c) => c.consume(batch, signal)));
       const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
-      if (failures.length === 0) return;
+      if (failures.length === 0) {
+        return mergeConsumeResults(results.map((r) => (r as PromiseFulfilledResult<ConsumeResult | void>).value));
+      }
       throw failures.find((f) => !isPermanent(f)) ?? failures[0];
     },
   };

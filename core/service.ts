@@ -1,4 +1,5 @@
 import { AdminServer } from './admin-server';
+import { isTraceStore } from './component';
 import type { Component, Host, HttpListener, QueryBackend } from './component';
 import type { ResolvedConfig } from './config/load-config';
 import { errorMessage } from './errors';
@@ -69,6 +70,10 @@ export class Service {
         this.queryBackends.push({ owner, backend });
       },
       workspaces: new WorkspaceDirectory(this.config.workspaces),
+      store: (owner?: string) => {
+        const found = this.queryBackends.find((b) => owner === undefined || b.owner === owner)?.backend;
+        return found && isTraceStore(found) ? found : undefined;
+      },
     };
     const ordered: [string, Component][] = [
       ...this.graph.exporters,

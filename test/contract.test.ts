@@ -70,6 +70,7 @@ describe.each(factories.map((f) => [`${f.kind} ${f.type}`, f] as const))('%s fol
       acquireHttpListener: (listen, owner) => httpHost.acquire(listen, owner),
       registerQueryBackend: () => {},
       workspaces: new WorkspaceDirectory({ dev: { api_keys: ['contract-test-key-0000'], webhook_signing_secrets: [] } }),
+      store: () => undefined,
     };
     const component = create(factory);
     await component.start(host);

@@ -4,6 +4,7 @@ import type { Authenticator } from '../auth';
 import type { SpanConsumer } from '../component';
 import { classifyDeliveryError } from '../delivery-error';
 import { errorMessage } from '../errors';
+import type { ConsumeResult } from '../evaluation';
 import { BodyError, readBody } from '../http-body';
 import type { InflightLimiter } from '../inflight-limiter';
 import type { Logger } from '../logger';
@@ -33,10 +34,19 @@ export interface IngestRequest {
   receivedAtNanos: bigint;
 }
 
+export interface IngestAnswer {
+  status: number;
+  body: unknown;
+}
+
 /** What a route handler returns: the spans to store and the answer to give once they are durable. */
 export interface IngestPlan {
   spans: Span[];
-  answer: { status: number; body: unknown };
+  /**
+   * The success answer, or a function building it from what the pipeline resolved with (e.g. the
+   * rule verdicts of the spans, for a log API's `sync: true`).
+   */
+  answer: IngestAnswer | ((result: ConsumeResult | undefined) => IngestAnswer);
   /** An id from the body that makes the request idempotent (a log id, a requestId). */
   idempotencyKey?: string;
   /**
@@ -219,11 +229,12 @@ export function mountIngestRoute(router: Router, route: IngestRoute, context: In
   /** Stores the plan's spans and builds the answer (success, or the refusal the failure calls for). */
   async function deliver(req: Request, res: Response, workspace: string, plan: IngestPlan): Promise<StoredAnswer> {
     const spans = withSpanAttributes(plan.spans, { 'tracehouse.workspace': workspace, 'tracehouse.source': context.receiverId });
+    let result: ConsumeResult | undefined;
     if (spans.length > 0) {
       const controller = new AbortController();
       res.on('close', () => controller.abort());
       try {
-        await context.next.consume(spans, controller.signal);
+        result = (await context.next.consume(spans, controller.signal)) ?? undefined;
       } catch (err) {
         const failure = classifyDeliveryError(err);
         telemetry.refused(spans.length, failure.reason);
@@ -235,7 +246,8 @@ export function mountIngestRoute(router: Router, route: IngestRoute, context: In
       }
       telemetry.accepted(spans.length);
     }
-    return { status: plan.answer.status, contentType: answerType, body: JSON.stringify(plan.answer.body), fingerprint: '' };
+    const answer = typeof plan.answer === 'function' ? plan.answer(result) : plan.answer;
+    return { status: answer.status, contentType: answerType, body: JSON.stringify(answer.body), fingerprint: '' };
   }
 }
 

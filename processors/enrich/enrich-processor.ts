@@ -1,4 +1,5 @@
 import type { ComponentSettings, Processor, SpanConsumer } from '../../core/component';
+import type { ConsumeResult } from '../../core/evaluation';
 import { attributeAsNumber, type AttributeValue, type Attributes, type Span, type SpanBatch } from '../../core/span';
 import type { ProcessorTelemetry } from '../../core/telemetry';
 import { AttributeDraft } from './attribute-draft';
@@ -77,7 +78,7 @@ export class EnrichProcessor implements Processor {
 
   async shutdown(): Promise<void> {}
 
-  async consume(batch: SpanBatch, signal: AbortSignal): Promise<void> {
+  async consume(batch: SpanBatch, signal: AbortSignal): Promise<ConsumeResult | void> {
     const tally = new Tally();
     let out: Span[] | undefined;
     for (let i = 0; i < batch.length; i++) {
@@ -88,7 +89,7 @@ export class EnrichProcessor implements Processor {
       }
     }
     tally.flush(this.telemetry);
-    await this.next.consume(out ?? batch, signal);
+    return this.next.consume(out ?? batch, signal);
   }
 
   /** Returns the span itself when nothing changed, else a copy with new attributes. */

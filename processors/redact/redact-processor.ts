@@ -1,5 +1,6 @@
 import type { ComponentSettings, Processor, SpanConsumer } from '../../core/component';
 import { ShuttingDownError } from '../../core/errors';
+import type { ConsumeResult } from '../../core/evaluation';
 import type { SpanBatch } from '../../core/span';
 import type { ProcessorTelemetry } from '../../core/telemetry';
 import { BUILTIN_DETECTOR_NAMES } from './config';
@@ -73,7 +74,7 @@ export class RedactProcessor implements Processor {
     this.stopped = true;
   }
 
-  consume(batch: SpanBatch, signal: AbortSignal): Promise<void> {
+  consume(batch: SpanBatch, signal: AbortSignal): Promise<ConsumeResult | void> {
     if (this.stopped) return Promise.reject(new ShuttingDownError(this.settings.id));
     const { batch: redacted, totals, blocked } = this.redactor.redactBatch(batch);
     if (totals.dirty) {

@@ -385,3 +385,24 @@ test('two exporters on one path share the engine; another path is refused clearl
   await elsewhere.exporter.shutdown();
   fs.rmSync(otherPath, { recursive: true, force: true });
 });
+
+test('offers its store to other components: tables beside the spans, rows in, deduplicated rows out', async () => {
+  const harness = await startHarness('store_api');
+  const store = harness.host.store();
+  expect(store?.database).toBe('store_api');
+  if (!store) throw new Error('no store registered');
+  await store.command(
+    'CREATE TABLE IF NOT EXISTS store_api.notes (id String, version UInt64, text String) ENGINE = ReplacingMergeTree(version) ORDER BY id',
+  );
+  await store.insertRows('notes', [
+    { id: 'a', version: 1, text: 'first' },
+    { id: 'b', version: 1, text: 'other' },
+  ]);
+  await store.insertRows('notes', [{ id: 'a', version: 2, text: 'updated' }]);
+  await harness.exporter.consume([genAiSpan()], signal());
+  expect(await store.selectRows('SELECT id, text FROM notes ORDER BY id')).toEqual([
+    { id: 'a', text: 'updated' },
+    { id: 'b', text: 'other' },
+  ]);
+  expect(await store.selectRows<{ n: string }>('SELECT toString(count()) AS n FROM otel_traces')).toEqual([{ n: '1' }]);
+});

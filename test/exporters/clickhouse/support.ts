@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Host, QueryBackend } from '../../../core/component';
+import { isTraceStore } from '../../../core/component';
+import type { Host, QueryBackend, TraceStore } from '../../../core/component';
 import { silentLogger } from '../../../core/logger';
 import { makeSpan, type Resource, type Span } from '../../../core/span';
 import { Telemetry } from '../../../core/telemetry';
@@ -21,6 +22,10 @@ export class FakeHost implements Host {
   }
   registerQueryBackend(owner: string, backend: QueryBackend): void {
     this.backends.set(owner, backend);
+  }
+  store(owner = 'clickhouse'): TraceStore | undefined {
+    const backend = this.backends.get(owner);
+    return backend && isTraceStore(backend) ? backend : undefined;
   }
   backend(owner = 'clickhouse'): QueryBackend {
     const backend = this.backends.get(owner);

@@ -1,0 +1,72 @@
+/**
+ * What rule evaluation says about a span, shared by the processor that evaluates rules and the
+ * receivers that answer with it (a log API's `sync: true`).
+ */
+
+export type Verdict = 'pass' | 'flagged' | 'error';
+export type FindingOutcome = 'passed' | 'triggered' | 'error';
+export type Severity = 'low' | 'medium' | 'high' | 'critical';
+
+/** One rule applied to one span, as a log-evaluation API's `appliedRules` reports it. */
+export interface Finding {
+  ruleId: string;
+  ruleName: string;
+  ruleType: string;
+  /** The rule's parameter as text (keyword, pattern, threshold, ...). */
+  ruleValue: string;
+  /** Where the rule applies: global, or the workspace/project/task/model it is scoped to. */
+  scope: string;
+  severity: Severity;
+  outcome: FindingOutcome;
+  /** Why it triggered or erred (never the matched text). */
+  detail?: string;
+}
+
+export interface SpanEvaluation {
+  verdict: Verdict;
+  findings: readonly Finding[];
+}
+
+/** What a pipeline learned about the spans of a batch, for receivers that answer with it. */
+export interface ConsumeResult {
+  /** Evaluations by span, keyed by spanKey(traceId, spanId). */
+  readonly evaluations?: ReadonlyMap<string, SpanEvaluation>;
+}
+
+export function spanKey(traceId: string, spanId: string): string {
+  return `${traceId}:${spanId}`;
+}
+
+const VERDICT_RANK: Record<Verdict, number> = { pass: 0, error: 1, flagged: 2 };
+
+/** The verdict of several findings: flagged when one triggered, else error when one erred, else pass. */
+export function verdictOf(findings: readonly Finding[]): Verdict {
+  if (findings.some((f) => f.outcome === 'triggered')) return 'flagged';
+  return findings.some((f) => f.outcome === 'error') ? 'error' : 'pass';
+}
+
+/**
+ * Merges what several pipelines said about one batch (a receiver fanning out to two pipelines):
+ * per span, the findings of both, and the graver verdict.
+ */
+export function mergeConsumeResults(results: readonly (ConsumeResult | void)[]): ConsumeResult | undefined {
+  const withEvaluations = results.filter((r): r is ConsumeResult => r !== undefined && r.evaluations !== undefined);
+  if (withEvaluations.length === 0) return undefined;
+  if (withEvaluations.length === 1) return withEvaluations[0];
+  const merged = new Map<string, SpanEvaluation>();
+  for (const result of withEvaluations) {
+    for (const [key, evaluation] of result.evaluations ?? []) {
+      const seen = merged.get(key);
+      merged.set(
+        key,
+        seen
+          ? {
+              verdict: VERDICT_RANK[evaluation.verdict] > VERDICT_RANK[seen.verdict] ? evaluation.verdict : seen.verdict,
+              findings: [...seen.findings, ...evaluation.findings],
+            }
+          : evaluation,
+      );
+    }
+  }
+  return { evaluations: merged };
+}
