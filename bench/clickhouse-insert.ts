@@ -96,6 +96,7 @@ const host: Host = {
   registerQueryBackend: (_owner: string, _backend: QueryBackend) => undefined,
   workspaces: new WorkspaceDirectory(),
   store: () => undefined,
+  registerAdminAction: () => undefined,
 };
 
 interface Run {

@@ -5,8 +5,8 @@ import express from 'express';
 import type { Request, Response } from 'express';
 import { ApiKeyAuth } from './auth';
 import type { AuthConfig } from './auth';
-import type { QueryBackend } from './component';
-import { errorMessage } from './errors';
+import type { AdminAction, QueryBackend } from './component';
+import { errorMessage, isPermanent } from './errors';
 import { BodyError, readBody } from './http-body';
 import { closeServer } from './http-host';
 import { parseListen } from './listen';
@@ -21,6 +21,8 @@ export interface AdminServerOptions {
   telemetry: Telemetry;
   logger: Logger;
   queryBackend: () => QueryBackend | undefined;
+  /** Operator actions components registered, by "owner/name". */
+  action: (owner: string, name: string) => AdminAction | undefined;
   healthy: () => boolean;
 }
 
@@ -70,6 +72,8 @@ export class AdminServer {
         .catch(next);
     });
     app.get('/ping', (_req, res) => res.type('text/plain').send('Ok.\n'));
+    // Component ids may contain a slash (alert/oncall): the last segment names the action.
+    app.post('/actions/*path', (req, res) => void this.runAction(req, res));
     app.get('/', (req, res) => void this.query(req, res));
     app.post('/', (req, res) => void this.query(req, res));
     this.server = http.createServer(app);
@@ -82,6 +86,41 @@ export class AdminServer {
     const server = this.server;
     this.server = undefined;
     if (server) await closeServer(server);
+  }
+
+  /** POST /actions/<owner>/<name>: a JSON object in, `{"ok": true, "result": ...}` or `{"ok": false, "error"}` out. */
+  private async runAction(req: Request, res: Response): Promise<void> {
+    const raw = (req.params as Record<string, unknown>).path;
+    const segments = Array.isArray(raw) ? raw.map(String) : String(raw ?? '').split('/');
+    const name = segments.pop() ?? '';
+    const owner = segments.join('/');
+    const action = this.options.action(owner, name);
+    if (!action) {
+      res.status(404).json({ ok: false, error: `no action "${name}" registered by "${owner}"` });
+      return;
+    }
+    let params: unknown;
+    try {
+      const body = (await readBody(req, { maxBytes: MAX_QUERY_BYTES })).toString('utf8');
+      params = body.trim() === '' ? {} : JSON.parse(body);
+    } catch (err) {
+      res.status(400).json({ ok: false, error: `the body must be a JSON object: ${errorMessage(err)}` });
+      return;
+    }
+    if (params === null || typeof params !== 'object' || Array.isArray(params)) {
+      res.status(400).json({ ok: false, error: 'the body must be a JSON object' });
+      return;
+    }
+    const controller = new AbortController();
+    req.on('close', () => controller.abort());
+    try {
+      const result = await action(params as Record<string, unknown>, controller.signal);
+      res.status(200).json({ ok: true, result: result ?? null });
+    } catch (err) {
+      const status = isPermanent(err) ? 400 : 502;
+      this.options.logger.warn({ err: errorMessage(err), owner, action: name }, 'admin action failed');
+      res.status(status).json({ ok: false, error: errorMessage(err) });
+    }
   }
 
   private async query(req: Request, res: Response): Promise<void> {

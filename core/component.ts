@@ -72,6 +72,9 @@ export interface TraceStore extends QueryBackend {
   insertRows(table: string, rows: readonly object[]): Promise<void>;
 }
 
+/** Runs an operator action; a rejection with a PermanentError is the operator's mistake (400). */
+export type AdminAction = (params: Record<string, unknown>, signal: AbortSignal) => Promise<unknown>;
+
 export function isTraceStore(backend: QueryBackend): backend is TraceStore {
   return 'insertRows' in backend && 'selectRows' in backend;
 }
@@ -87,6 +90,12 @@ export interface Host {
    * TraceStore. Exporters start before processors, so processors find it from start on.
    */
   store(owner?: string): TraceStore | undefined;
+  /**
+   * Offers an operator action on the admin listener: `POST /actions/<owner>/<name>` with a JSON
+   * object body runs it (behind the admin listener's auth) and answers its JSON result, e.g. the
+   * alert processor's `test` that sends a test alert to a delivery target.
+   */
+  registerAdminAction(owner: string, name: string, action: AdminAction): void;
   /** The workspaces of the config's top-level `workspaces` section (receivers with `auth: workspaces`). */
   readonly workspaces: WorkspaceDirectory;
 }

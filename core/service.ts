@@ -1,6 +1,6 @@
 import { AdminServer } from './admin-server';
 import { isTraceStore } from './component';
-import type { Component, Host, HttpListener, QueryBackend } from './component';
+import type { AdminAction, Component, Host, HttpListener, QueryBackend } from './component';
 import type { ResolvedConfig } from './config/load-config';
 import { errorMessage } from './errors';
 import { HttpHost } from './http-host';
@@ -27,6 +27,7 @@ export class Service {
   private readonly httpHost: HttpHost;
   private readonly admin: AdminServer;
   private readonly queryBackends: { owner: string; backend: QueryBackend }[] = [];
+  private readonly adminActions = new Map<string, AdminAction>();
   private readonly started: Component[] = [];
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private stopping: Promise<void> | undefined;
@@ -47,6 +48,7 @@ export class Service {
       telemetry: this.telemetry,
       logger: options.logger.child({ component: 'admin' }),
       queryBackend: () => this.queryBackends[0]?.backend,
+      action: (owner: string, name: string) => this.adminActions.get(`${owner}/${name}`),
       healthy: () => this.state === 'running',
     });
   }
@@ -70,6 +72,9 @@ export class Service {
         this.queryBackends.push({ owner, backend });
       },
       workspaces: new WorkspaceDirectory(this.config.workspaces),
+      registerAdminAction: (owner: string, name: string, action: AdminAction) => {
+        this.adminActions.set(`${owner}/${name}`, action);
+      },
       store: (owner?: string) => {
         const found = this.queryBackends.find((b) => owner === undefined || b.owner === owner)?.backend;
         return found && isTraceStore(found) ? found : undefined;

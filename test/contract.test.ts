@@ -71,6 +71,7 @@ describe.each(factories.map((f) => [`${f.kind} ${f.type}`, f] as const))('%s fol
       registerQueryBackend: () => {},
       workspaces: new WorkspaceDirectory({ dev: { api_keys: ['contract-test-key-0000'], webhook_signing_secrets: [] } }),
       store: () => undefined,
+      registerAdminAction: () => {},
     };
     const component = create(factory);
     await component.start(host);

@@ -116,3 +116,25 @@ describe('pipeline graph and service lifecycle', () => {
     expect(recorder.events.filter((e) => e === 'shutdown recording/one')).toHaveLength(1);
   });
 });
+
+describe('admin actions', () => {
+  it('runs a component action on POST /actions/<owner>/<name> and answers its result or error', async () => {
+    const service = await start(createRecorder());
+    const url = `http://127.0.0.1:${service.adminPort}/actions`;
+    const post = (path: string, body: string) => fetch(`${url}/${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    try {
+      const ok = await post('tagging/x/echo', '{"target":"slack"}');
+      expect(ok.status).toBe(200);
+      expect(await ok.json()).toEqual({ ok: true, result: { echoed: { target: 'slack' } } });
+      expect((await post('tagging/x/echo', '{"fail":"permanent"}')).status).toBe(400);
+      const down = await post('tagging/x/echo', '{"fail":"retryable"}');
+      expect(down.status).toBe(502);
+      expect(await down.json()).toEqual({ ok: false, error: 'target is down' });
+      expect((await post('tagging/x/echo', '[1]')).status).toBe(400);
+      expect((await post('tagging/x/echo', '{')).status).toBe(400);
+      expect((await post('tagging/x/nope', '{}')).status).toBe(404);
+    } finally {
+      await service.shutdown();
+    }
+  });
+});

@@ -60,7 +60,15 @@ export function recordingRegistry(recorder: Recorder, base?: ComponentRegistry):
     summary: 'test processor',
     configSchema: empty,
     createProcessor: (_cfg, settings, next): Processor => ({
-      start: async () => void recorder.events.push(`start ${settings.id}`),
+      start: async (host: Host) => {
+        recorder.events.push(`start ${settings.id}`);
+        // An operator action, for the admin listener's /actions endpoint.
+        host.registerAdminAction(settings.id, 'echo', async (params) => {
+          if (params.fail === 'permanent') throw new PermanentError('PRC_TEST', 'bad parameters');
+          if (params.fail === 'retryable') throw new Error('target is down');
+          return { echoed: params };
+        });
+      },
       shutdown: async () => void recorder.events.push(`shutdown ${settings.id}`),
       consume: (batch, signal) =>
         next.consume(

@@ -17,6 +17,7 @@ export function tempDir(prefix: string): string {
 export class FakeHost implements Host {
   readonly backends = new Map<string, QueryBackend>();
   readonly workspaces = new WorkspaceDirectory();
+  registerAdminAction(): void {}
   acquireHttpListener(): never {
     throw new Error('not used by exporters');
   }
