@@ -1,5 +1,6 @@
 import type { ProcessorFactory } from '../core/component';
 import { enrichProcessorFactory } from './enrich/factory';
+import { evaluateRulesProcessorFactory } from './evaluate_rules/factory';
 import { redactProcessorFactory } from './redact/factory';
 
-export const processorFactories: readonly ProcessorFactory[] = [redactProcessorFactory, enrichProcessorFactory];
+export const processorFactories: readonly ProcessorFactory[] = [redactProcessorFactory, enrichProcessorFactory, evaluateRulesProcessorFactory];

@@ -1,26 +1,53 @@
-/** One rule's outcome in a sync answer. */
+import type { FindingOutcome, SpanEvaluation, Verdict } from '../../core/evaluation';
+
+/** One rule's outcome in a sync answer, as the log API's `verdict.rules` lists it. */
 export interface RuleOutcome {
   name: string;
   triggered: boolean;
 }
 
-/** What evaluating a log decided; until rules are evaluated at ingest, nothing applies. */
+/** One applied rule, as a log-evaluation API's `appliedRules` reports it. */
+export interface AppliedRule {
+  ruleId: string;
+  ruleName: string;
+  ruleType: string;
+  ruleValue: string;
+  scope: string;
+  outcome: FindingOutcome;
+}
+
+/** What evaluating a log decided; `appliedRules` only when a rule applied (the API's pass shape has none). */
 export interface LogVerdict {
   pass: boolean;
   rules: RuleOutcome[];
+  appliedRules?: AppliedRule[];
 }
-
-export const NO_RULES_APPLY: LogVerdict = Object.freeze({ pass: true, rules: [] });
 
 export type LogAnswer =
   | { ok: true; id: string; status: 'pending' }
-  | { ok: true; id: string; status: 'pass' | 'flagged'; verdict: LogVerdict };
+  | { ok: true; id: string; status: Verdict; verdict: LogVerdict };
+
+/** The 200 body of an async log: evaluation happens, but the client does not wait for it. */
+export function pendingAnswer(id: string): LogAnswer {
+  return { ok: true, id, status: 'pending' };
+}
 
 /**
- * The 200 body of POST /api/logs. Async logs are "pending"; a sync log carries its verdict, which
- * is "pass" while no rule applies to it (rule evaluation will supply real outcomes here).
+ * The 200 body of a sync log: its evaluation by the pipeline, or "pass" with no rules when none
+ * applied (or no evaluate_rules processor runs in the pipeline).
  */
-export function logAnswer(id: string, sync: boolean, verdict: LogVerdict = NO_RULES_APPLY): LogAnswer {
-  if (!sync) return { ok: true, id, status: 'pending' };
-  return { ok: true, id, status: verdict.pass ? 'pass' : 'flagged', verdict };
+export function syncAnswer(id: string, evaluation: SpanEvaluation | undefined): LogAnswer {
+  const findings = evaluation?.findings ?? [];
+  if (findings.length === 0) return { ok: true, id, status: 'pass', verdict: { pass: true, rules: [] } };
+  const status: Verdict = evaluation?.verdict ?? 'pass';
+  return {
+    ok: true,
+    id,
+    status,
+    verdict: {
+      pass: status === 'pass',
+      rules: findings.map((f) => ({ name: f.ruleName, triggered: f.outcome === 'triggered' })),
+      appliedRules: findings.map((f) => ({ ruleId: f.ruleId, ruleName: f.ruleName, ruleType: f.ruleType, ruleValue: f.ruleValue, scope: f.scope, outcome: f.outcome })),
+    },
+  };
 }

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_RETRY_AFTER_SECONDS } from '../../core/delivery-error';
 import { errorMessage } from '../../core/errors';
+import { spanKey } from '../../core/evaluation';
 import { IngestError, parseBody, plainErrorStyle } from '../../core/ingest/problems';
 import type { IngestContext, IngestPlan, IngestRequest, IngestRoute } from '../../core/ingest/route';
 import type { AttachmentRecord } from './attachment-store';
 import { AttachmentStore } from './attachment-store';
 import type { LogsReceiverConfig } from './config';
-import { logAnswer } from './log-answer';
+import { pendingAnswer, syncAnswer } from './log-answer';
 import { logBodySchema } from './log-body';
 import { logSpan } from './log-span';
 
@@ -39,7 +40,11 @@ export function logRoutes(config: LogsReceiverConfig, context: IngestContext): I
         const span = logSpan(body, { workspace: request.workspace, id, clientId: body.id !== undefined, receivedAtNanos: request.receivedAtNanos, attachments });
         return {
           spans: [span],
-          answer: { status: 200, body: logAnswer(id, body.sync === true) },
+          // A sync log waits for its verdict: what the pipeline's rule evaluation said about this span.
+          answer:
+            body.sync === true
+              ? (result) => ({ status: 200, body: syncAnswer(id, result?.evaluations?.get(spanKey(span.traceId, span.spanId))) })
+              : { status: 200, body: pendingAnswer(id) },
           ...(body.id !== undefined ? { idempotencyKey: body.id } : {}),
         };
       },

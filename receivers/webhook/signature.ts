@@ -1,6 +1,7 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { IngestError } from '../../core/ingest/problems';
+import { signatureFor } from '../../core/outbound/signature';
 
 export const TIMESTAMP_HEADER = 'x-aitracer-delivery-timestamp';
 export const SIGNATURE_HEADER = 'x-aitracer-signature';
@@ -43,7 +44,8 @@ export function verifySignature(headers: IncomingHttpHeaders, raw: Buffer, check
     throw new IngestError(401, 'RCV_SIGNATURE_INVALID', 'X-AITracer-Delivery-Timestamp must be Unix seconds (digits only)');
   }
   const presented = parseSignatures(signature);
-  const expected = check.secrets.map((secret) => createHmac('sha256', secret).update(`${timestamp}.`).update(raw).digest());
+  // The same HMAC scheme Tracehouse signs its own outbound deliveries with.
+  const expected = check.secrets.map((secret) => Buffer.from(signatureFor(secret, timestamp, raw), 'hex'));
   if (!matchesAny(expected, presented)) {
     throw new IngestError(401, 'RCV_SIGNATURE_INVALID', 'X-AITracer-Signature does not match the request body and timestamp for any signing secret of this workspace');
   }

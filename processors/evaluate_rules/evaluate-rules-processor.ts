@@ -1,0 +1,133 @@
+import type { ComponentSettings, Processor, SpanConsumer } from '../../core/component';
+import { errorMessage, ShuttingDownError } from '../../core/errors';
+import { mergeConsumeResults, spanKey, verdictOf } from '../../core/evaluation';
+import type { ConsumeResult, Finding, Severity, SpanEvaluation, Verdict } from '../../core/evaluation';
+import type { Attributes, Span, SpanBatch } from '../../core/span';
+import type { ProcessorTelemetry } from '../../core/telemetry';
+import { AgentRunDetector } from './agent-runs';
+import { CallbackSender } from './callbacks';
+import type { EvaluateRulesProcessorConfig } from './config';
+import { RuleEngine } from './rule-engine';
+
+export const VERDICT_ATTRIBUTE = 'tracehouse.verdict';
+export const FINDINGS_ATTRIBUTE = 'tracehouse.findings';
+export const SEVERITY_ATTRIBUTE = 'tracehouse.verdict.severity';
+
+const SEVERITY_RANK: Record<Severity, number> = { low: 0, medium: 1, high: 2, critical: 3 };
+
+/** The gravest severity among triggered findings; undefined when none triggered. */
+export function severityOf(findings: readonly Finding[]): Severity | undefined {
+  let gravest: Severity | undefined;
+  for (const f of findings) {
+    if (f.outcome === 'triggered' && (gravest === undefined || SEVERITY_RANK[f.severity] > SEVERITY_RANK[gravest])) gravest = f.severity;
+  }
+  return gravest;
+}
+
+/** A copy of the span carrying its verdict, findings and severity. */
+export function withEvaluation(span: Span, evaluation: SpanEvaluation): Span {
+  const severity = severityOf(evaluation.findings);
+  const attributes: Attributes = { ...span.attributes, [VERDICT_ATTRIBUTE]: evaluation.verdict, [FINDINGS_ATTRIBUTE]: JSON.stringify(evaluation.findings) };
+  // A severity left by an earlier evaluation (an upstream tier) must not outlive this verdict.
+  if (severity === undefined) delete attributes[SEVERITY_ATTRIBUTE];
+  else attributes[SEVERITY_ATTRIBUTE] = severity;
+  return { ...span, attributes };
+}
+
+interface Evaluated {
+  span: Span;
+  evaluation: SpanEvaluation;
+}
+
+/**
+ * Evaluates the configured rules and the agent-run detections on every span, records the verdict
+ * on the spans they apply to, and answers with the evaluations (for a log API's `sync: true`).
+ * Once the spans are durable, each evaluation goes to the span's callback URL, if it has one.
+ */
+export class EvaluateRulesProcessor implements Processor {
+  private readonly engine: RuleEngine;
+  private readonly detector: AgentRunDetector;
+  private readonly callbacks: CallbackSender;
+  private readonly telemetry: ProcessorTelemetry;
+  private stopped = false;
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    config: EvaluateRulesProcessorConfig,
+    private readonly settings: ComponentSettings<ProcessorTelemetry>,
+    private readonly next: SpanConsumer,
+  ) {
+    this.engine = new RuleEngine(config.rules);
+    this.detector = new AgentRunDetector(config.agent_runs);
+    this.telemetry = settings.telemetry;
+    this.callbacks = new CallbackSender(config.callbacks, { logger: settings.logger, telemetry: settings.telemetry });
+  }
+
+  async start(): Promise<void> {}
+
+  shutdown(): Promise<void> {
+    this.stopped = true;
+    // Drains callbacks already queued for stored spans; a second call waits for the same drain.
+    this.stopping ??= this.callbacks.shutdown();
+    return this.stopping;
+  }
+
+  async consume(batch: SpanBatch, signal: AbortSignal): Promise<ConsumeResult | void> {
+    if (this.stopped) throw new ShuttingDownError(this.settings.id);
+    const { batch: out, evaluated } = this.evaluateBatch(batch);
+    const result = await this.next.consume(out, signal);
+    const evaluations = new Map<string, SpanEvaluation>();
+    for (const { span, evaluation } of evaluated) evaluations.set(spanKey(span.traceId, span.spanId), evaluation);
+    // The spans are durable now: only now may anyone outside be told about them.
+    for (const { span, evaluation } of evaluated) this.sendCallback(span, evaluation);
+    return mergeConsumeResults([result, { evaluations }]);
+  }
+
+  /** The batch to hand on (copied only where a span got a verdict, plus agent-run records). */
+  private evaluateBatch(batch: SpanBatch): { batch: SpanBatch; evaluated: Evaluated[] } {
+    const { spansUntracked, tracesEvicted } = this.detector.stats;
+    const inspection = this.detector.inspect(batch);
+    // What the detector's memory bounds made it leave out is counted, never silent.
+    const untracked = this.detector.stats.spansUntracked - spansUntracked;
+    const evicted = this.detector.stats.tracesEvicted - tracesEvicted;
+    if (untracked > 0) this.telemetry.event('agent_span_untracked', untracked);
+    if (evicted > 0) this.telemetry.event('agent_trace_evicted', evicted);
+    const evaluated: Evaluated[] = [];
+    const verdicts: Record<Verdict, number> = { pass: 0, flagged: 0, error: 0 };
+    let ruleErrors = 0;
+    let out: Span[] | undefined;
+    for (let i = 0; i < batch.length; i++) {
+      const span = batch[i];
+      const ruleFindings = this.engine.evaluate(span);
+      const agentFindings = inspection.findings.get(spanKey(span.traceId, span.spanId));
+      const findings = agentFindings && agentFindings.length > 0 ? [...ruleFindings, ...agentFindings] : ruleFindings;
+      if (findings.length === 0) {
+        out?.push(span);
+        continue;
+      }
+      const evaluation: SpanEvaluation = { verdict: verdictOf(findings), findings };
+      verdicts[evaluation.verdict]++;
+      for (const f of ruleFindings) if (f.outcome === 'error') ruleErrors++;
+      const copy = withEvaluation(span, evaluation);
+      evaluated.push({ span: copy, evaluation });
+      out ??= batch.slice(0, i);
+      out.push(copy);
+    }
+    for (const verdict of ['pass', 'flagged', 'error'] as const) {
+      if (verdicts[verdict] > 0) this.telemetry.event('verdict', verdicts[verdict], verdict);
+    }
+    if (ruleErrors > 0) this.telemetry.event('rule_error', ruleErrors);
+    const records = inspection.records;
+    if (records.length === 0) return { batch: out ?? batch, evaluated };
+    return { batch: [...(out ?? batch), ...records], evaluated };
+  }
+
+  private sendCallback(span: Span, evaluation: SpanEvaluation): void {
+    try {
+      this.callbacks.send(span, evaluation);
+    } catch (err) {
+      // The sender promises not to throw; if it ever does, ingestion must not notice.
+      this.settings.logger.error({ err: errorMessage(err) }, 'callback sender failed');
+    }
+  }
+}
