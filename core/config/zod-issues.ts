@@ -15,6 +15,11 @@ function codeFor(issue: z.core.$ZodIssue): string {
     case 'invalid_union':
     case 'invalid_format':
       return 'CFG_INVALID_VALUE';
+    case 'custom': {
+      // A component's own check may name a more specific code: params: { code: 'CFG_DUPLICATE_ID' }.
+      const code = (issue.params as { code?: unknown } | undefined)?.code;
+      return typeof code === 'string' && /^CFG_[A-Z_]+$/.test(code) ? code : 'CFG_INVALID_VALUE';
+    }
     default:
       return 'CFG_INVALID_VALUE';
   }

@@ -118,7 +118,7 @@ export function checkUniqueRuleIds(rules: unknown, ctx: z.RefinementCtx): void {
     if (!isRecord(rule) || typeof rule.id !== 'string') return;
     const seen = first.get(rule.id);
     if (seen === undefined) first.set(rule.id, i);
-    else ctx.addIssue({ code: 'custom', path: ['rules', i, 'id'], message: `duplicate rule id "${rule.id}" (also rules.${seen}.id)` });
+    else ctx.addIssue({ code: 'custom', path: ['rules', i, 'id'], message: `duplicate rule id "${rule.id}" (also rules.${seen}.id)`, params: { code: 'CFG_DUPLICATE_ID' } });
   });
 }
 

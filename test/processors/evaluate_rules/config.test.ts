@@ -58,8 +58,8 @@ describe('evaluate_rules config', () => {
   it('reports a duplicate rule id at the second rule, alongside the other problems', () => {
     expect(errors('duplicate-id.yaml')).toEqual([
       'duplicate-id.yaml:17:16 error processors.evaluate_rules.rules.3.value does not compile: Invalid regular expression: /(unclosed/: Unterminated group [CFG_INVALID_VALUE]',
-      'duplicate-id.yaml:12:13 error processors.evaluate_rules.rules.2.id duplicate rule id "tone" (also rules.0.id) [CFG_INVALID_VALUE]',
-      'duplicate-id.yaml:15:13 error processors.evaluate_rules.rules.3.id duplicate rule id "short" (also rules.1.id) [CFG_INVALID_VALUE]',
+      'duplicate-id.yaml:12:13 error processors.evaluate_rules.rules.2.id duplicate rule id "tone" (also rules.0.id) [CFG_DUPLICATE_ID]',
+      'duplicate-id.yaml:15:13 error processors.evaluate_rules.rules.3.id duplicate rule id "short" (also rules.1.id) [CFG_DUPLICATE_ID]',
     ]);
   });
 
