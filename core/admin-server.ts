@@ -112,7 +112,10 @@ export class AdminServer {
       return;
     }
     const controller = new AbortController();
-    req.on('close', () => controller.abort());
+    // 'close' on the response before it finished is a client that went away.
+    res.on('close', () => {
+      if (!res.writableFinished) controller.abort();
+    });
     try {
       const result = await action(params as Record<string, unknown>, controller.signal);
       res.status(200).json({ ok: true, result: result ?? null });

@@ -82,7 +82,9 @@ export class Service {
     };
     const ordered: [string, Component][] = [
       ...this.graph.exporters,
-      ...[...this.graph.processors.values()].flat().map((p): [string, Component] => ['processor', p]),
+      ...[...this.graph.processors.entries()].flatMap(([pipeline, chain]) =>
+        chain.map((p, i): [string, Component] => [`${this.config.service.pipelines[pipeline].processors[i]} (pipeline ${pipeline})`, p]),
+      ),
       ...this.graph.receivers,
     ];
     try {
