@@ -22,6 +22,20 @@ export interface Finding {
   detail?: string;
 }
 
+/** One rule applied to a span, as a log-evaluation API's `appliedRules` lists it (answers, callbacks). */
+export interface AppliedRule {
+  ruleId: string;
+  ruleName: string;
+  ruleType: string;
+  ruleValue: string;
+  scope: string;
+  outcome: FindingOutcome;
+}
+
+export function appliedRulesOf(findings: readonly Finding[]): AppliedRule[] {
+  return findings.map((f) => ({ ruleId: f.ruleId, ruleName: f.ruleName, ruleType: f.ruleType, ruleValue: f.ruleValue, scope: f.scope, outcome: f.outcome }));
+}
+
 export interface SpanEvaluation {
   verdict: Verdict;
   findings: readonly Finding[];

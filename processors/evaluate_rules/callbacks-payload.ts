@@ -1,15 +1,6 @@
-import type { Finding, FindingOutcome, SpanEvaluation, Verdict } from '../../core/evaluation';
+import { appliedRulesOf } from '../../core/evaluation';
+import type { AppliedRule, Finding, SpanEvaluation, Verdict } from '../../core/evaluation';
 import type { AttributeValue, Span } from '../../core/span';
-
-/** One rule applied to the log, as a log API's `appliedRules` lists it. */
-export interface AppliedRule {
-  ruleId: string;
-  ruleName: string;
-  ruleType: string;
-  ruleValue: string;
-  scope: string;
-  outcome: FindingOutcome;
-}
 
 /** The JSON body POSTed to a log's callbackUrl when its evaluation completes. */
 export interface EvaluationCallback {
@@ -51,14 +42,7 @@ export function evaluationCallback(span: Span, evaluation: SpanEvaluation): Eval
     task: text(attrs['tracehouse.task']),
     status: evaluation.verdict,
     verdict: evaluation.verdict,
-    appliedRules: evaluation.findings.map((f) => ({
-      ruleId: f.ruleId,
-      ruleName: f.ruleName,
-      ruleType: f.ruleType,
-      ruleValue: f.ruleValue,
-      scope: f.scope,
-      outcome: f.outcome,
-    })),
+    appliedRules: appliedRulesOf(evaluation.findings),
     findings: evaluation.findings.filter((f) => f.outcome !== 'passed').map((f) => ({ ...f })),
     timestamp: isoFromUnixNano(span.startTimeUnixNano),
   };

@@ -1,19 +1,10 @@
-import type { FindingOutcome, SpanEvaluation, Verdict } from '../../core/evaluation';
+import { appliedRulesOf } from '../../core/evaluation';
+import type { AppliedRule, SpanEvaluation, Verdict } from '../../core/evaluation';
 
 /** One rule's outcome in a sync answer, as the log API's `verdict.rules` lists it. */
 export interface RuleOutcome {
   name: string;
   triggered: boolean;
-}
-
-/** One applied rule, as a log-evaluation API's `appliedRules` reports it. */
-export interface AppliedRule {
-  ruleId: string;
-  ruleName: string;
-  ruleType: string;
-  ruleValue: string;
-  scope: string;
-  outcome: FindingOutcome;
 }
 
 /** What evaluating a log decided; `appliedRules` only when a rule applied (the API's pass shape has none). */
@@ -47,7 +38,7 @@ export function syncAnswer(id: string, evaluation: SpanEvaluation | undefined): 
     verdict: {
       pass: status === 'pass',
       rules: findings.map((f) => ({ name: f.ruleName, triggered: f.outcome === 'triggered' })),
-      appliedRules: findings.map((f) => ({ ruleId: f.ruleId, ruleName: f.ruleName, ruleType: f.ruleType, ruleValue: f.ruleValue, scope: f.scope, outcome: f.outcome })),
+      appliedRules: appliedRulesOf(findings),
     },
   };
 }
