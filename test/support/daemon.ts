@@ -33,12 +33,13 @@ export interface TestDaemon {
 /** Starts a real Service from YAML text (listeners should use port 0). */
 export async function startDaemon(
   yaml: string,
-  options: { env?: NodeJS.ProcessEnv; logger?: Logger; registry?: ComponentRegistry } = {},
+  options: { env?: NodeJS.ProcessEnv; logger?: Logger; registry?: ComponentRegistry; pipelines?: string[] } = {},
 ): Promise<TestDaemon> {
   const env = { TEST_DATA_DIR: processDataDir, ...options.env };
-  const { config, diagnostics } = loadConfigText(yaml, 'test.yaml', options.registry ?? registry, { env });
+  const { pipelines } = options;
+  const { config, diagnostics } = loadConfigText(yaml, 'test.yaml', options.registry ?? registry, { env, pipelines });
   if (!config) throw new Error(`test config invalid:\n${diagnostics.map(formatDiagnostic).join('\n')}`);
-  const service = new Service(config, { logger: options.logger ?? silentLogger() });
+  const service = new Service(config, { logger: options.logger ?? silentLogger(), pipelines });
   await service.start();
   return {
     service,
