@@ -6,25 +6,34 @@
  * second (rows counted in ClickHouse after the phase / elapsed), p50/p99 request latency, daemon
  * CPU per span and peak RSS, then all side by side.
  */
-import * as grpc from '@grpc/grpc-js';
 import { parse, stringify } from 'yaml';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { encodeTraceRequestProto } from '../core/otlp/encode';
-import { otlpTraceServiceDefinition } from '../receivers/otlp/grpc-server';
-import { buildGenAiSpans, SPANS_PER_REQUEST } from './gen-ai-spans';
+import { SPANS_PER_REQUEST } from './gen-ai-spans';
+import {
+  BENCH_API_KEY,
+  buildTemplate,
+  CONCURRENCY,
+  countStored,
+  cpuSeconds,
+  DURATION_MS,
+  grpcSender,
+  jsonSender,
+  otlpHttpSender,
+  percentile,
+  root,
+  rssKb,
+  waitForHealth,
+} from './harness';
 import { AGENTS_SPANS_PER_REQUEST, agentsExportBody, nativeTraceBody } from './json-ingest-loads';
+import { runTwoTierBench } from './two-tier';
 
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
-const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 20) * 1000;
 const OTLP_PORT = Number(process.env.BENCH_OTLP_PORT ?? 14318);
 const GRPC_PORT = Number(process.env.BENCH_OTLP_GRPC_PORT ?? 14317);
 const ADMIN_PORT = Number(process.env.BENCH_ADMIN_PORT ?? 18888);
 const INGEST_PORT = Number(process.env.BENCH_INGEST_PORT ?? 18080);
-const BENCH_API_KEY = 'th_bench_0123456789abcdef';
 
 type Transport = 'http' | 'grpc' | 'agents' | 'traces';
 const TRANSPORTS: readonly Transport[] = ['http', 'grpc', 'agents', 'traces'];
@@ -45,104 +54,6 @@ function transportsToRun(): Transport[] {
   return picked as Transport[];
 }
 
-/** Sends one request body; resolves true when the daemon acknowledged it (200 / OK). */
-interface Sender {
-  send(body: Buffer): Promise<boolean>;
-  close(): void;
-}
-const root = path.resolve(__dirname, '..', '..');
-
-/** A request template whose trace and span ids are overwritten per request, so every span is new. */
-function buildTemplate(): { body: Buffer; idOffsets: number[] } {
-  const spans = buildGenAiSpans();
-  const body = Buffer.from(encodeTraceRequestProto(spans));
-  const idOffsets: number[] = [];
-  // Every occurrence of every id, so that the request number can be stamped into all of them.
-  for (const id of new Set(spans.flatMap((s) => [s.traceId, s.spanId]))) {
-    const bytes = Buffer.from(id, 'hex');
-    for (let at = body.indexOf(bytes); at !== -1; at = body.indexOf(bytes, at + 1)) idOffsets.push(at);
-  }
-  if (idOffsets.some((o) => o < 0)) throw new Error('bench template: id bytes not found');
-  return { body, idOffsets };
-}
-
-function httpSender(): Sender {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-  const send = (body: Buffer) =>
-    new Promise<boolean>((resolve, reject) => {
-      const req = http.request(
-        { host: '127.0.0.1', port: OTLP_PORT, path: '/v1/traces', method: 'POST', agent, headers: { 'content-type': 'application/x-protobuf', 'content-length': body.length } },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode === 200));
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
-  return { send, close: () => agent.destroy() };
-}
-
-/** POSTs JSON with the bench workspace key to one of the ingest routes. */
-function jsonSender(route: string): Sender {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-  const send = (body: Buffer) =>
-    new Promise<boolean>((resolve, reject) => {
-      const req = http.request(
-        {
-          host: '127.0.0.1',
-          port: INGEST_PORT,
-          path: route,
-          method: 'POST',
-          agent,
-          headers: { 'content-type': 'application/json', 'content-length': body.length, authorization: `Bearer ${BENCH_API_KEY}` },
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300));
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
-  return { send, close: () => agent.destroy() };
-}
-
-/** One channel (one HTTP/2 connection) carrying every concurrent call, as an SDK exporter does. */
-function grpcSender(): Sender {
-  const client = new grpc.Client(`127.0.0.1:${GRPC_PORT}`, grpc.credentials.createInsecure());
-  const { path: method, requestSerialize, responseDeserialize } = otlpTraceServiceDefinition.export;
-  const send = (body: Buffer) =>
-    new Promise<boolean>((resolve) => {
-      client.makeUnaryRequest(method, requestSerialize, responseDeserialize, body, new grpc.Metadata(), (err) => resolve(!err));
-    });
-  return { send, close: () => client.close() };
-}
-
-async function waitForHealth(): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    try {
-      const res = await fetch(`http://127.0.0.1:${ADMIN_PORT}/healthz`);
-      if (res.ok) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('daemon did not become healthy');
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc. */
-function cpuSeconds(pid: number | undefined): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  // utime and stime are fields 14 and 15 of /proc/PID/stat, counted from 1 before the ") " split.
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
 interface PhaseResult {
   transport: Transport;
   /** Which config the daemon ran. */
@@ -158,21 +69,14 @@ interface PhaseResult {
   peakRssMb: number;
 }
 
-async function countStored(): Promise<number> {
-  const res = await fetch(`http://127.0.0.1:${ADMIN_PORT}/?query=${encodeURIComponent('SELECT count() FROM otel_traces')}`);
-  return Number((await res.text()).trim());
-}
-
-/** Resident set size now, in KiB (VmHWM would carry one phase's peak into the next). */
-function rssKb(pid: number | undefined): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-}
-
 async function runPhase(transport: Transport, scenario: string, daemonPid: number | undefined, nextRequestNo: () => number): Promise<PhaseResult> {
   const { body: template, idOffsets } = buildTemplate();
   const sender =
-    transport === 'http' ? httpSender() : transport === 'grpc' ? grpcSender() : jsonSender(transport === 'agents' ? '/v1/traces/ingest' : '/api/traces');
+    transport === 'http'
+      ? otlpHttpSender(OTLP_PORT)
+      : transport === 'grpc'
+        ? grpcSender(GRPC_PORT)
+        : jsonSender(INGEST_PORT, transport === 'agents' ? '/v1/traces/ingest' : '/api/traces');
   const bodyFor = (n: number): Buffer => {
     if (transport === 'agents') return agentsExportBody(n);
     if (transport === 'traces') return nativeTraceBody(n);
@@ -190,7 +94,7 @@ async function runPhase(transport: Transport, scenario: string, daemonPid: numbe
     }
   }, 200);
   try {
-    const storedBefore = await countStored();
+    const storedBefore = await countStored(ADMIN_PORT);
     const latencies: number[] = [];
     let failures = 0;
     const cpuAtStart = cpuSeconds(daemonPid);
@@ -217,7 +121,7 @@ async function runPhase(transport: Transport, scenario: string, daemonPid: numbe
       requests: latencies.length,
       failures,
       // Every acknowledged request was inserted before its answer, so the count is final here.
-      stored: (await countStored()) - storedBefore,
+      stored: (await countStored(ADMIN_PORT)) - storedBefore,
       p50: percentile(latencies, 50),
       p99: percentile(latencies, 99),
       daemonCpuS,
@@ -311,7 +215,7 @@ async function runScenario(scenario: Scenario, workDir: string): Promise<PhaseRe
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   try {
-    await waitForHealth();
+    await waitForHealth(ADMIN_PORT);
     let requestNo = 0;
     const results: PhaseResult[] = [];
     for (const transport of scenario.transports) {
@@ -339,6 +243,7 @@ async function main(): Promise<void> {
       const ratio = withRedact.stored / withRedact.elapsedS / (without.stored / without.elapsedS);
       process.stdout.write(`\nOTLP/HTTP with redact keeps ${(ratio * 100).toFixed(0)}% of the throughput without it\n`);
     }
+    if (process.env.BENCH_TWO_TIER !== '0') process.stdout.write(`\n${await runTwoTierBench()}`);
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }

@@ -1,0 +1,111 @@
+/**
+ * What the benchmarks share: request senders over OTLP/HTTP, OTLP/gRPC and the JSON ingest
+ * routes, the OTLP request template, and readings of a daemon process (CPU, RSS, rows stored).
+ */
+import * as grpc from '@grpc/grpc-js';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { encodeTraceRequestProto } from '../core/otlp/encode';
+import { otlpTraceServiceDefinition } from '../receivers/otlp/grpc-server';
+import { buildGenAiSpans } from './gen-ai-spans';
+
+export const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
+export const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 20) * 1000;
+export const BENCH_API_KEY = 'th_bench_0123456789abcdef';
+/** The repository root (benchmarks run from dist/bench). */
+export const root = path.resolve(__dirname, '..', '..');
+
+/** Sends one request body; resolves true when the daemon acknowledged it (2xx / OK). */
+export interface Sender {
+  send(body: Buffer): Promise<boolean>;
+  close(): void;
+}
+
+/** A request template whose trace and span ids are overwritten per request, so every span is new. */
+export function buildTemplate(): { body: Buffer; idOffsets: number[] } {
+  const spans = buildGenAiSpans();
+  const body = Buffer.from(encodeTraceRequestProto(spans));
+  const idOffsets: number[] = [];
+  // Every occurrence of every id, so that the request number can be stamped into all of them.
+  for (const id of new Set(spans.flatMap((s) => [s.traceId, s.spanId]))) {
+    const bytes = Buffer.from(id, 'hex');
+    for (let at = body.indexOf(bytes); at !== -1; at = body.indexOf(bytes, at + 1)) idOffsets.push(at);
+  }
+  if (idOffsets.some((o) => o < 0)) throw new Error('bench template: id bytes not found');
+  return { body, idOffsets };
+}
+
+/** POSTs to 127.0.0.1:port with keep-alive connections, one per concurrent request. */
+export function httpSender(port: number, route: string, headers: Record<string, string>): Sender {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const send = (body: Buffer) =>
+    new Promise<boolean>((resolve, reject) => {
+      const req = http.request(
+        { host: '127.0.0.1', port, path: route, method: 'POST', agent, headers: { ...headers, 'content-length': body.length } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  return { send, close: () => agent.destroy() };
+}
+
+export function otlpHttpSender(port: number): Sender {
+  return httpSender(port, '/v1/traces', { 'content-type': 'application/x-protobuf' });
+}
+
+/** POSTs JSON with the bench workspace key to one of the ingest routes. */
+export function jsonSender(port: number, route: string): Sender {
+  return httpSender(port, route, { 'content-type': 'application/json', authorization: `Bearer ${BENCH_API_KEY}` });
+}
+
+/** One channel (one HTTP/2 connection) carrying every concurrent call, as an SDK exporter does. */
+export function grpcSender(port: number): Sender {
+  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const { path: method, requestSerialize, responseDeserialize } = otlpTraceServiceDefinition.export;
+  const send = (body: Buffer) =>
+    new Promise<boolean>((resolve) => {
+      client.makeUnaryRequest(method, requestSerialize, responseDeserialize, body, new grpc.Metadata(), (err) => resolve(!err));
+    });
+  return { send, close: () => client.close() };
+}
+
+export async function waitForHealth(adminPort: number): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${adminPort}/healthz`);
+      if (res.ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('daemon did not become healthy');
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+export function cpuSeconds(pid: number | undefined): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  // utime and stime are fields 14 and 15 of /proc/PID/stat, counted from 1 before the ") " split.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+export function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** Rows in otel_traces, through a daemon's admin listener. */
+export async function countStored(adminPort: number): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${adminPort}/?query=${encodeURIComponent('SELECT count() FROM otel_traces')}`);
+  return Number((await res.text()).trim());
+}
+
+/** Resident set size now, in KiB (VmHWM would carry one phase's peak into the next). */
+export function rssKb(pid: number | undefined): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+}
