@@ -98,9 +98,10 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-/** Rows in otel_traces, through a daemon's admin listener. */
+/** Spans in otel_traces (not counting records evaluate_rules adds), through a daemon's admin listener. */
 export async function countStored(adminPort: number): Promise<number> {
-  const res = await fetch(`http://127.0.0.1:${adminPort}/?query=${encodeURIComponent('SELECT count() FROM otel_traces')}`);
+  const sql = "SELECT count() FROM otel_traces WHERE SpanAttributes['tracehouse.record_type'] != 'agent_finding'";
+  const res = await fetch(`http://127.0.0.1:${adminPort}/?query=${encodeURIComponent(sql)}`);
   return Number((await res.text()).trim());
 }
 

@@ -20,11 +20,11 @@ export function agentsExportBody(n: number): Buffer {
         ? {
             type: 'generation',
             model: 'gpt-4o-mini',
-            input: [{ role: 'user', content: prompt }],
+            input: [{ role: 'user', content: `${prompt} (turn ${i})` }],
             output: [{ role: 'assistant', content: 'Customer asks for a refund; action: issue refund.' }],
             usage: { input_tokens: 412, output_tokens: 96 },
           }
-        : { type: 'function', name: 'lookup_order', input: '{"order_id":"A-1042"}', output: '{"status":"shipped"}' };
+        : { type: 'function', name: 'lookup_order', input: `{"order_id":"A-${1000 + i}"}`, output: '{"status":"shipped"}' };
     data.push({ object: 'trace.span', id: spanId(i), trace_id: traceId, parent_id: spanId(0), started_at: at(i * 80), ended_at: at(i * 80 + 70), span_data, error: null });
   }
   return Buffer.from(JSON.stringify({ data }));
