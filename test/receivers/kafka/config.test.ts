@@ -1,9 +1,14 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { registry } from '../../../components';
+import type { Host } from '../../../core/component';
 import { formatDiagnostic } from '../../../core/config/diagnostics';
 import { loadConfigText } from '../../../core/config/load-config';
+import { kafkaClientConfig } from '../../../core/kafka/client-config';
+import { silentLogger } from '../../../core/logger';
+import { Telemetry } from '../../../core/telemetry';
 import { kafkaReceiverConfigSchema as schema, deadLetterTopicFor } from '../../../receivers/kafka/config';
 import { kafkaReceiverFactory } from '../../../receivers/kafka/factory';
 
@@ -117,4 +122,31 @@ test('in pipelines.yaml brokers and the SASL password come from the environment'
     brokers: ['kafka:9092'],
     sasl: { mechanism: 'plain', username: 'tracehouse', password: 's3cret' },
   });
+});
+
+test('sasl and tls become the kafkajs client options; an unreadable TLS file stops the receiver from starting', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kafka-tls-'));
+  const ca = path.join(dir, 'ca.pem');
+  fs.writeFileSync(ca, '-----BEGIN CERTIFICATE-----\ntest\n-----END CERTIFICATE-----\n');
+  const config = schema.parse({
+    brokers: ['kafka:9093'],
+    sasl: { mechanism: 'scram-sha-256', username: 'th', password: 'pw' },
+    tls: { ca_file: ca, insecure_skip_verify: true },
+  });
+  expect(kafkaClientConfig(config, silentLogger())).toMatchObject({
+    brokers: ['kafka:9093'],
+    clientId: 'tracehouse',
+    sasl: { mechanism: 'scram-sha-256', username: 'th', password: 'pw' },
+    ssl: { rejectUnauthorized: false, ca: [fs.readFileSync(ca)] },
+  });
+  expect(kafkaClientConfig(schema.parse({ tls: { enabled: false } }), silentLogger()).ssl).toBeUndefined();
+
+  const missing = schema.parse({ tls: { ca_file: path.join(dir, 'missing.pem') } });
+  const receiver = kafkaReceiverFactory.createReceiver(
+    missing,
+    { id: 'kafka', logger: silentLogger(), telemetry: new Telemetry().forReceiver('kafka') },
+    { consume: async () => undefined },
+  );
+  await expect(receiver.start({} as Host)).rejects.toMatchObject({ code: 'CFG_KAFKA_TLS_FILE' });
+  await receiver.shutdown();
 });

@@ -14,7 +14,10 @@ import type { Logger } from '../../../core/logger';
 import { encodeTraceRequestJson, encodeTraceRequestProto } from '../../../core/otlp/encode';
 import { makeSpan } from '../../../core/span';
 import type { Resource, Span, SpanBatch } from '../../../core/span';
+import { queryRows } from '../../support/daemon';
 import type { TestDaemon } from '../../support/daemon';
+import { kafkaBrokers } from '../../support/kafka/brokers';
+import type { KafkaBrokers } from '../../support/kafka/brokers';
 import { testKafka } from '../../support/kafka/clients';
 import { waitFor } from '../../support/kafka/wait';
 
@@ -246,4 +249,38 @@ export function capturingLogger(): { logger: Logger; lines: Record<string, unkno
     },
   });
   return { logger: pino({ level: 'debug' }, destination), lines };
+}
+
+/**
+ * The shared frame of the receiver tests: one broker (or KAFKA_BROKERS) per file, and the daemons a
+ * test started stopped after it. `env()` is valid inside tests.
+ */
+export function kafkaReceiverSuite(): { env: () => KafkaBrokers; track: (daemon: TestDaemon) => TestDaemon } {
+  let env: KafkaBrokers | undefined;
+  const daemons: TestDaemon[] = [];
+  beforeAll(async () => {
+    env = await kafkaBrokers();
+  });
+  afterEach(async () => {
+    await Promise.all(daemons.splice(0).map((d) => d.stop()));
+  });
+  afterAll(async () => {
+    await env?.stop();
+  });
+  return {
+    env: () => {
+      if (!env) throw new Error('the Kafka brokers are not started yet');
+      return env;
+    },
+    track: (daemon) => {
+      daemons.push(daemon);
+      return daemon;
+    },
+  };
+}
+
+/** The distinct span ids stored in `database`, sorted. */
+export async function storedSpanIds(daemon: TestDaemon, database: string): Promise<string[]> {
+  const rows = await queryRows<{ SpanId: string }>(daemon, 'SELECT DISTINCT SpanId FROM otel_traces ORDER BY SpanId', database);
+  return rows.map((r) => r.SpanId);
 }
