@@ -46,8 +46,14 @@ export const kafkaTlsSchema = z
 
 /** Spread into a component's strictObject: `z.strictObject({ ...kafkaClientFields, topic: ... })`. */
 export const kafkaClientFields = {
-  /** Bootstrap brokers; the client discovers the rest of the cluster from them. */
-  brokers: z.array(brokerAddressSchema).min(1),
+  /**
+   * Bootstrap brokers; the client discovers the rest of the cluster from them. An entry may list
+   * several, comma-separated, so that one `${env:KAFKA_BROKERS}` can carry the whole list.
+   */
+  brokers: z.preprocess(
+    (value) => (Array.isArray(value) ? value.flatMap((b) => (typeof b === 'string' ? b.split(',').map((x) => x.trim()).filter(Boolean) : [b])) : value),
+    z.array(brokerAddressSchema).min(1),
+  ),
   /** Client id the brokers see in their logs and quotas. */
   client_id: z.string().min(1).default('tracehouse'),
   sasl: kafkaSaslSchema.optional(),

@@ -150,3 +150,9 @@ test('sasl and tls become the kafkajs client options; an unreadable TLS file sto
   await expect(receiver.start({} as Host)).rejects.toMatchObject({ code: 'CFG_KAFKA_TLS_FILE' });
   await receiver.shutdown();
 });
+
+test('one brokers entry may carry a comma-separated list, as ${env:KAFKA_BROKERS} does', () => {
+  expect(schema.parse({ brokers: ['kafka-1:9092, kafka-2:9092', 'kafka-3:9092'] }).brokers).toEqual(['kafka-1:9092', 'kafka-2:9092', 'kafka-3:9092']);
+  expect(schema.safeParse({ brokers: ['kafka-1:9092,'] }).success).toBe(true);
+  expect(schema.safeParse({ brokers: ['kafka-1'] }).success).toBe(false);
+});
