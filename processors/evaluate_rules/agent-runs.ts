@@ -77,11 +77,11 @@ export class AgentRunDetector {
     // States this batch changed: written back once at the end, so their weight is re-measured.
     const touched = new Map<string, TraceState>();
     for (const span of batch) {
+      const signal = spanSignal(span);
+      if (signal === undefined) continue;
       const key = spanKey(span.traceId, span.spanId);
       // The same span twice in one batch is one span.
       if (findings.has(key)) continue;
-      const signal = spanSignal(span);
-      if (signal === undefined) continue;
       const found = [...this.standalone(span, signal), ...this.acrossTrace(span, signal, touched)];
       if (found.length === 0) continue;
       findings.set(key, found.map((d) => d.finding));

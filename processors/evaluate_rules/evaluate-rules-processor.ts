@@ -99,7 +99,7 @@ export class EvaluateRulesProcessor implements Processor {
     for (let i = 0; i < batch.length; i++) {
       const span = batch[i];
       const ruleFindings = this.engine.evaluate(span);
-      const agentFindings = inspection.findings.get(spanKey(span.traceId, span.spanId));
+      const agentFindings = inspection.findings.size > 0 ? inspection.findings.get(spanKey(span.traceId, span.spanId)) : undefined;
       const findings = agentFindings && agentFindings.length > 0 ? [...ruleFindings, ...agentFindings] : ruleFindings;
       if (findings.length === 0) {
         out?.push(span);

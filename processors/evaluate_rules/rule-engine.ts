@@ -33,6 +33,8 @@ export class RuleEngine {
   /** A finding for every rule that is in scope and applies to the span, in config order. */
   evaluate(span: Span): Finding[] {
     const findings: Finding[] = [];
+    // The default pipeline runs with no rules: no per-span work then.
+    if (this.rules.length === 0) return findings;
     const texts = new SpanTexts(span.attributes);
     for (const rule of this.rules) {
       if (!rule.inScope(span)) continue;
