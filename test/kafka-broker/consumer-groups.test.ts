@@ -6,7 +6,7 @@ import net from 'node:net';
 import type { Admin, Consumer, ConsumerConfig, ISocketFactory, Producer } from 'kafkajs';
 import { kafkaBrokers, uniqueTopic, type KafkaBrokers } from '../support/kafka/brokers';
 import { createTestTopic, testKafka } from '../support/kafka/clients';
-import { waitFor } from '../support/kafka/wait';
+import { waitFor } from '../support/wait';
 
 let env: KafkaBrokers;
 let admin: Admin;

@@ -4,7 +4,7 @@
  */
 import { startKafkaTestBroker, type KafkaTestBroker } from '../support/kafka-broker';
 import { createTestTopic, testKafka } from '../support/kafka/clients';
-import { waitFor } from '../support/kafka/wait';
+import { waitFor } from '../support/wait';
 
 const testBrokerOnly = process.env.KAFKA_BROKERS ? test.skip : test;
 let broker: KafkaTestBroker;

@@ -5,7 +5,7 @@
 import { CompressionTypes, type Consumer, type Producer } from 'kafkajs';
 import { kafkaBrokers, uniqueTopic, type KafkaBrokers } from '../support/kafka/brokers';
 import { createTestTopic, testKafka } from '../support/kafka/clients';
-import { waitFor } from '../support/kafka/wait';
+import { waitFor } from '../support/wait';
 
 interface Received {
   partition: number;

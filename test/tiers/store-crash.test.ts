@@ -13,6 +13,7 @@ import { encodeTraceRequestProto } from '../../core/otlp/encode';
 import { makeSpan } from '../../core/span';
 import { ClickhouseHttpServer } from '../support/clickhouse-http-server';
 import { kafkaBrokers, uniqueTopic } from '../support/kafka/brokers';
+import { waitFor } from '../support/wait';
 
 const root = path.join(__dirname, '..', '..');
 const MESSAGES = 120;
@@ -38,14 +39,6 @@ function startStoreTier(config: string): ChildProcess {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, TRACEHOUSE_LOG_LEVEL: 'warn' },
   });
-}
-
-async function until(check: () => Promise<boolean>, what: string, deadlineMs = 120_000): Promise<void> {
-  const end = Date.now() + deadlineMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('store tier crash', () => {
@@ -105,7 +98,7 @@ service:
     const first = startStoreTier(config);
     const firstExit = new Promise((resolve) => first.once('exit', resolve));
     // Killed once part of the topic is stored: mid-consume, with later batches in flight.
-    await until(async () => (await stored()) > 0, 'the first rows');
+    await waitFor('the first rows', async () => (await stored()) > 0, 120_000);
     first.kill('SIGKILL');
     await firstExit;
     const atCrash = await stored();
@@ -113,9 +106,10 @@ service:
 
     const second = startStoreTier(config);
     try {
-      await until(
-        async () => Number((await clickhouse.sql('SELECT uniqExact(SpanId) FROM crash.otel_traces', 'TabSeparated')).trim()) === MESSAGES * SPANS_PER_MESSAGE,
+      await waitFor(
         'every span after the restart',
+        async () => Number((await clickhouse.sql('SELECT uniqExact(SpanId) FROM crash.otel_traces', 'TabSeparated')).trim()) === MESSAGES * SPANS_PER_MESSAGE,
+        120_000,
       );
       // Replays after the crash may store a span twice; query results (FINAL) show it once.
       const counted = await clickhouse.sql('SELECT count() AS rows, uniqExact(SpanId) AS spans FROM crash.otel_traces FINAL', 'JSONEachRow');

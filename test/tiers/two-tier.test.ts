@@ -12,17 +12,10 @@ import { createRootLogger } from '../../core/logger';
 import { startDaemon } from '../support/daemon';
 import type { TestDaemon } from '../support/daemon';
 import { kafkaBrokers, uniqueTopic } from '../support/kafka/brokers';
+import { waitFor } from '../support/wait';
 
 const root = path.join(__dirname, '..', '..');
 const API_KEY = 'th_tiers_0123456789abcdef';
-
-async function until(check: () => Promise<boolean>, what: string, deadlineMs = 40_000): Promise<void> {
-  const end = Date.now() + deadlineMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('ingest and store tiers through Kafka', () => {
   let clickhouse: ClickhouseHttpServer;
@@ -98,7 +91,7 @@ describe('ingest and store tiers through Kafka', () => {
         return 0;
       }
     };
-    await until(async () => (await count()) === total, `${total} stored spans`).catch(async (err: unknown) => {
+    await waitFor(`${total} stored spans`, async () => (await count()) === total, 40_000).catch(async (err: unknown) => {
       if (process.env.TIERS_DEBUG) console.error(await clickhouse.sql('SELECT count(), uniqExact(SpanId) FROM tiers.otel_traces', 'TabSeparated').catch(String));
       throw err;
     });

@@ -1,3 +1,4 @@
+import { waitFor as waitUntil } from '../../support/wait';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -61,11 +62,7 @@ export class LocalReceiver {
   }
 }
 
-/** Polls `condition` until it holds; fails after a generous deadline (never asserts durations). */
+/** The shared poller (test/support/wait.ts), with this file's argument order. */
 export async function waitFor(condition: () => boolean, what: string, deadlineMs = 20_000): Promise<void> {
-  const until = Date.now() + deadlineMs;
-  while (!condition()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await waitUntil(what, condition, deadlineMs);
 }

@@ -9,21 +9,7 @@ import { encodeTraceRequestProto } from '../../../core/otlp/encode';
 import { makeSpan, type Attributes, type Span, type StatusCode } from '../../../core/span';
 import { queryRows, type TestDaemon } from '../../support/daemon';
 
-/** Polls until `check` returns a value (not undefined/false), or fails after a generous deadline. */
-export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, deadlineMs = 20_000): Promise<T> {
-  const until = Date.now() + deadlineMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+export { waitFor } from '../../support/wait';
 
 export interface RecordedPost {
   path: string;

@@ -1,3 +1,4 @@
+import { waitFor as waitUntil } from '../../support/wait';
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -34,16 +35,8 @@ async function callbackReceiver(): Promise<{ url: string; received: Received[]; 
   return { url: `http://127.0.0.1:${port}/callbacks`, received, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
-/** Polls until `check` returns a value, with a generous deadline (never a timing assertion). */
-async function waitFor<T>(check: () => Promise<T | undefined> | T | undefined, what: string): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+/** The shared poller, with this file's argument order. */
+const waitFor = <T>(check: () => Promise<T | undefined> | T | undefined, what: string): Promise<T> => waitUntil(what, check);
 
 const RULES = [
   'rules:',

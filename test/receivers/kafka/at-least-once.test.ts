@@ -8,7 +8,7 @@ import { startDaemon } from '../../support/daemon';
 import type { TestDaemon } from '../../support/daemon';
 import { uniqueTopic } from '../../support/kafka/brokers';
 import { createTestTopic } from '../../support/kafka/clients';
-import { waitFor } from '../../support/kafka/wait';
+import { waitFor } from '../../support/wait';
 import { createRecorder, recordingRegistry } from '../../support/recording-components';
 import {
   capturingLogger,

@@ -8,7 +8,7 @@ import { startDaemon, uniqueDatabase } from '../../support/daemon';
 import { registry } from '../../../components';
 import { uniqueTopic } from '../../support/kafka/brokers';
 import { createTestTopic } from '../../support/kafka/clients';
-import { waitFor } from '../../support/kafka/wait';
+import { waitFor } from '../../support/wait';
 import {
   endOffsets,
   metricValue,

@@ -19,7 +19,7 @@ import type { TestDaemon } from '../../support/daemon';
 import { kafkaBrokers } from '../../support/kafka/brokers';
 import type { KafkaBrokers } from '../../support/kafka/brokers';
 import { testKafka } from '../../support/kafka/clients';
-import { waitFor } from '../../support/kafka/wait';
+import { waitFor } from '../../support/wait';
 
 const resource: Resource = { attributes: { 'service.name': 'kafka-receiver-test' }, droppedAttributesCount: 0, schemaUrl: '' };
 const scope = { name: 'kafka-receiver-test', version: '1.0.0', attributes: {}, droppedAttributesCount: 0 };

@@ -7,7 +7,7 @@ import { queryRows, startDaemon, uniqueDatabase } from '../../support/daemon';
 import type { TestDaemon } from '../../support/daemon';
 import { uniqueTopic } from '../../support/kafka/brokers';
 import { createTestTopic } from '../../support/kafka/clients';
-import { waitFor } from '../../support/kafka/wait';
+import { waitFor } from '../../support/wait';
 import {
   capturingLogger,
   committedOffsets,
