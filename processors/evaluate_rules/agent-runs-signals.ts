@@ -43,6 +43,17 @@ const TRUNCATED_IN_MESSAGES = /"finish_reason"\s*:\s*"(?:length|max_tokens|max_o
 const MAX_PARSED_ARGUMENTS = 256 * 1024;
 const MAX_TOOL_NAME = 128;
 
+/**
+ * The workspace a span belongs to (stamped by its receiver on the span, or on its resource by an
+ * upstream tier), '' when it names none. Agent-run state is kept per workspace and trace.
+ */
+export function workspaceOf(span: Span): string {
+  const own = span.attributes['tracehouse.workspace'];
+  if (typeof own === 'string') return own;
+  const resource = span.resource.attributes['tracehouse.workspace'];
+  return typeof resource === 'string' ? resource : '';
+}
+
 /** What the span says, or undefined when it is neither a tool nor a model call. */
 export function spanSignal(span: Span): SpanSignal | undefined {
   const attrs = span.attributes;

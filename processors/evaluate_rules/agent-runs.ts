@@ -4,8 +4,9 @@
  * trace whose calls mostly fail), and context failures (a truncated completion, an input close to
  * the model's context window).
  *
- * Spans arrive in any order and in any number of batches; what a trace needs is kept per trace in
- * a bounded LRU cache and forgotten after a quiet window. A replayed span is recognized by its id
+ * Spans arrive in any order and in any number of batches; what a trace needs is kept per workspace
+ * and trace in a bounded LRU cache and forgotten after a quiet window: two tenants that happen to
+ * use the same trace id never share counts. A replayed span is recognized by its id
  * and never counted twice; it gets the findings it got the first time, so its re-stored row keeps
  * its verdict, and the records of those findings have the same ids as before.
  */
@@ -18,15 +19,20 @@ import { builtInContextWindows } from './agent-runs-context';
 import type { ContextWindows } from './agent-runs-context';
 import { detected, findingRecord } from './agent-runs-findings';
 import type { Detected } from './agent-runs-findings';
-import { spanSignal } from './agent-runs-signals';
+import { spanSignal, workspaceOf } from './agent-runs-signals';
 import type { ModelCallSignal, SpanSignal, ToolCallSignal } from './agent-runs-signals';
 import { TraceState } from './agent-runs-trace';
 
 export { AGENT_DETECTIONS, agentRunsConfigSchema } from './agent-runs-config';
 export type { AgentDetection, AgentRunsConfig } from './agent-runs-config';
 
+/** Key of a span's findings in AgentRunInspection.findings: its workspace, trace and span. */
+export function agentRunSpanKey(span: Span): string {
+  return `${workspaceOf(span)}\u0000${spanKey(span.traceId, span.spanId)}`;
+}
+
 export interface AgentRunInspection {
-  /** Findings by the span that completed them, keyed by spanKey(traceId, spanId). */
+  /** Findings by the span that completed them, keyed by agentRunSpanKey(span). */
   findings: Map<string, Finding[]>;
   /** One trace-level record (a new span) per finding, to be passed on with the batch. */
   records: Span[];
@@ -79,7 +85,7 @@ export class AgentRunDetector {
     for (const span of batch) {
       const signal = spanSignal(span);
       if (signal === undefined) continue;
-      const key = spanKey(span.traceId, span.spanId);
+      const key = agentRunSpanKey(span);
       // The same span twice in one batch is one span.
       if (findings.has(key)) continue;
       const found = [...this.standalone(span, signal), ...this.acrossTrace(span, signal, touched)];
@@ -87,10 +93,10 @@ export class AgentRunDetector {
       findings.set(key, found.map((d) => d.finding));
       for (const d of found) records.push(findingRecord(span, d));
     }
-    for (const [traceId, state] of touched) {
+    for (const [runKey, state] of touched) {
       // lru-cache measures an entry's size when it is set, and not when the same value is set again.
-      this.traces.delete(traceId);
-      this.traces.set(traceId, state);
+      this.traces.delete(runKey);
+      this.traces.set(runKey, state);
     }
     return { findings, records };
   }
@@ -128,7 +134,7 @@ export class AgentRunDetector {
     const loops = detections.execution_loop.enabled && signal.patternKey !== undefined;
     const rate = signal.kind === 'tool' && detections.tool_failure_rate.enabled;
     if (!loops && !rate) return [];
-    const state = this.stateOf(span.traceId, touched);
+    const state = this.stateOf(`${workspaceOf(span)}\u0000${span.traceId}`, touched);
     if (state.seen.has(span.spanId)) return state.completed.get(span.spanId) ?? [];
     if (state.seen.size >= this.config.max_spans_per_trace) {
       this.stats.spansUntracked++;
@@ -171,10 +177,11 @@ export class AgentRunDetector {
     return detected(this.config, 'tool_failure_rate', `${state.toolFailures} of ${state.toolCalls} tool calls failed (${Math.round(rate * 100)}%)`, '');
   }
 
-  private stateOf(traceId: string, touched: Map<string, TraceState>): TraceState {
-    let state = touched.get(traceId) ?? this.traces.get(traceId);
+  /** The state of one run: `runKey` is the workspace and the trace id. */
+  private stateOf(runKey: string, touched: Map<string, TraceState>): TraceState {
+    let state = touched.get(runKey) ?? this.traces.get(runKey);
     if (state === undefined) state = new TraceState();
-    touched.set(traceId, state);
+    touched.set(runKey, state);
     return state;
   }
 }

@@ -4,7 +4,7 @@ import { mergeConsumeResults, spanKey, verdictOf } from '../../core/evaluation';
 import type { ConsumeResult, Finding, Severity, SpanEvaluation, Verdict } from '../../core/evaluation';
 import type { Attributes, Span, SpanBatch } from '../../core/span';
 import type { ProcessorTelemetry } from '../../core/telemetry';
-import { AgentRunDetector } from './agent-runs';
+import { AgentRunDetector, agentRunSpanKey } from './agent-runs';
 import { CallbackSender } from './callbacks';
 import type { EvaluateRulesProcessorConfig } from './config';
 import { RuleEngine } from './rule-engine';
@@ -99,7 +99,7 @@ export class EvaluateRulesProcessor implements Processor {
     for (let i = 0; i < batch.length; i++) {
       const span = batch[i];
       const ruleFindings = this.engine.evaluate(span);
-      const agentFindings = inspection.findings.size > 0 ? inspection.findings.get(spanKey(span.traceId, span.spanId)) : undefined;
+      const agentFindings = inspection.findings.size > 0 ? inspection.findings.get(agentRunSpanKey(span)) : undefined;
       const findings = agentFindings && agentFindings.length > 0 ? [...ruleFindings, ...agentFindings] : ruleFindings;
       if (findings.length === 0) {
         out?.push(span);

@@ -1,10 +1,15 @@
 /** Agent-run detection over realistic multi-span traces, batch by batch. */
-import { spanKey } from '../../../core/evaluation';
+import { spanKey as traceSpanKey } from '../../../core/evaluation';
 import type { Finding } from '../../../core/evaluation';
 import type { Span } from '../../../core/span';
 import { AgentRunDetector, agentRunsConfigSchema } from '../../../processors/evaluate_rules/agent-runs';
 import type { AgentRunInspection } from '../../../processors/evaluate_rules/agent-runs';
 import { agentSpan, chatSpan, newTraceId, spanId, toolSpan } from './agent-runs-support';
+
+/** Where a span's findings are: its workspace (the support spans' "acme"), trace and span. */
+function spanKey(traceId: string, spanId: string, workspace = 'acme'): string {
+  return `${workspace}\u0000${traceSpanKey(traceId, spanId)}`;
+}
 
 function detector(config: unknown = {}, now?: () => number): AgentRunDetector {
   return new AgentRunDetector(agentRunsConfigSchema.parse(config), now);
@@ -384,6 +389,40 @@ describe('context failures', () => {
     expect(off.tracesTracked).toBe(0);
     const allOff = detector({ enabled: false });
     expect(allOff.inspect(noisy)).toEqual({ findings: new Map(), records: [] });
+  });
+});
+
+describe('tenants', () => {
+  // The workspace is what the receiver stamped: on the span, or on the resource by an upstream tier.
+  const inWorkspace = (span: Span, workspace: string): Span => ({ ...span, attributes: { ...span.attributes, 'tracehouse.workspace': workspace } });
+
+  test('two workspaces using the same trace id keep separate loop counts', () => {
+    const d = detector();
+    const trace = newTraceId();
+    const call = (n: number, workspace: string) => inWorkspace(toolSpan(trace, n, 'lookup_order', '{"order_id":"1042"}'), workspace);
+    // Two calls each: shared state would reach the threshold of 3 on the third call overall.
+    expect(d.inspect([call(2, 'acme'), call(3, 'acme')]).findings.size).toBe(0);
+    expect(d.inspect([call(4, 'globex'), call(5, 'globex')]).findings.size).toBe(0);
+    const third = d.inspect([call(6, 'globex')]);
+    expect([...third.findings.keys()]).toEqual([spanKey(trace, spanId(trace, 6), 'globex')]);
+    expect(third.records.map((r) => r.attributes['tracehouse.workspace'])).toEqual(['globex']);
+    expect(d.tracesTracked).toBe(2);
+  });
+
+  test('the same span ids in two workspaces are two spans: neither replays the other\'s findings', () => {
+    const d = detector();
+    const trace = newTraceId();
+    const failing = (n: number) => toolSpan(trace, n, 'charge_card', `{"n":${n}}`, { status: 'error' });
+    const calls = [2, 3, 4].map(failing);
+    // acme: three failing calls, the tool failure rate fires on the third.
+    const acme = d.inspect(calls.map((s) => inWorkspace(s, 'acme')));
+    expect(allFindings(acme).map((f) => f.finding.ruleId)).toContain('agent.tool_failure_rate');
+    // globex sends the very same ids in one batch with acme's: each gets only its own findings.
+    const mixed = d.inspect([inWorkspace(calls[0], 'globex'), inWorkspace(calls[2], 'acme')]);
+    const globexFindings = mixed.findings.get(spanKey(trace, calls[0].spanId, 'globex'))?.map((f) => f.ruleId);
+    expect(globexFindings).toEqual(['agent.tool_failure']);
+    // acme's replayed span gets its first findings again (rate included); globex's did not.
+    expect(mixed.findings.get(spanKey(trace, calls[2].spanId, 'acme'))?.map((f) => f.ruleId)).toContain('agent.tool_failure_rate');
   });
 });
 
