@@ -5,19 +5,21 @@ import express from 'express';
 import type { Request, Response } from 'express';
 import { ApiKeyAuth } from './auth';
 import type { AuthConfig } from './auth';
-import type { AdminAction, QueryBackend } from './component';
+import type { AdminAction, QueryBackend, QueryLimits } from './component';
 import { errorMessage, isPermanent } from './errors';
 import { BodyError, readBody } from './http-body';
 import { closeServer } from './http-host';
 import { parseListen } from './listen';
 import type { Logger } from './logger';
-import { checkReadOnly } from './read-only-sql';
+import { QueryRefusedError } from './clickhouse/query-guard';
 import type { Telemetry } from './telemetry';
 
 export interface AdminServerOptions {
   listen: string;
   auth: AuthConfig | undefined;
-  queryTimeoutMs: number;
+  queryLimits: QueryLimits;
+  /** Analyst statements running at once; more are answered 503 with Retry-After. */
+  maxConcurrentQueries: number;
   telemetry: Telemetry;
   logger: Logger;
   queryBackend: () => QueryBackend | undefined;
@@ -33,6 +35,12 @@ const CH_READONLY = 164;
 const CH_AUTH = 516;
 const CH_BAD_ARGUMENTS = 36;
 const CH_NO_STORE = 999;
+const CH_SYNTAX_ERROR = 62;
+const CH_TIMEOUT = 159;
+const CH_TOO_MANY_QUERIES = 202;
+
+/** How long past its time limit a statement may take before its client is answered anyway. */
+const QUERY_BACKSTOP_MS = 10_000;
 
 /**
  * The admin listener: /healthz, /metrics (Prometheus text) and a read-only subset of the
@@ -41,6 +49,7 @@ const CH_NO_STORE = 999;
 export class AdminServer {
   private server: http.Server | undefined;
   private readonly auth: ApiKeyAuth;
+  private runningQueries = 0;
 
   constructor(private readonly options: AdminServerOptions) {
     this.auth = new ApiKeyAuth(options.auth);
@@ -141,28 +150,51 @@ export class AdminServer {
       const status = err instanceof BodyError ? err.status : 400;
       return fail(status, CH_BAD_ARGUMENTS, errorMessage(err), 'BAD_ARGUMENTS');
     }
-    const verdict = checkReadOnly(sql);
-    if (!verdict.ok) {
-      return fail(403, CH_READONLY, `Tracehouse query endpoint is read-only: ${verdict.reason}`, 'READONLY');
-    }
     const backend = this.options.queryBackend();
     if (!backend) return fail(503, CH_NO_STORE, 'no exporter with a queryable store is running', 'NOT_AVAILABLE');
+    const limits = this.options.queryLimits;
+    if (this.runningQueries >= this.options.maxConcurrentQueries) {
+      res.set('Retry-After', '1');
+      return fail(503, CH_TOO_MANY_QUERIES, `too many queries at once (max_concurrent_queries ${this.options.maxConcurrentQueries}); retry shortly`, 'TOO_MANY_SIMULTANEOUS_QUERIES');
+    }
     const database = typeof req.query.database === 'string' ? req.query.database : undefined;
     const defaultFormat = typeof req.query.default_format === 'string' ? req.query.default_format : 'TabSeparated';
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), this.options.queryTimeoutMs);
-    req.on('close', () => controller.abort());
+    // The slot is held until the engine has really finished, not only until the client is answered:
+    // the engine's own limits stop a heavy statement, so slots bound the engine threads analysts use.
+    this.runningQueries += 1;
+    const running = backend.query({ sql, defaultFormat, database, limits });
+    void running.then(
+      () => (this.runningQueries -= 1),
+      () => (this.runningQueries -= 1),
+    );
+    let backstop: NodeJS.Timeout | undefined;
+    const overdue = new Promise<'overdue'>((resolve) => {
+      backstop = setTimeout(() => resolve('overdue'), limits.timeoutMs + QUERY_BACKSTOP_MS);
+    });
     try {
-      const result = await backend.query({ sql, defaultFormat, database, signal: controller.signal });
+      const result = await Promise.race([running, overdue]);
+      if (result === 'overdue') {
+        return fail(504, CH_TIMEOUT, `the query did not finish within query_timeout_ms (${limits.timeoutMs} ms)`, 'TIMEOUT_EXCEEDED');
+      }
       res.status(200).set('X-ClickHouse-Format', result.format).type(contentTypeFor(result.format)).send(result.body);
     } catch (err) {
+      if (err instanceof QueryRefusedError) {
+        this.options.logger.debug({ err: err.message }, 'query refused');
+        return err.kind === 'syntax'
+          ? fail(400, CH_SYNTAX_ERROR, err.message, 'SYNTAX_ERROR')
+          : fail(403, CH_READONLY, `Tracehouse query endpoint is read-only: ${err.message}`, 'READONLY');
+      }
       const message = errorMessage(err);
       const code = Number(/Code: (\d+)/.exec(message)?.[1] ?? 0);
+      if (code === 0) {
+        this.options.logger.warn({ err: message }, 'query failed');
+        return fail(503, CH_NO_STORE, message, 'NOT_AVAILABLE');
+      }
       // Query errors are the analyst's, so they are logged at debug only.
       this.options.logger.debug({ err: message }, 'query failed');
       res.status(400).set('X-ClickHouse-Exception-Code', String(code)).type('text/plain').send(message.endsWith('\n') ? message : `${message}\n`);
     } finally {
-      clearTimeout(timer);
+      clearTimeout(backstop);
     }
   }
 }

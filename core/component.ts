@@ -31,7 +31,10 @@ export interface Exporter extends Component, SpanConsumer {}
 
 /** A read-only view of stored data that the admin listener's query endpoint serves. */
 export interface QueryBackend {
-  /** Runs one read-only statement; the statement's FORMAT clause (if any) decides the output. */
+  /**
+   * Runs one analyst statement after checking it is a plain read of the store (rejecting with a
+   * QueryRefusedError otherwise); the statement's FORMAT clause (if any) decides the output.
+   */
   query(request: QueryRequest): Promise<QueryResult>;
 }
 
@@ -40,13 +43,31 @@ export interface QueryRequest {
   /** Format used when the statement has no FORMAT clause (ClickHouse HTTP default: TabSeparated). */
   defaultFormat: string;
   database?: string;
-  signal?: AbortSignal;
+  /** Enforced by the engine itself, so a heavy statement is really stopped, not only abandoned. */
+  limits: QueryLimits;
+}
+
+/** Bounds of one analyst statement (service.admin.query_limits). */
+export interface QueryLimits {
+  timeoutMs: number;
+  maxMemoryBytes: number;
+  maxRowsToRead: number;
+  maxResultBytes: number;
+  maxThreads: number;
 }
 
 export interface QueryResult {
   body: Buffer;
   /** The output format ClickHouse used, e.g. JSON or TabSeparated. */
   format: string;
+}
+
+/** What a receiver asks of the listener it shares (core/http-host.ts combines the owners' asks). */
+export interface HttpListenerOptions {
+  /** Host names (besides its own addresses) the listener answers; see core/http-guard.ts. */
+  allowedHosts?: readonly string[];
+  /** Connections held at once; the listener uses the smallest its owners ask for. */
+  maxConnections?: number;
 }
 
 /** A shared HTTP listener: receivers on the same address mount their routes on one server. */
@@ -82,7 +103,7 @@ export function isTraceStore(backend: QueryBackend): backend is TraceStore {
 /** What the service offers components at start. */
 export interface Host {
   /** Opens (or shares) the HTTP server for `listen` ("host:port"). */
-  acquireHttpListener(listen: string, owner: string): Promise<HttpListener>;
+  acquireHttpListener(listen: string, owner: string, options?: HttpListenerOptions): Promise<HttpListener>;
   /** Exporters that can answer read queries register here; the admin query endpoint uses the first. */
   registerQueryBackend(owner: string, backend: QueryBackend): void;
   /**

@@ -44,7 +44,14 @@ export class Service {
     this.admin = new AdminServer({
       listen: config.service.admin.listen,
       auth: config.service.admin.auth,
-      queryTimeoutMs: config.service.admin.query_timeout_ms,
+      queryLimits: {
+        timeoutMs: config.service.admin.query_timeout_ms,
+        maxMemoryBytes: config.service.admin.query_limits.max_memory_bytes,
+        maxRowsToRead: config.service.admin.query_limits.max_rows_to_read,
+        maxResultBytes: config.service.admin.query_limits.max_result_bytes,
+        maxThreads: config.service.admin.query_limits.max_threads,
+      },
+      maxConcurrentQueries: config.service.admin.query_limits.max_concurrent_queries,
       telemetry: this.telemetry,
       logger: options.logger.child({ component: 'admin' }),
       queryBackend: () => this.queryBackends[0]?.backend,

@@ -12,7 +12,7 @@ import { TracehouseError } from '../errors';
  * A session's purpose. chdb keeps settings per connection, so a reader configured once with
  * `final`/`readonly` never changes how a writer on the same directory behaves.
  */
-export type EmbeddedRole = 'writer' | 'reader';
+export type EmbeddedRole = 'writer' | 'reader' | 'guard';
 
 export interface EmbeddedSessionLease {
   readonly session: Session;
@@ -55,6 +55,7 @@ export function acquireEmbeddedSession(
   dataPath: string,
   role: EmbeddedRole,
   setup?: (session: Session) => Promise<void>,
+  settings: readonly string[] = [],
 ): EmbeddedSessionLease {
   const dir = path.resolve(dataPath);
   const key = keyOf(dir, role);
@@ -69,7 +70,7 @@ export function acquireEmbeddedSession(
       );
     }
     fs.mkdirSync(dir, { recursive: true });
-    const session = new Session(dir);
+    const session = new Session(dir, { connectionArgs: [...engineArgs(dir), ...settings] });
     const ready = setup ? setup(session) : Promise.resolve();
     // Observed here so a failed setup is not an unhandled rejection; each lease rethrows it.
     ready.catch(() => undefined);
@@ -100,6 +101,31 @@ export function acquireEmbeddedSession(
       if (entries.size === 0) await drainPending();
     },
   };
+}
+
+/**
+ * The engine's own file access (file(), format schemas, user scripts) confined to an empty
+ * directory inside the data directory. The query guard refuses those functions anyway; this is the
+ * second wall.
+ */
+function engineArgs(dir: string): string[] {
+  const empty = path.join(dir, 'tracehouse_no_user_files');
+  fs.mkdirSync(empty, { recursive: true });
+  return [`--user_files_path=${empty}`, `--format_schema_path=${empty}`, `--user_scripts_path=${empty}`];
+}
+
+/**
+ * A connection of its own for one statement, closed by the caller: settings given here at connect
+ * (e.g. `--readonly=1`) hold for its whole life, and nothing run on it can reach another caller.
+ * The directory must be the one this process already has open (or none).
+ */
+export function openTransientSession(dataPath: string, settings: readonly string[]): Session {
+  const dir = path.resolve(dataPath);
+  const other = openDirectory();
+  if (other !== undefined && other !== dir) {
+    throw new TracehouseError('EXP_CLICKHOUSE_EMBEDDED_PATH', `the embedded ClickHouse engine is already open at ${other}, not ${dir}`);
+  }
+  return new Session(dir, { connectionArgs: [...engineArgs(dir), ...settings] });
 }
 
 /** Directories with a live session, for diagnostics and tests. */

@@ -17,8 +17,19 @@ export const serviceConfigSchema = z.strictObject({
     .strictObject({
       listen: listenSchema.default('127.0.0.1:8888'),
       auth: authConfigSchema.optional(),
-      /** Longest a query through the admin endpoint may run. */
+      /** Longest a query through the admin endpoint may run (the engine's max_execution_time). */
       query_timeout_ms: z.number().int().positive().default(30_000),
+      /** Engine limits of every analyst statement, and how many may run at once. */
+      query_limits: z
+        .strictObject({
+          max_memory_bytes: z.number().int().positive().default(1024 ** 3),
+          max_rows_to_read: z.number().int().positive().default(1_000_000_000),
+          max_result_bytes: z.number().int().positive().default(64 * 1024 ** 2),
+          /** Engine threads per statement: kept low so analysts never starve inserts of CPU. */
+          max_threads: z.number().int().positive().default(1),
+          max_concurrent_queries: z.number().int().positive().default(2),
+        })
+        .prefault({}),
     })
     .prefault({}),
   /** Upper bound for draining in-flight requests and flushing exporters on SIGTERM/SIGINT. */

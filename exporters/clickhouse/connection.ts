@@ -3,12 +3,53 @@
  * over the HTTP interface, so schema, rows and batching are one code path for both.
  */
 
+import type { QueryLimits } from '../../core/component';
+import type { SqlParser } from '../../core/clickhouse/query-guard';
+import type { EngineFunction } from '../../core/clickhouse/query-policy';
+
 export interface ReadOptions {
   /** Output format, used unless the statement carries its own FORMAT clause. */
   format: string;
   /** Database for unqualified table names. */
   database: string;
   signal?: AbortSignal;
+}
+
+export interface AnalystReadOptions {
+  /** Output format of the answer (the statement has no FORMAT clause). */
+  format: string;
+  /** Database for unqualified table names. */
+  database: string;
+  limits: QueryLimits;
+}
+
+/** What the engine knows about its functions, for the query guard's catalogue. */
+export interface EngineCatalogue {
+  functions: EngineFunction[];
+  combinators: string[];
+}
+
+export const ENGINE_CATALOGUE_QUERIES = {
+  functions: 'SELECT name, alias_to, case_insensitive, is_aggregate, categories, toString(origin) AS origin FROM system.functions',
+  combinators: 'SELECT name FROM system.aggregate_function_combinators',
+} as const;
+
+/** The canonical one-line form of a statement, by the engine's own formatter (the text is a bound parameter). */
+export const CANONICALIZE_QUERY = 'SELECT formatQuerySingleLine({q:String})';
+
+/** Engine settings of every analyst statement: unable to change settings or write, and bounded. */
+export function analystSettings(limits: QueryLimits): Record<string, number | string> {
+  return {
+    final: 1,
+    max_execution_time: Math.max(1, Math.ceil(limits.timeoutMs / 1000)),
+    timeout_overflow_mode: 'throw',
+    max_memory_usage: limits.maxMemoryBytes,
+    max_rows_to_read: limits.maxRowsToRead,
+    read_overflow_mode: 'throw',
+    max_result_bytes: limits.maxResultBytes,
+    result_overflow_mode: 'throw',
+    max_threads: limits.maxThreads,
+  };
 }
 
 export interface ReadResult {
@@ -32,11 +73,17 @@ export interface ClickhouseConnection {
   select(sql: string, format: string): Promise<string>;
   /** Inserts a JSONEachRow body into a qualified table ("db.table"). */
   insertNdjson(table: string, body: Buffer): Promise<void>;
-  /**
-   * Runs one statement for an analyst: deduplicated (`final = 1`) and unable to write. `sql`
-   * already ends in a FORMAT clause.
-   */
+  /** Runs a component's own SELECT, deduplicated (`final = 1`); `sql` already ends in a FORMAT clause. */
   read(sql: string, options: ReadOptions): Promise<ReadResult>;
+  /** The engine's parser for the query guard, on a connection that cannot change settings. */
+  readonly parser: SqlParser;
+  /** system.functions and the aggregate combinators, for the query guard. */
+  catalogue(): Promise<EngineCatalogue>;
+  /**
+   * Runs one statement the query guard accepted, for an analyst: readonly = 1, deduplicated, within
+   * `limits` enforced by the engine, on a connection no other caller or component uses.
+   */
+  analystRead(statement: string, options: AnalystReadOptions): Promise<ReadResult>;
   close(): Promise<void>;
 }
 
@@ -60,8 +107,17 @@ const DATA_ERROR_CODES = new Set([
   321, // VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE
   349, // CANNOT_INSERT_NULL_IN_ORDINARY_COLUMN
   407, // DECIMAL_OVERFLOW
+  469, // VIOLATED_CONSTRAINT (a CHECK constraint an operator added to the table)
   691, // UNKNOWN_ELEMENT_OF_ENUM
 ]);
+
+/**
+ * TOO_MANY_PARTS (252) mostly means merges are behind, which passes. Its other meaning, more
+ * partitions in one insert than max_partitions_per_insert_block, fails the same block every time:
+ * the exporter keeps inserts under the default limit, so it only happens on a server configured
+ * lower, and then only the callers whose rows span too many days must fail.
+ */
+const TOO_MANY_PARTITIONS = /too many partitions for single insert block/i;
 
 /** The ClickHouse exception code carried by an error from chdb or @clickhouse/client, if any. */
 export function clickhouseErrorCode(err: unknown): number | undefined {
@@ -79,13 +135,11 @@ export function clickhouseErrorCode(err: unknown): number | undefined {
 
 export function isDataError(err: unknown): boolean {
   const code = clickhouseErrorCode(err);
+  if (code === 252) return TOO_MANY_PARTITIONS.test(messageOf(err));
   return code !== undefined && DATA_ERROR_CODES.has(code);
 }
 
-/** Splits a statement's trailing `FORMAT name` off, so the format actually used is known. */
-export function splitFormat(sql: string): { statement: string; format?: string } {
-  const trimmed = sql.replace(/[\s;]+$/, '');
-  const match = /\bFORMAT\s+([A-Za-z][A-Za-z0-9_]*)$/i.exec(trimmed);
-  if (!match) return { statement: trimmed };
-  return { statement: trimmed.slice(0, match.index).trimEnd(), format: match[1] };
+function messageOf(err: unknown): string {
+  const message = err !== null && typeof err === 'object' ? (err as { message?: unknown }).message : undefined;
+  return typeof message === 'string' ? message : '';
 }

@@ -1,15 +1,28 @@
-import { acquireEmbeddedSession, type EmbeddedSessionLease } from '../../core/clickhouse/embedded-engine';
-import { INSERT_SETTINGS, type ClickhouseConnection, type ReadOptions, type ReadResult } from './connection';
+import { acquireEmbeddedSession, openTransientSession, type EmbeddedSessionLease } from '../../core/clickhouse/embedded-engine';
+import type { SqlParser } from '../../core/clickhouse/query-guard';
+import type { EngineFunction } from '../../core/clickhouse/query-policy';
+import {
+  analystSettings,
+  CANONICALIZE_QUERY,
+  ENGINE_CATALOGUE_QUERIES,
+  INSERT_SETTINGS,
+  type AnalystReadOptions,
+  type ClickhouseConnection,
+  type EngineCatalogue,
+  type ReadOptions,
+  type ReadResult,
+} from './connection';
 import { ident } from './schema';
 
 /**
- * chdb in-process. Writes go through the shared writer session; analyst reads through a separate
- * reader session whose `final` and `readonly` settings are set once and stay on that connection.
+ * chdb in-process. Writes go through the shared writer session; components' reads through a
+ * reader session with `final = 1`; the query guard parses on a readonly=1 session; every analyst
+ * statement gets a connection of its own.
  */
 export class EmbeddedConnection implements ClickhouseConnection {
   readonly mode = 'embedded' as const;
   private readonly writer: EmbeddedSessionLease;
-  private reader: Promise<EmbeddedSessionLease> | undefined;
+  private readonly roles = new Map<'reader' | 'guard', Promise<EmbeddedSessionLease>>();
 
   constructor(
     private readonly dataPath: string,
@@ -42,26 +55,63 @@ export class EmbeddedConnection implements ClickhouseConnection {
     });
   }
 
+  /** Components' own reads: a session with `final = 1` that analysts never reach. */
   async read(sql: string, options: ReadOptions): Promise<ReadResult> {
-    const reader = await this.openReader();
+    const reader = await this.openRole('reader', ['SET final = 1']);
     // `USE db` is connection state shared by every lease of the reader, hence exclusive.
     return reader.exclusive(async (session) => {
-      const result = await session.queryAsync(`USE ${ident(options.database)}; ${sql}`, {
-        format: options.format,
-        signal: options.signal,
-      });
+      await session.queryAsync(`USE ${ident(options.database)}`);
+      const result = await session.queryAsync(sql, { format: options.format, signal: options.signal });
       return { body: Buffer.from(result.bytes()), format: options.format };
     });
   }
 
-  private openReader(): Promise<EmbeddedSessionLease> {
-    this.reader ??= (async () => {
-      const lease = acquireEmbeddedSession(this.dataPath, 'reader', async (session) => {
-        // readonly=2 still lets later statements change other settings, but never write or lift
-        // readonly itself: the reader cannot be talked into a write.
-        await session.queryAsync('SET final = 1');
-        await session.queryAsync('SET readonly = 2');
-      });
+  readonly parser: SqlParser = {
+    canonicalize: async (sql) => {
+      const guard = await this.openRole('guard', []);
+      return (await guard.session.queryBindAsync(CANONICALIZE_QUERY, { q: sql }, { format: 'TSVRaw' })).text();
+    },
+    explainAst: async (statement) => {
+      const guard = await this.openRole('guard', []);
+      return (await guard.session.queryAsync(`EXPLAIN AST ${statement}`, { format: 'TSVRaw' })).text();
+    },
+  };
+
+  async catalogue(): Promise<EngineCatalogue> {
+    const guard = await this.openRole('guard', []);
+    const functions = (await guard.session.queryAsync(ENGINE_CATALOGUE_QUERIES.functions, { format: 'JSON' })).json<{ data: EngineFunction[] }>();
+    const combinators = (await guard.session.queryAsync(ENGINE_CATALOGUE_QUERIES.combinators, { format: 'JSON' })).json<{ data: { name: string }[] }>();
+    return { functions: functions.data, combinators: combinators.data.map((c) => c.name) };
+  }
+
+  async analystRead(statement: string, options: AnalystReadOptions): Promise<ReadResult> {
+    // A connection per statement, with its limits and readonly=1 given at connect: no statement can
+    // lift them, and nothing it does reaches another caller. No abort signal is passed: chdb would
+    // only abandon the promise while the engine runs on; the engine's own limits stop it.
+    const settings = Object.entries(analystSettings(options.limits)).map(([k, v]) => `--${k}=${v}`);
+    const session = openTransientSession(this.dataPath, [...settings, '--readonly=1']);
+    try {
+      await session.queryAsync(`USE ${ident(options.database)}`);
+      const result = await session.queryAsync(statement, { format: options.format });
+      return { body: Buffer.from(result.bytes()), format: options.format };
+    } finally {
+      session.close();
+    }
+  }
+
+  /** A long-lived session of one role; setup statements run once, the guard's settings are given at connect. */
+  private openRole(role: 'reader' | 'guard', setup: string[]): Promise<EmbeddedSessionLease> {
+    let pending = this.roles.get(role);
+    if (pending) return pending;
+    pending = (async () => {
+      const lease = acquireEmbeddedSession(
+        this.dataPath,
+        role,
+        async (session) => {
+          for (const statement of setup) await session.queryAsync(statement);
+        },
+        role === 'guard' ? ['--readonly=1', '--max_execution_time=5', '--max_result_bytes=67108864'] : [],
+      );
       try {
         await lease.ready;
         return lease;
@@ -70,17 +120,18 @@ export class EmbeddedConnection implements ClickhouseConnection {
         throw err;
       }
     })();
-    const pending = this.reader;
-    pending.catch(() => {
-      if (this.reader === pending) this.reader = undefined;
+    this.roles.set(role, pending);
+    const current = pending;
+    current.catch(() => {
+      if (this.roles.get(role) === current) this.roles.delete(role);
     });
-    return pending;
+    return current;
   }
 
   async close(): Promise<void> {
-    const reader = this.reader;
-    this.reader = undefined;
-    if (reader) await (await reader.catch(() => undefined))?.release();
+    const roles = [...this.roles.values()];
+    this.roles.clear();
+    for (const role of roles) await (await role.catch(() => undefined))?.release();
     await this.writer.release();
   }
 }

@@ -1,22 +1,29 @@
 import type { QueryRequest, QueryResult, TraceStore } from '../../core/component';
 import { PermanentError, TracehouseError } from '../../core/errors';
-import { splitFormat, type ClickhouseConnection } from './connection';
+import { guardQuery, QueryRefusedError } from '../../core/clickhouse/query-guard';
+import { allowedFormat, FunctionCatalogue } from '../../core/clickhouse/query-policy';
+import type { ClickhouseConnection } from './connection';
 
-const FORMAT_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * Serves the admin query endpoint from the exporter's own connection, and lets other components
  * read and keep tables beside the spans (TraceStore). Reads run with `final = 1`, so a span
  * replayed after an at-least-once redelivery is counted once even before ClickHouse has merged the
- * duplicate away. Whether an analyst's statement is read-only is the caller's check; the
- * connection adds its own guard (readonly=2) on top.
+ * duplicate away. An analyst's statement runs only after the query guard accepted it, on a
+ * connection of its own with readonly = 1 and the engine's limits.
  */
 export class ClickhouseQueryBackend implements TraceStore {
   constructor(
     private readonly connection: () => ClickhouseConnection | undefined,
     readonly database: string,
-  ) {}
+  ) {
+    this.databases = new Set([database]);
+  }
+
+  /** The databases an analyst's statement may read: the store's own. */
+  private readonly databases: ReadonlySet<string>;
+  private catalogue: { connection: ClickhouseConnection; loading: Promise<FunctionCatalogue> } | undefined;
 
   private running(): ClickhouseConnection {
     const connection = this.connection();
@@ -42,16 +49,29 @@ export class ClickhouseQueryBackend implements TraceStore {
 
   async query(request: QueryRequest): Promise<QueryResult> {
     const connection = this.running();
-    const { statement, format } = splitFormat(request.sql);
-    const used = format ?? request.defaultFormat;
-    if (!FORMAT_NAME.test(used)) {
-      throw new PermanentError('EXP_CLICKHOUSE_QUERY', `invalid output format ${JSON.stringify(used)}`);
+    const database = request.database ?? this.database;
+    if (!this.databases.has(database)) {
+      throw new QueryRefusedError('refused', `database ${database} is not allowed (allowed: ${[...this.databases].join(', ')})`);
     }
-    // On its own line, so a trailing `-- comment` in the statement cannot swallow it.
-    return connection.read(`${statement}\nFORMAT ${used}`, {
-      format: used,
-      database: request.database ?? this.database,
-      signal: request.signal,
+    const verdict = await guardQuery(request.sql, connection.parser, {
+      databases: this.databases,
+      functions: await this.functions(connection),
     });
+    if (!verdict.ok) throw new QueryRefusedError(verdict.kind, verdict.reason);
+    const format = verdict.format ?? allowedFormat(request.defaultFormat);
+    if (!format) throw new QueryRefusedError('refused', `output format ${JSON.stringify(request.defaultFormat)} is not allowed`);
+    return connection.analystRead(verdict.statement, { format, database, limits: request.limits });
+  }
+
+  /** The engine's function catalogue, read once per connection. */
+  private functions(connection: ClickhouseConnection): Promise<FunctionCatalogue> {
+    if (this.catalogue?.connection !== connection) {
+      const loading = connection.catalogue().then(({ functions, combinators }) => new FunctionCatalogue(functions, combinators));
+      this.catalogue = { connection, loading };
+      loading.catch(() => {
+        if (this.catalogue?.loading === loading) this.catalogue = undefined;
+      });
+    }
+    return this.catalogue.loading;
   }
 }

@@ -3,10 +3,23 @@ import {
   ClickHouseLogLevel,
   createClient,
   type ClickHouseClient,
+  type ClickHouseSettings,
   type Logger as ClientLogger,
 } from '@clickhouse/client';
+import type { SqlParser } from '../../core/clickhouse/query-guard';
+import type { EngineFunction } from '../../core/clickhouse/query-policy';
 import type { Logger } from '../../core/logger';
-import { INSERT_SETTINGS, type ClickhouseConnection, type ReadOptions, type ReadResult } from './connection';
+import {
+  analystSettings,
+  CANONICALIZE_QUERY,
+  ENGINE_CATALOGUE_QUERIES,
+  INSERT_SETTINGS,
+  type AnalystReadOptions,
+  type ClickhouseConnection,
+  type EngineCatalogue,
+  type ReadOptions,
+  type ReadResult,
+} from './connection';
 
 export interface ServerConnectionOptions {
   endpoint: string;
@@ -16,6 +29,8 @@ export interface ServerConnectionOptions {
   /** HTTP sockets kept for this exporter: inserts in flight plus analyst reads. */
   maxOpenConnections: number;
   logger: Logger;
+  /** Credentials of the analyst reader (a user with only SELECT on the store's database). */
+  reader?: { username: string; password: string };
 }
 
 /**
@@ -44,6 +59,8 @@ async function collect(stream: Readable): Promise<Buffer> {
 export class ServerConnection implements ClickhouseConnection {
   readonly mode = 'server' as const;
   private readonly client: ClickHouseClient;
+  /** The analyst reader's client: its own user when configured, the exporter's otherwise. */
+  private readonly reader: ClickHouseClient;
 
   constructor(options: ServerConnectionOptions) {
     this.client = createClient({
@@ -58,6 +75,18 @@ export class ServerConnection implements ClickhouseConnection {
       database: 'default',
       log: { LoggerClass: clientLoggerClass(options.logger), level: ClickHouseLogLevel.WARN },
     });
+    this.reader = options.reader
+      ? createClient({
+          url: options.endpoint,
+          username: options.reader.username,
+          password: options.reader.password,
+          request_timeout: options.insertTimeoutMs,
+          max_open_connections: 4,
+          application: 'tracehouse-reader',
+          database: 'default',
+          log: { LoggerClass: clientLoggerClass(options.logger), level: ClickHouseLogLevel.WARN },
+        })
+      : this.client;
   }
 
   async command(sql: string): Promise<void> {
@@ -85,11 +114,11 @@ export class ServerConnection implements ClickhouseConnection {
     });
   }
 
+  /** Components' own reads, deduplicated. */
   async read(sql: string, options: ReadOptions): Promise<ReadResult> {
     const result = await this.client.exec({
       query: sql,
-      // readonly=2: the server refuses writes for this request whatever the statement says.
-      clickhouse_settings: { final: 1, readonly: '2' },
+      clickhouse_settings: { final: 1 },
       http_headers: { 'X-ClickHouse-Database': options.database },
       abort_signal: options.signal,
     });
@@ -98,7 +127,42 @@ export class ServerConnection implements ClickhouseConnection {
     return { body, format: typeof used === 'string' && used !== '' ? used : options.format };
   }
 
+  /** The guard parses with the reader's credentials: the server's own parser, nothing executed. */
+  readonly parser: SqlParser = {
+    canonicalize: async (sql) => {
+      const result = await this.reader.exec({ query: `${CANONICALIZE_QUERY} FORMAT TabSeparatedRaw`, query_params: { q: sql }, clickhouse_settings: { readonly: '1' } });
+      return (await collect(result.stream)).toString('utf8');
+    },
+    explainAst: async (statement) => {
+      const result = await this.reader.exec({ query: `EXPLAIN AST ${statement}`, clickhouse_settings: { readonly: '1', default_format: 'TabSeparatedRaw' } });
+      return (await collect(result.stream)).toString('utf8');
+    },
+  };
+
+  async catalogue(): Promise<EngineCatalogue> {
+    const rows = async <T>(query: string): Promise<T[]> => {
+      const result = await this.reader.exec({ query: `${query} FORMAT JSON`, clickhouse_settings: { readonly: '1' } });
+      return (JSON.parse((await collect(result.stream)).toString('utf8')) as { data: T[] }).data;
+    };
+    const functions = await rows<EngineFunction>(ENGINE_CATALOGUE_QUERIES.functions);
+    const combinators = await rows<{ name: string }>(ENGINE_CATALOGUE_QUERIES.combinators);
+    return { functions, combinators: combinators.map((c) => c.name) };
+  }
+
+  async analystRead(statement: string, options: AnalystReadOptions): Promise<ReadResult> {
+    // The limits first and readonly=1 last: the server applies them in order, and once readonly is
+    // 1 nothing later in the request could change a setting. Each request is its own session.
+    const result = await this.reader.exec({
+      query: statement,
+      clickhouse_settings: { ...analystSettings(options.limits), default_format: options.format, readonly: '1' } as ClickHouseSettings,
+      http_headers: { 'X-ClickHouse-Database': options.database },
+    });
+    const body = await collect(result.stream);
+    return { body, format: options.format };
+  }
+
   async close(): Promise<void> {
     await this.client.close();
+    if (this.reader !== this.client) await this.reader.close();
   }
 }

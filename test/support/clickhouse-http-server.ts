@@ -157,7 +157,7 @@ export class ClickhouseHttpServer {
     try {
       const result = insert
         ? await this.insert(insert, body, database, settings)
-        : await this.run(query, database, settings, params.get('default_format') ?? 'TabSeparated');
+        : await this.run(query, database, settings, params.get('default_format') ?? 'TabSeparated', queryParams(params));
       res.setHeader('X-ClickHouse-Query-Id', params.get('query_id') ?? '');
       res.setHeader('X-ClickHouse-Format', result.format);
       res.setHeader('X-ClickHouse-Summary', JSON.stringify({
@@ -229,10 +229,14 @@ export class ClickhouseHttpServer {
     return run;
   }
 
-  private run(query: string, database: string, settings: Record<string, string>, defaultFormat: string) {
+  private run(query: string, database: string, settings: Record<string, string>, defaultFormat: string, bound: Record<string, string> = {}) {
     const format = /\bFORMAT\s+([A-Za-z][A-Za-z0-9_]*)\s*;?\s*$/i.exec(query)?.[1] ?? defaultFormat;
     return this.exclusive(settings, async (session) => {
-      const result = await session.queryAsync(`USE \`${database}\`; ${query}`, { format });
+      await session.queryAsync(`USE \`${database}\``);
+      // `{name:Type}` placeholders bound from param_<name>, as the server does.
+      const result = Object.keys(bound).length > 0
+        ? await session.queryBindAsync(query, bound, { format })
+        : await session.queryAsync(query, { format });
       return { body: Buffer.from(result.bytes()), format, written: 0 };
     });
   }
@@ -249,6 +253,12 @@ export class ClickhouseHttpServer {
 function parseInsert(query: string): { table: string; format: string } | undefined {
   const match = /^\s*INSERT\s+INTO\s+([A-Za-z0-9_.]+)\s+FORMAT\s+(JSONEachRow|JSONCompactEachRow|TabSeparated|CSV)\s*$/i.exec(query);
   return match ? { table: match[1], format: match[2] } : undefined;
+}
+
+function queryParams(params: URLSearchParams): Record<string, string> {
+  const bound: Record<string, string> = {};
+  for (const [key, value] of params) if (key.startsWith('param_')) bound[key.slice('param_'.length)] = value;
+  return bound;
 }
 
 function header(req: http.IncomingMessage, name: string): string | undefined {

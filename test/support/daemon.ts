@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { registry } from '../../components';
-import type { ComponentRegistry } from '../../core/component';
+import type { ComponentRegistry, QueryLimits } from '../../core/component';
 import { formatDiagnostic } from '../../core/config/diagnostics';
 import { loadConfigText } from '../../core/config/load-config';
 import { silentLogger } from '../../core/logger';
@@ -100,6 +100,15 @@ ${lines(options.admin)}  pipelines:
     traces: { receivers: [otlp], exporters: [${exporter}] }
 `;
 }
+
+/** The admin endpoint's default limits, for tests that call a QueryBackend directly. */
+export const TEST_QUERY_LIMITS: QueryLimits = {
+  timeoutMs: 30_000,
+  maxMemoryBytes: 1024 ** 3,
+  maxRowsToRead: 1_000_000_000,
+  maxResultBytes: 64 * 1024 ** 2,
+  maxThreads: 1,
+};
 
 /** The development workspace of ingest tests, with its key. */
 export const TEST_WORKSPACE = 'acme';

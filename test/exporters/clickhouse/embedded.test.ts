@@ -13,6 +13,7 @@ import { clickhouseExporterConfigSchema } from '../../../exporters/clickhouse/co
 import { silentLogger } from '../../../core/logger';
 import { Telemetry } from '../../../core/telemetry';
 import { openEmbeddedPaths } from '../../../core/clickhouse/embedded-engine';
+import { TEST_QUERY_LIMITS } from '../../support/daemon';
 import { createHarness, genAiSpan, insertCount, settle, signal, tempDir, type Harness } from './support';
 
 const dataPath = tempDir('tracehouse-ch-embedded-');
@@ -282,14 +283,16 @@ test('the query backend honours a FORMAT clause, else the default format, and re
   const h = await startHarness('query');
   await h.exporter.consume([genAiSpan()], signal());
   const backend = h.host.backend();
-  const own = await backend.query({ sql: 'SELECT count() AS n FROM otel_traces FORMAT JSONEachRow;', defaultFormat: 'TabSeparated' });
+  const own = await backend.query({ sql: 'SELECT count() AS n FROM otel_traces FORMAT JSONEachRow;', defaultFormat: 'TabSeparated', limits: TEST_QUERY_LIMITS });
   expect(own).toEqual({ format: 'JSONEachRow', body: Buffer.from('{"n":1}\n') });
-  const fallback = await backend.query({ sql: 'SELECT count() FROM otel_traces -- how many', defaultFormat: 'CSV' });
+  const fallback = await backend.query({ sql: 'SELECT count() FROM otel_traces -- how many', defaultFormat: 'CSV', limits: TEST_QUERY_LIMITS });
   expect(fallback).toEqual({ format: 'CSV', body: Buffer.from('1\n') });
-  const otherDb = await backend.query({ sql: 'SELECT count() FROM otel_traces', defaultFormat: 'TSV', database: 'rows' });
-  expect(otherDb.body.toString()).toBe('1\n');
-  await expect(backend.query({ sql: 'DROP TABLE otel_traces', defaultFormat: 'TSV' })).rejects.toThrow(/readonly/i);
-  await expect(backend.query({ sql: 'SELECT 1', defaultFormat: 'JSON; DROP' })).rejects.toBeInstanceOf(PermanentError);
+  // Only the store's own database: another exporter's (or any other) database is refused.
+  await expect(
+    backend.query({ sql: 'SELECT count() FROM otel_traces', defaultFormat: 'TSV', database: 'rows', limits: TEST_QUERY_LIMITS }),
+  ).rejects.toThrow(/database rows is not allowed/);
+  await expect(backend.query({ sql: 'DROP TABLE otel_traces', defaultFormat: 'TSV', limits: TEST_QUERY_LIMITS })).rejects.toThrow(/only one read statement/);
+  await expect(backend.query({ sql: 'SELECT 1', defaultFormat: 'JSON; DROP', limits: TEST_QUERY_LIMITS })).rejects.toBeInstanceOf(PermanentError);
   expect(await h.count()).toBe(1);
 });
 

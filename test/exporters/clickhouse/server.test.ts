@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { PermanentError } from '../../../core/errors';
 import { ClickhouseHttpServer } from '../../support/clickhouse-http-server';
+import { TEST_QUERY_LIMITS } from '../../support/daemon';
 import { createHarness, genAiSpan, settle, signal, tempDir, type Harness } from './support';
 
 let server: ClickhouseHttpServer;
@@ -61,15 +62,15 @@ test('creates the schema over HTTP, inserts NDJSON, and reads deduplicated and r
 
   expect(await h.count(`SpanId = '${span.spanId}'`)).toBe(1);
   const read = server.requests[server.requests.length - 1];
-  expect(read).toMatchObject({ database: 'srv_basic', settings: { final: '1', readonly: '2' } });
+  expect(read).toMatchObject({ database: 'srv_basic', settings: { final: '1' } });
   const [row] = await h.rows(`SELECT InputTokens, GenAIRequestModel, ServiceName FROM otel_traces WHERE SpanId = '${span.spanId}'`);
   expect(row).toEqual({ InputTokens: '120', GenAIRequestModel: 'gpt-4o', ServiceName: 'support-bot' });
 
-  const result = await h.host.backend().query({ sql: 'SELECT count() FROM otel_traces', defaultFormat: 'CSV' });
+  const result = await h.host.backend().query({ sql: 'SELECT count() FROM otel_traces', defaultFormat: 'CSV', limits: TEST_QUERY_LIMITS });
   expect(result).toEqual({ format: 'CSV', body: Buffer.from('2\n') });
   await expect(
-    h.host.backend().query({ sql: 'DROP TABLE otel_traces', defaultFormat: 'TSV' }),
-  ).rejects.toThrow(/readonly/i);
+    h.host.backend().query({ sql: 'DROP TABLE otel_traces', defaultFormat: 'TSV', limits: TEST_QUERY_LIMITS }),
+  ).rejects.toThrow(/only one read statement/);
 });
 
 test('retryable failures that recover inside the retry bound store the spans once', async () => {

@@ -39,7 +39,7 @@ export interface Harness {
   exporter: ClickhouseExporter;
   host: FakeHost;
   telemetry: Telemetry;
-  /** Runs a statement through the registered QueryBackend and parses JSONEachRow output. */
+  /** Runs a statement through the registered store's own reads (64-bit integers quoted, as in JSON). */
   rows<T = Record<string, unknown>>(sql: string): Promise<T[]>;
   count(where?: string): Promise<number>;
 }
@@ -58,15 +58,9 @@ export function createHarness(
   );
   const host = new FakeHost();
   const rows = async <T>(sql: string): Promise<T[]> => {
-    const result = await host.backend(id).query({
-      sql: `${sql} SETTINGS output_format_json_quote_64bit_integers = 1 FORMAT JSONEachRow`,
-      defaultFormat: 'TabSeparated',
-    });
-    return result.body
-      .toString('utf8')
-      .split('\n')
-      .filter((line) => line !== '')
-      .map((line) => JSON.parse(line) as T);
+    const store = host.store(id);
+    if (!store) throw new Error(`no store registered by ${id}`);
+    return store.selectRows<T>(`${sql} SETTINGS output_format_json_quote_64bit_integers = 1`);
   };
   return {
     exporter,
