@@ -34,6 +34,7 @@ export type GuardVerdict =
   | { ok: false; kind: 'syntax' | 'refused'; reason: string };
 
 const TRAILING_FORMAT = / FORMAT ([A-Za-z][A-Za-z0-9_]*)$/;
+const SHOW_NAMES = /^SHOW (?:FULL )?(?:TEMPORARY )?(?:TABLES|DATABASES)\b/;
 const PLAIN_TABLE = /^([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z_][A-Za-z0-9_]*))?$/;
 const EXPLAIN_KINDS = new Set([
   'EXPLAIN', 'EXPLAIN AST', 'EXPLAIN SYNTAX', 'EXPLAIN QUERY TREE', 'EXPLAIN PLAN', 'EXPLAIN PIPELINE', 'EXPLAIN ESTIMATE',
@@ -80,7 +81,7 @@ export async function guardQuery(sql: string, parser: SqlParser, scope: GuardSco
     return refused(engineMessage(err));
   }
   if (roots.length !== 1) return refused('exactly one statement is allowed');
-  const reason = new StatementCheck(scope).statement(roots[0]);
+  const reason = new StatementCheck(scope).statement(roots[0], statement);
   return reason === undefined ? { ok: true, statement, format } : refused(reason);
 }
 
@@ -97,7 +98,7 @@ function engineMessage(err: unknown): string {
 class StatementCheck {
   constructor(private readonly scope: GuardScope) {}
 
-  statement(node: AstNode): string | undefined {
+  statement(node: AstNode, statement: string): string | undefined {
     switch (node.type) {
       case 'SelectWithUnionQuery':
         return this.topSelect(node);
@@ -109,6 +110,9 @@ class StatementCheck {
         return this.topSelect(node.children[0]);
       }
       case 'ShowTables': {
+        // The engine prints SHOW SETTINGS, SHOW CLUSTERS and others as ShowTables too; the
+        // canonical text (the engine's own formatting of this tree) tells them apart.
+        if (!SHOW_NAMES.test(statement)) return 'only SHOW TABLES and SHOW DATABASES are allowed';
         // SHOW TABLES [FROM db] and SHOW DATABASES: names only.
         for (const child of node.children) {
           if (child.type !== 'Identifier') return 'SHOW TABLES may only name a database';
