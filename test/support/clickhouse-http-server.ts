@@ -21,6 +21,8 @@ export type Fault =
 
 export interface RecordedRequest {
   query: string;
+  /** The user the request authenticated as. */
+  user?: string;
   database: string;
   settings: Record<string, string>;
   bodyBytes: number;
@@ -65,14 +67,18 @@ export class ClickhouseHttpServer {
     private readonly server: http.Server,
     private readonly dataPath: string,
     private readonly credentials: { user: string; password: string },
+    /** Further users (name -> password), e.g. a least-privilege reader. */
+    private readonly otherUsers: Record<string, string> = {},
   ) {}
 
-  static async start(options: { path: string; user?: string; password?: string }): Promise<ClickhouseHttpServer> {
+  static async start(options: { path: string; user?: string; password?: string; users?: Record<string, string> }): Promise<ClickhouseHttpServer> {
     const server = http.createServer();
-    const double = new ClickhouseHttpServer(server, options.path, {
-      user: options.user ?? 'default',
-      password: options.password ?? '',
-    });
+    const double = new ClickhouseHttpServer(
+      server,
+      options.path,
+      { user: options.user ?? 'default', password: options.password ?? '' },
+      options.users,
+    );
     server.on('request', (req, res) => void double.handle(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return double;
@@ -150,7 +156,8 @@ export class ClickhouseHttpServer {
       this.sendFault(req, res, rule.fault);
       return;
     }
-    if (!this.authorized(req, params)) {
+    record.user = this.authorized(req, params);
+    if (record.user === undefined) {
       this.sendError(res, 516, `${this.credentials.user}: Authentication failed: password is incorrect, or there is no user with such name. (AUTHENTICATION_FAILED)`);
       return;
     }
@@ -173,7 +180,8 @@ export class ClickhouseHttpServer {
     }
   }
 
-  private authorized(req: http.IncomingMessage, params: URLSearchParams): boolean {
+  /** The authenticated user's name, or undefined. */
+  private authorized(req: http.IncomingMessage, params: URLSearchParams): string | undefined {
     let user = header(req, 'x-clickhouse-user') ?? params.get('user') ?? undefined;
     let password = header(req, 'x-clickhouse-key') ?? params.get('password') ?? undefined;
     const auth = header(req, 'authorization');
@@ -183,7 +191,9 @@ export class ClickhouseHttpServer {
       user = decoded.slice(0, colon);
       password = decoded.slice(colon + 1);
     }
-    return (user ?? 'default') === this.credentials.user && (password ?? '') === this.credentials.password;
+    const name = user ?? 'default';
+    if (name === this.credentials.user) return (password ?? '') === this.credentials.password ? name : undefined;
+    return Object.hasOwn(this.otherUsers, name) && this.otherUsers[name] === (password ?? '') ? name : undefined;
   }
 
   private sendFault(req: http.IncomingMessage, res: http.ServerResponse, fault: Fault): void {

@@ -33,7 +33,7 @@ async function startHarness(database: string, extra: Record<string, unknown> = {
 const isInsert = (query: string) => /^INSERT INTO \S+ FORMAT JSONEachRow$/.test(query);
 
 beforeAll(async () => {
-  server = await ClickhouseHttpServer.start({ path: dataPath, user: 'tracehouse', password: 'secret' });
+  server = await ClickhouseHttpServer.start({ path: dataPath, user: 'tracehouse', password: 'secret', users: { th_reader: 'r3ad' } });
 });
 
 afterEach(() => server.clearFaults());
@@ -141,4 +141,24 @@ test('wrong credentials surface as a retryable failure naming the cause', async 
   const outcome = await settle(h.exporter.consume([genAiSpan()], signal()));
   expect((outcome as { error: unknown }).error).toMatchObject({ code: 'EXP_CLICKHOUSE_UNAVAILABLE' });
   expect(String((outcome as { error: Error }).error.message)).toMatch(/Authentication failed/);
+});
+
+test('analyst statements go through the server\'s own parser and run as the reader user, readonly and bounded', async () => {
+  const h = await startHarness('srv_reader', { reader_username: 'th_reader', reader_password: 'r3ad' });
+  await h.exporter.consume([genAiSpan()], signal());
+  const backend = h.host.backend();
+  const result = await backend.query({ sql: 'SELECT count() FROM otel_traces FORMAT CSV', defaultFormat: 'TSV', limits: TEST_QUERY_LIMITS });
+  expect(result).toEqual({ format: 'CSV', body: Buffer.from('1\n') });
+  const analyst = server.requests.filter((r) => r.user === 'th_reader');
+  expect(analyst.map((r) => r.query.split(' ')[0])).toEqual(expect.arrayContaining(['SELECT', 'EXPLAIN']));
+  const run = analyst.find((r) => r.query === 'SELECT count() FROM otel_traces')!;
+  expect(run).toMatchObject({
+    database: 'srv_reader',
+    settings: { readonly: '1', final: '1', max_execution_time: '30', max_threads: '1', max_result_bytes: String(64 * 1024 ** 2) },
+  });
+  expect(server.requests.filter((r) => r.query.startsWith('INSERT')).every((r) => r.user === 'tracehouse')).toBe(true);
+  for (const sql of ["SELECT * FROM file('/etc/passwd')", 'SELECT 1; DROP TABLE otel_traces', 'SELECT * FROM system.settings', 'SELECT 1 SETTINGS readonly = 0']) {
+    await expect(backend.query({ sql, defaultFormat: 'TSV', limits: TEST_QUERY_LIMITS })).rejects.toBeInstanceOf(PermanentError);
+  }
+  expect(await h.count()).toBe(1);
 });
