@@ -5,6 +5,7 @@
  */
 import { PermanentError, errorMessage } from '../errors';
 import { RejectionLog, type DecodedTraces } from './decoded-traces';
+import { anyValueTooDeep } from './limits';
 import { spansFromJson } from './json-to-span';
 import { ExportTraceServiceRequest, type RequestMsg } from './pb';
 import { createOtlpReader } from './proto-reader';
@@ -17,6 +18,9 @@ export function decodeTraceRequestProto(bytes: Uint8Array): DecodedTraces {
   try {
     request = ExportTraceServiceRequest.decode(createOtlpReader(bytes));
   } catch (err) {
+    // protobufjs stops at 100 nested messages. Only AnyValue nests that deep in a trace request
+    // (past MAX_ANY_VALUE_DEPTH; or unknown groups), so the refusal is the one JSON gets for it.
+    if (err instanceof Error && err.message === 'max depth exceeded') throw anyValueTooDeep();
     throw new PermanentError('RCV_DECODE', `invalid protobuf: ${errorMessage(err)}`, { cause: err });
   }
   const log = new RejectionLog();

@@ -3,9 +3,10 @@ import type { SpanConsumer } from '../component';
 import { classifyDeliveryError } from '../delivery-error';
 import type { DeliveryFailure } from '../delivery-error';
 import type { InflightLimiter } from '../inflight-limiter';
+import { stampSpans } from '../ingest/attributes';
 import type { Logger } from '../logger';
-import { withSpanAttributes } from '../span';
 import type { Attributes } from '../span';
+import { DEFAULT_WORKSPACE } from '../workspaces';
 import type { ReceiverTelemetry } from '../telemetry';
 import type { DecodedTraces } from './decode';
 import type { PartialSuccess } from './encode';
@@ -19,16 +20,16 @@ export interface OtlpTransportContext {
   logger: Logger;
   /** False once the receiver is shutting down: new requests are refused retryably. */
   accepting: () => boolean;
-  /** Set when OTLP is mounted inside another receiver: stamped as tracehouse.source on every span. */
+  /** The receiver's id, stamped as tracehouse.source on every span. */
   sourceId?: string;
+  /** tracehouse.workspace of spans whose request names no workspace (no key, or a plain API key). */
+  defaultWorkspace?: string;
 }
 
 /** What a transport stamps on the spans of one request: the workspace of its key, the receiver. */
-export function stampFor(workspace: string | undefined, sourceId: string | undefined): Attributes | undefined {
-  if (workspace === undefined && sourceId === undefined) return undefined;
-  const stamp: Attributes = {};
-  if (workspace !== undefined) stamp['tracehouse.workspace'] = workspace;
-  if (sourceId !== undefined) stamp['tracehouse.source'] = sourceId;
+export function stampFor(transport: Pick<OtlpTransportContext, 'sourceId' | 'defaultWorkspace'>, workspace: string | undefined): Attributes {
+  const stamp: Attributes = { 'tracehouse.workspace': workspace ?? transport.defaultWorkspace ?? DEFAULT_WORKSPACE };
+  if (transport.sourceId !== undefined) stamp['tracehouse.source'] = transport.sourceId;
   return stamp;
 }
 
@@ -42,12 +43,14 @@ export async function deliverExport(
     telemetry: ReceiverTelemetry;
     logger: Logger;
     signal: AbortSignal;
-    /** Attributes stamped on every span (the authenticated workspace, the receiver). */
-    stamp?: Attributes;
+    /** Attributes stamped on every span (stampFor: the workspace, the receiver). */
+    stamp: Attributes;
   },
 ): Promise<ExportOutcome> {
   const { rejected, rejectReasons } = decoded;
-  const spans = context.stamp === undefined ? decoded.spans : withSpanAttributes(decoded.spans, context.stamp);
+  // Every attribute of an OTLP request is the client's: its tracehouse.* ones are moved aside.
+  const { spans, renamed } = stampSpans(decoded.spans, context.stamp, 'client');
+  if (renamed > 0) context.logger.debug({ renamed }, 'client-set tracehouse.* attributes kept as client.tracehouse.*');
   const { telemetry } = context;
   if (rejected > 0) telemetry.refused(rejected, 'invalid_span');
   if (spans.length > 0) {

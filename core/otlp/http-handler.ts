@@ -113,7 +113,7 @@ export function createOtlpHttpHandler(options: OtlpHttpHandlerOptions): (req: Re
     try {
       const controller = new AbortController();
       res.on('close', () => controller.abort());
-      const outcome = await deliverExport(decoded, { next, telemetry, logger, signal: controller.signal, stamp: stampFor(workspace, options.sourceId) });
+      const outcome = await deliverExport(decoded, { next, telemetry, logger, signal: controller.signal, stamp: stampFor(options, workspace) });
       if (!outcome.ok) {
         const { failure } = outcome;
         if (failure.retryAfterSeconds !== undefined) res.set('Retry-After', String(failure.retryAfterSeconds));

@@ -19,6 +19,7 @@ import {
   type StatusCode,
 } from '../span';
 import { RejectionLog, ZERO_SPAN_ID, spanProblem } from './decoded-traces';
+import { INT64_MAX, INT64_MIN, MAX_ANY_VALUE_DEPTH, UINT64_MAX, anyValueTooDeep, decimalToBigInt } from './limits';
 
 type JsonObject = { [key: string]: unknown };
 
@@ -37,8 +38,6 @@ const KIND_NAMES = [
   'SPAN_KIND_CONSUMER',
 ];
 const STATUS_NAMES = ['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'];
-// The protobuf decoder's limit; deeper input would otherwise end in a stack overflow (a 500).
-const MAX_DEPTH = 100;
 
 function fail(message: string): never {
   throw new PermanentError('RCV_DECODE', `invalid OTLP/JSON: ${message}`);
@@ -79,17 +78,27 @@ function uint32(v: unknown, what: string): number {
   return fail(`${what} must be an unsigned 32-bit integer`);
 }
 
-// int64 strings go straight to BigInt: a detour through Number would round above 2^53.
-function int64(v: unknown, what: string): bigint {
-  if (typeof v === 'string' && INT_RE.test(v)) return BigInt(v);
+// Integer strings go straight to BigInt: a detour through Number would round above 2^53.
+function integer(v: unknown, what: string): bigint {
+  if (typeof v === 'string') {
+    const n = decimalToBigInt(v);
+    if (n !== undefined) return n;
+  }
   if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
   return fail(`${what} must be an integer or a decimal string`);
 }
 
+// Protobuf cannot carry an int64 outside its range, so JSON must not either.
+function int64(v: unknown, what: string): bigint {
+  const n = integer(v, what);
+  if (n < INT64_MIN || n > INT64_MAX) fail(`${what} must be a signed 64-bit integer`);
+  return n;
+}
+
 function uint64(v: unknown, what: string): bigint {
   if (v == null) return 0n;
-  const n = int64(v, what);
-  if (n < 0n || n > 0xffffffffffffffffn) fail(`${what} must be an unsigned 64-bit integer`);
+  const n = integer(v, what);
+  if (n < 0n || n > UINT64_MAX) fail(`${what} must be an unsigned 64-bit integer`);
   return n;
 }
 
@@ -130,9 +139,10 @@ function bytes(v: unknown): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
+/** `depth` is this value's level: 1 for an attribute's own value, +1 inside each array or kvlist. */
 function anyValue(v: unknown, depth: number): AttributeValue {
   if (v == null) return null;
-  if (depth > MAX_DEPTH) fail(`attribute values nest deeper than ${MAX_DEPTH} levels`);
+  if (depth > MAX_ANY_VALUE_DEPTH) throw anyValueTooDeep();
   if (!isObject(v)) fail('attribute value must be an AnyValue object');
   let x = get(v, 'stringValue', 'string_value');
   if (x != null) return str(x, 'stringValue');
@@ -159,7 +169,7 @@ function anyValue(v: unknown, depth: number): AttributeValue {
   return null;
 }
 
-function attributesFromJson(v: unknown, depth = 0): Attributes {
+function attributesFromJson(v: unknown, depth = 1): Attributes {
   const list = arrayOf(v, 'attributes');
   const out: Attributes = {};
   for (let i = 0; i < list.length; i++) {

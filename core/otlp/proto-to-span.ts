@@ -26,6 +26,7 @@ import type {
   ScopeMsg,
   SpanMsg,
 } from './pb';
+import { MAX_ANY_VALUE_DEPTH, anyValueTooDeep } from './limits';
 import { longToBigInt, ulongToBigInt } from './proto-reader';
 
 type Int64 = bigint | number | { low: number; high: number } | null | undefined;
@@ -53,7 +54,8 @@ function hex(bytes: Uint8Array | null | undefined): string {
     : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
 
-function attributesFromProto(list: readonly KeyValueMsg[] | null | undefined): Attributes {
+/** `depth` is the level of the values in `list`: 1 for a span's own attributes (see limits.ts). */
+function attributesFromProto(list: readonly KeyValueMsg[] | null | undefined, depth = 1): Attributes {
   const out: Attributes = {};
   if (list == null) return out;
   for (let i = 0; i < list.length; i++) {
@@ -61,17 +63,18 @@ function attributesFromProto(list: readonly KeyValueMsg[] | null | undefined): A
     const key = kv.key ?? '';
     // Assigning "__proto__" would replace the object's prototype instead of adding a key.
     if (key === '__proto__') {
-      Object.defineProperty(out, key, { value: anyValue(kv.value), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, key, { value: anyValue(kv.value, depth), enumerable: true, writable: true, configurable: true });
     } else {
-      out[key] = anyValue(kv.value);
+      out[key] = anyValue(kv.value, depth);
     }
   }
   return out;
 }
 
 // Checks members directly: the generated `value` oneof getter walks Object.keys on every call.
-function anyValue(v: AnyValueMsg | null | undefined): AttributeValue {
+function anyValue(v: AnyValueMsg | null | undefined, depth: number): AttributeValue {
   if (v == null) return null;
+  if (depth > MAX_ANY_VALUE_DEPTH) throw anyValueTooDeep();
   if (v.stringValue != null) return v.stringValue;
   if (v.intValue != null) return i64(v.intValue);
   if (v.doubleValue != null) return v.doubleValue;
@@ -79,10 +82,10 @@ function anyValue(v: AnyValueMsg | null | undefined): AttributeValue {
   if (v.arrayValue != null) {
     const values = v.arrayValue.values ?? NO_ITEMS;
     const out: AttributeValue[] = new Array(values.length);
-    for (let i = 0; i < values.length; i++) out[i] = anyValue(values[i]);
+    for (let i = 0; i < values.length; i++) out[i] = anyValue(values[i], depth + 1);
     return out;
   }
-  if (v.kvlistValue != null) return attributesFromProto(v.kvlistValue.values);
+  if (v.kvlistValue != null) return attributesFromProto(v.kvlistValue.values, depth + 1);
   // A copy: the decoded bytes are a view into the request buffer, which must not be pinned.
   if (v.bytesValue != null) return new Uint8Array(v.bytesValue);
   return null;

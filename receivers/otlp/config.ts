@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { receiverAuthConfigSchema } from '../../core/auth';
 import { listenSchema } from '../../core/listen';
+import { DEFAULT_WORKSPACE, WORKSPACE_ID } from '../../core/workspaces';
 
 const MiB = 1024 * 1024;
 
@@ -32,6 +33,14 @@ export const otlpReceiverConfigSchema = z.strictObject({
   max_inflight_bytes: z.number().int().positive().default(128 * MiB),
   /** none, { api_keys: [...] }, or workspaces (keys of the top-level workspaces section). */
   auth: receiverAuthConfigSchema.optional(),
+  /**
+   * tracehouse.workspace (the Workspace column) of spans whose request names no workspace: without
+   * `auth`, or with plain `api_keys`. With `auth: workspaces` the key's workspace is used.
+   */
+  default_workspace: z
+    .string()
+    .regex(WORKSPACE_ID, 'workspace ids are 1-64 characters of letters, digits, "_", "." and "-"')
+    .default(DEFAULT_WORKSPACE),
 });
 
 export type OtlpReceiverConfig = z.output<typeof otlpReceiverConfigSchema>;

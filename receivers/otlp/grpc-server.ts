@@ -166,7 +166,7 @@ export class OtlpGrpcServer {
     call.on('cancelled', () => controller.abort());
     // Metadata was already checked before the message arrived; this lookup only names the workspace.
     const auth = this.options.auth.authenticate(headersOf(call.metadata));
-    const stamp = stampFor(auth.outcome === 'ok' ? auth.workspace : undefined, this.options.sourceId);
+    const stamp = stampFor(this.options, auth.outcome === 'ok' ? auth.workspace : undefined);
     const outcome = await deliverExport(decoded, { next, telemetry, logger, signal: controller.signal, stamp });
     if (!outcome.ok) {
       const { failure } = outcome;

@@ -38,6 +38,8 @@ export class OtlpReceiver implements Receiver {
       telemetry: this.settings.telemetry,
       logger: this.settings.logger,
       accepting: () => this.accepting,
+      sourceId: this.settings.id,
+      defaultWorkspace: this.config.default_workspace,
     };
     if (http.enabled) {
       this.listener = await host.acquireHttpListener(http.listen, this.settings.id);

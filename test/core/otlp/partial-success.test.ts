@@ -92,6 +92,6 @@ describe('undecodable requests', () => {
     let value: object = { stringValue: 'leaf' };
     for (let i = 0; i < 5000; i++) value = { arrayValue: { values: [value] } };
     const request = { resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: TRACE_ID, spanId: SPAN_ID, attributes: [{ key: 'deep', value }] }] }] }] };
-    expectDecodeError(() => decodeTraceRequestJson(request), /nest deeper than 100 levels/);
+    expectDecodeError(() => decodeTraceRequestJson(request), /nest deeper than 32 levels/);
   });
 });

@@ -23,6 +23,9 @@ const expectedMap = {
   kv: '{"inner":"x","n":7,"nested":{"deep":false}}',
   empty: '',
   'gen_ai.usage.input_tokens': BIG,
+  // Stamped by the receiver: no auth, so its default_workspace.
+  'tracehouse.workspace': 'default',
+  'tracehouse.source': 'otlp',
 };
 
 describe('every AnyValue kind into ClickHouse', () => {

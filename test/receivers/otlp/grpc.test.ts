@@ -95,7 +95,8 @@ describe('OTLP/gRPC into ClickHouse', () => {
     const rows = await queryRows(
       daemon,
       `SELECT SpanId, ParentSpanId, SpanName, SpanKind, ServiceName, ScopeName, Duration, StatusCode, StatusMessage,
-              GenAIOperation, GenAIProvider, GenAIRequestModel, InputTokens, OutputTokens, Project, length(Input) AS InputLength
+              GenAIOperation, GenAIProvider, GenAIRequestModel, InputTokens, OutputTokens, Project, Workspace,
+              SpanAttributes['client.tracehouse.project'] AS ClientProject, length(Input) AS InputLength
        FROM otel_traces WHERE TraceId = '${traceId}' ORDER BY Timestamp`,
       database,
     );
@@ -116,6 +117,8 @@ describe('OTLP/gRPC into ClickHouse', () => {
         InputTokens: 0,
         OutputTokens: 0,
         Project: '',
+        Workspace: 'default',
+        ClientProject: '',
         InputLength: 0,
       },
       {
@@ -133,7 +136,10 @@ describe('OTLP/gRPC into ClickHouse', () => {
         GenAIRequestModel: 'gpt-4o',
         InputTokens: 120,
         OutputTokens: 48,
-        Project: 'support-bot',
+        // tracehouse.* is the daemon's: the SDK's value is kept as client.tracehouse.project.
+        Project: '',
+        Workspace: 'default',
+        ClientProject: 'support-bot',
         InputLength: 20_000,
       },
     ]);

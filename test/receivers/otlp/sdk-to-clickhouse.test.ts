@@ -146,16 +146,18 @@ describe.each([
         DroppedEventsCount: 0,
         DroppedLinksCount: 0,
         Verdict: '',
-        Workspace: 'acme',
-        Project: 'support-bot',
-        Environment: 'prod',
+        // The SDK's tracehouse.* attributes are the client's, not the daemon's: the receiver has no
+        // auth, so the span lands in its default_workspace; the environment is the resource's.
+        Workspace: 'default',
+        Project: '',
+        Environment: 'test',
         GenAIOperation: 'chat',
         GenAIProvider: 'openai',
         GenAIRequestModel: 'gpt-4o',
         GenAIResponseModel: 'gpt-4o-2024-08-06',
         InputTokens: 120,
         OutputTokens: 48,
-        CostUsd: 0.0042,
+        CostUsd: 0,
         Input: INPUT,
         Output: OUTPUT,
     });
@@ -171,11 +173,13 @@ describe.each([
       'gen_ai.input.messages': INPUT,
       'gen_ai.output.messages': OUTPUT,
       'gen_ai.response.finish_reasons': '["stop","length"]',
-      'tracehouse.workspace': 'acme',
-      'tracehouse.project': 'support-bot',
-      'tracehouse.environment': 'prod',
-      'tracehouse.cost_usd': '0.0042',
       'app.cached': 'false',
+      'client.tracehouse.workspace': 'acme',
+      'client.tracehouse.project': 'support-bot',
+      'client.tracehouse.environment': 'prod',
+      'client.tracehouse.cost_usd': '0.0042',
+      'tracehouse.workspace': 'default',
+      'tracehouse.source': 'otlp',
     });
   });
 });
