@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LinearRegex, LinearRegexError } from '../../core/linear-regex';
 
 /** Built-in detectors, in the order the README documents them. */
 export const BUILTIN_DETECTOR_NAMES = [
@@ -16,6 +17,7 @@ export const BUILTIN_DETECTOR_NAMES = [
   'jwt',
   'bearer_token',
   'private_key',
+  'url_credentials',
 ] as const;
 
 export type BuiltinDetectorName = (typeof BUILTIN_DETECTOR_NAMES)[number];
@@ -54,6 +56,7 @@ const detectorsSchema = z.strictObject({
   jwt: detector(),
   bearer_token: detector(),
   private_key: detector(),
+  url_credentials: detector(),
 }) satisfies z.ZodType<Record<BuiltinDetectorName, DetectorConfig>, unknown>;
 
 const DEFAULT_DETECTORS = Object.fromEntries(
@@ -65,7 +68,7 @@ const customDetectorSchema = z.strictObject({
   name: z
     .string()
     .regex(/^[a-z][a-z0-9_]{0,62}$/, 'must be a snake_case identifier: a-z, 0-9 and _, starting with a letter'),
-  /** JavaScript regular expression source, without slashes or flags. */
+  /** JavaScript regular expression source, without slashes or flags; runs on RE2 (linear time). */
   pattern: z.string().min(1).superRefine((pattern, ctx) => {
     const problem = patternProblem(pattern);
     if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
@@ -134,24 +137,23 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * Why a custom pattern cannot join the combined expression, or undefined when it can. Every
- * detector is compiled into one alternation, so a pattern must stand alone (compile by itself),
- * must not number or name groups that another alternative could collide with, and must not match
- * the empty string (which would "redact" between every two characters).
+ * Why a custom pattern cannot be used, or undefined when it can. Custom patterns run on the
+ * linear-time engine (core/linear-regex), so they must compile there (no lookaround, no
+ * backreferences); all of them are combined into one expression, so they must not name groups
+ * that another could collide with; and they must not match the empty string (which would
+ * "redact" between every two characters).
  */
 export function patternProblem(pattern: string): string | undefined {
-  let compiled: RegExp;
+  let compiled: LinearRegex;
   try {
-    compiled = new RegExp(pattern);
+    compiled = LinearRegex.compile(pattern);
   } catch (err) {
-    return `does not compile: ${(err as Error).message}`;
-  }
-  if (/\\[1-9]|\\k</.test(pattern)) {
-    return 'must not use backreferences (detectors are combined into one expression, which renumbers groups)';
+    if (err instanceof LinearRegexError) return err.message;
+    throw err;
   }
   if (/\(\?<[A-Za-z_$]/.test(pattern)) {
     return 'must not use named groups (detectors are combined into one expression); use (?:...)';
   }
-  if (compiled.test('')) return 'must not match the empty string';
+  if (compiled.testWhole('')) return 'must not match the empty string';
   return undefined;
 }

@@ -1,8 +1,17 @@
 import { isIPv6 } from 'node:net';
 import { cardLengthFits, ibanLength, luhnValid } from './checksums';
 import type { BuiltinDetectorName } from './config';
+import { apiKeyLength, bearerCredentialLength, jwtLength } from './token-runs';
+import type { RunCache } from './token-runs';
 
-/** One alternative of the scanner's combined expression, with what the expression cannot say. */
+/**
+ * One alternative of the scanner's combined expression, with what the expression cannot say.
+ *
+ * Built-in patterns run on the JavaScript engine, which backtracks, so each is written to be
+ * linear (see the README, "Linear time"): every quantifier is bounded, or its characters cannot
+ * occur again before the match ends (the domain after an "@" holds no "@"), and a token of
+ * unbounded length is matched by a bounded prefix whose validator measures the rest (token-runs).
+ */
 export interface DetectorDefinition {
   /** Regular expression source without flags, backreferences or named groups. */
   pattern: string;
@@ -12,11 +21,12 @@ export interface DetectorDefinition {
    */
   wordStart: boolean;
   /**
-   * Rejects near-misses the pattern alone cannot tell apart (checksums, digit counts). Gets the
-   * candidate from its start (`index` in `input`); returns how many of its characters to redact,
-   * or 0 to reject it.
+   * Rejects near-misses the pattern alone cannot tell apart (checksums, digit counts), or measures
+   * a token the pattern matched the start of. Gets the candidate from its start (`index` in
+   * `input`) and the scan's cache of measured token runs; returns how many characters to redact
+   * from `index` (possibly more than the match), or 0 to reject it.
    */
-  validate?: (match: string, input: string, index: number) => number;
+  validate?: (match: string, input: string, index: number, runs: RunCache) => number;
   /**
    * Where the text to redact starts, when the pattern is anchored elsewhere: on a rare character
    * inside the value ("@", ":"), which the engine finds far faster than a value that may start
@@ -78,6 +88,8 @@ export const BUILTIN_DETECTORS: Readonly<Record<BuiltinDetectorName, DetectorDef
     pattern: String.raw`@(?<=[A-Za-z0-9._%+\-]@)[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}`,
     wordStart: false,
     start: (input, index) => walkBack(input, index, isLocalPartChar, Infinity),
+    // The local part is empty when the text before the "@" was already redacted (url_credentials).
+    validate: (match) => (match.charCodeAt(0) === 64 /* @ */ ? 0 : match.length),
     normalize: (s) => s.toLowerCase(),
   },
   // Three shapes, all needing a "+" or separators so that bare digit runs (epoch millis, ids)
@@ -87,8 +99,11 @@ export const BUILTIN_DETECTORS: Readonly<Record<BuiltinDetectorName, DetectorDef
   // international prefix). Dots are not accepted after a trunk 0 because 01.05.2024 is a date.
   // National forms do not start right after another digit group: there they are the tail of a
   // longer number (an account number, a rejected IBAN). The validator bounds the digit count.
+  // International groups are a separator and a digit run, or a "(0)"-style group (digits may
+  // follow it directly): a digit run is never split two ways, so a failing candidate costs one
+  // step per character, not one per way of grouping its digits.
   phone: {
-    pattern: String.raw`(?:\+[1-9]\d{0,3}(?:[ .\-]?(?:\(\d{1,5}\)|\d{1,5})){1,6}|(?<![+.\-/:]|\d[ .\-])(?:1[ .\-])?(?:\(\d{3}\) ?|\d{3}[ .\-])\d{3}[ .\-]\d{4}|(?<![+.\-/:]|\d[ .\-])0[1-9]\d{0,3}(?:(?: \d{2,8}){1,4}|(?:\-\d{2,8}){1,3}))(?![A-Za-z0-9_]|[.\-/:]\d)`,
+    pattern: String.raw`(?:\+[1-9]\d{0,14}(?:[ .\-]?\(\d{1,5}\)\d{0,14}|[ .\-]\d{1,14}){0,6}|(?<![+.\-/:]|\d[ .\-])(?:1[ .\-])?(?:\(\d{3}\) ?|\d{3}[ .\-])\d{3}[ .\-]\d{4}|(?<![+.\-/:]|\d[ .\-])0[1-9]\d{0,3}(?:(?: \d{2,8}){1,4}|(?:\-\d{2,8}){1,3}))(?![A-Za-z0-9_]|[.\-/:]\d)`,
     wordStart: true,
     // E.164 allows up to 15 digits with the country code; national numbers have 9 to 11
     // (NANP: 10, or 11 with the leading 1; Europe with trunk 0: 9 to 11).
@@ -136,10 +151,11 @@ export const BUILTIN_DETECTORS: Readonly<Record<BuiltinDetectorName, DetectorDef
   },
   // A loose candidate (hex groups and colons) checked by node:net, anchored on its first colon.
   // The lookahead wants a "::" or enough colons for eight groups (or six and an IPv4 tail), so
-  // that times like 12:30:45 fail in the scan itself. Fewer than three groups (::, ::1, fe80::1)
+  // that times like 12:30:45 fail in the scan itself (at most six groups before a "::", since an
+  // address has eight). Fewer than three groups (::, ::1, fe80::1)
   // identifies nobody and is too easily C++/Ruby "a::b", so it is left alone.
   ipv6: {
-    pattern: String.raw`:(?<=(?<![A-Za-z0-9_:.])[0-9A-Fa-f]{0,4}:)(?=:|(?:[0-9A-Fa-f]{1,4}:)+:|(?:[0-9A-Fa-f]{1,4}:){5}(?:[0-9A-Fa-f]{1,4}:|\d))(?:[0-9A-Fa-f]{0,4}:){1,6}(?:${IPV4}|[0-9A-Fa-f]{1,4})?(?![A-Za-z0-9_:]|\.[0-9A-Fa-f])`,
+    pattern: String.raw`:(?<=(?<![A-Za-z0-9_:.])[0-9A-Fa-f]{0,4}:)(?=:|(?:[0-9A-Fa-f]{1,4}:){1,6}:|(?:[0-9A-Fa-f]{1,4}:){5}(?:[0-9A-Fa-f]{1,4}:|\d))(?:[0-9A-Fa-f]{0,4}:){1,6}(?:${IPV4}|[0-9A-Fa-f]{1,4})?(?![A-Za-z0-9_:]|\.[0-9A-Fa-f])`,
     wordStart: false,
     start: (input, index) => walkBack(input, index, isHexChar, 4),
     validate: (match) => {
@@ -151,10 +167,12 @@ export const BUILTIN_DETECTORS: Readonly<Record<BuiltinDetectorName, DetectorDef
     normalize: (s) => s.toLowerCase(),
   },
   // OpenAI (sk-..., sk-proj-..., sk-svcacct-...) and Anthropic (sk-ant-api03-...). Random keys of
-  // this length contain a digit; "sk-learn-style-words" do not.
+  // this length contain a digit; "sk-learn-style-words" do not. The expression takes "sk-" and 20
+  // key characters; the validator measures the whole key and looks for the digit.
   api_key: {
-    pattern: String.raw`sk\-(?=[A-Za-z_\-]*\d)[A-Za-z0-9_\-]{20,}`,
+    pattern: String.raw`sk\-[A-Za-z0-9_\-]{20}`,
     wordStart: true,
+    validate: (_match, input, index, runs) => apiKeyLength(input, index, runs),
   },
   // Access key ids of long-term (AKIA) and temporary (ASIA) credentials.
   aws_access_key: {
@@ -173,34 +191,47 @@ export const BUILTIN_DETECTORS: Readonly<Record<BuiltinDetectorName, DetectorDef
   // Header and payload are base64url JSON objects ("{" encodes to "ey"); the signature may be
   // empty (alg none).
   jwt: {
-    pattern: String.raw`eyJ[A-Za-z0-9_\-]{4,}\.ey[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]*`,
+    pattern: String.raw`eyJ[A-Za-z0-9_\-]{4}`,
     wordStart: true,
+    validate: (_match, input, index, runs) => jwtLength(input, index, runs),
   },
   // Only the credential is replaced, so "Authorization: Bearer [REDACTED:BEARER_TOKEN]" still
   // reads as what it was. A digit and 16 characters keep prose ("bearer authentication") out.
   bearer_token: {
-    pattern: String.raw`(?:Bearer|bearer|BEARER)[ \t]+(?=[A-Za-z._~+/\-]*\d)[A-Za-z0-9._~+/\-]{16,}=*`,
+    pattern: String.raw`(?:Bearer|bearer|BEARER)[ \t]+[A-Za-z0-9._~+/\-]{16}`,
     wordStart: true,
     start: (input, index) => {
       let i = index + 'Bearer'.length;
       while (input.charCodeAt(i) === 32 || input.charCodeAt(i) === 9) i++;
       return i;
     },
+    validate: (_match, input, index, runs) => bearerCredentialLength(input, index, runs),
   },
   // The whole block, headers included. A block cut off before its END line (a truncated prompt)
   // is redacted to the end of the string rather than half left in place.
   private_key: {
-    pattern: String.raw`\-\-\-\-\-BEGIN[A-Z0-9 ]*PRIVATE KEY\-\-\-\-\-(?:[\s\S]*?\-\-\-\-\-END[A-Z0-9 ]*PRIVATE KEY\-\-\-\-\-|[\s\S]*)`,
+    pattern: String.raw`\-\-\-\-\-BEGIN[A-Z0-9 ]{0,32}PRIVATE KEY\-\-\-\-\-(?:[\s\S]*?\-\-\-\-\-END[A-Z0-9 ]{0,32}PRIVATE KEY\-\-\-\-\-|[\s\S]*)`,
     wordStart: false,
+  },
+  // user:password in a URL's authority (https://user:pw@host, postgres://app:secret@db:5432/x):
+  // only the userinfo is replaced, so scheme and host stay readable. Anchored on "://"; the
+  // password may hold "@" (the last "@" before the host ends it). A user without a password
+  // (ssh://git@host) is not a credential.
+  url_credentials: {
+    pattern: String.raw`:\/\/(?<=[A-Za-z][A-Za-z0-9+.\-]{0,31}:\/\/)[^\s\/?#@:]{0,256}:[^\s\/?#]{0,256}@`,
+    wordStart: false,
+    start: (_input, index) => index + 3,
+    validate: (match) => match.length - 1,
   },
 };
 
 /**
- * Order of the alternatives at one position: operators' custom detectors first, then the most
- * specific built-ins (marked secrets before the shapes they resemble).
+ * Order of the alternatives at one position: the most specific built-ins first (marked secrets
+ * before the shapes they resemble). Custom detectors run before all of them (custom-detectors.ts).
  */
 export const BUILTIN_PRIORITY: readonly BuiltinDetectorName[] = [
   'private_key',
+  'url_credentials',
   'jwt',
   'bearer_token',
   'api_key',

@@ -1,3 +1,5 @@
+import { globMatcher } from '../../core/glob';
+
 /** What happens to an attribute, decided by its key alone. */
 export const KeyDecision = { Scan: 0, Skip: 1, Block: 2 } as const;
 export type KeyDecision = (typeof KeyDecision)[keyof typeof KeyDecision];
@@ -7,29 +9,32 @@ export type KeyDecision = (typeof KeyDecision)[keyof typeof KeyDecision];
  * them (gen_ai.prompt.17.content); the memo is bounded so such keys cannot grow it without limit.
  */
 const MAX_MEMO_KEYS = 4096;
+/** Longer keys are decided each time rather than kept: the memo must not hold megabytes of keys. */
+const MAX_MEMO_KEY_LENGTH = 256;
 
 /** `allow_keys` / `block_keys`: exact keys or globs (`*` any run of characters, `?` one). */
 export class KeyFilter {
-  private readonly allow: RegExp | undefined;
-  private readonly block: RegExp | undefined;
+  private readonly allow: ((key: string) => boolean) | undefined;
+  private readonly block: ((key: string) => boolean) | undefined;
   private readonly memo = new Map<string, KeyDecision>();
   /** False when neither list is set, so callers can skip the lookup entirely. */
   readonly active: boolean;
 
   constructor(allowKeys: readonly string[], blockKeys: readonly string[]) {
-    this.allow = globsToRegex(allowKeys);
-    this.block = globsToRegex(blockKeys);
+    this.allow = keyMatcher(allowKeys);
+    this.block = keyMatcher(blockKeys);
     this.active = this.allow !== undefined || this.block !== undefined;
   }
 
   decide(key: string): KeyDecision {
     let decision = this.memo.get(key);
     if (decision === undefined) {
-      decision = this.block?.test(key)
+      decision = this.block?.(key)
         ? KeyDecision.Block
-        : this.allow === undefined || this.allow.test(key)
+        : this.allow === undefined || this.allow(key)
           ? KeyDecision.Scan
           : KeyDecision.Skip;
+      if (key.length > MAX_MEMO_KEY_LENGTH) return decision;
       if (this.memo.size >= MAX_MEMO_KEYS) this.memo.clear();
       this.memo.set(key, decision);
     }
@@ -37,10 +42,7 @@ export class KeyFilter {
   }
 }
 
-function globsToRegex(globs: readonly string[]): RegExp | undefined {
-  if (globs.length === 0) return undefined;
-  const alternatives = globs.map((glob) =>
-    glob.replace(/[.+^${}()|[\]\\*?]/g, (c) => (c === '*' ? '[\\s\\S]*' : c === '?' ? '[\\s\\S]' : `\\${c}`)),
-  );
-  return new RegExp(`^(?:${alternatives.join('|')})$`);
+/** Keys are the client's: globs match them in linear time (core/glob), however long they are. */
+function keyMatcher(globs: readonly string[]): ((key: string) => boolean) | undefined {
+  return globs.length === 0 ? undefined : globMatcher(globs);
 }

@@ -14,9 +14,10 @@ import { TextRedactor } from './text-redactor';
 
 /**
  * Every detector the config names, enabled or not, with a stable id (built-ins in documented
- * order, then custom ones in config order); `enabled` is in scanning priority order.
+ * order, then custom ones in config order); `enabled` holds the enabled built-ins in scanning
+ * priority order, `custom` the custom ones in config order.
  */
-export function detectorsFor(config: RedactProcessorConfig): { all: ActiveDetector[]; enabled: ActiveDetector[] } {
+export function detectorsFor(config: RedactProcessorConfig): { all: ActiveDetector[]; enabled: ActiveDetector[]; custom: ActiveDetector[] } {
   const all: ActiveDetector[] = [];
   const builtins = new Map<string, ActiveDetector>();
   for (const name of BUILTIN_DETECTOR_NAMES) {
@@ -34,11 +35,8 @@ export function detectorsFor(config: RedactProcessorConfig): { all: ActiveDetect
     all.push(detector);
     return detector;
   });
-  const enabled = [
-    ...custom,
-    ...BUILTIN_PRIORITY.filter((name) => config.detectors[name].enabled).map((name) => builtins.get(name) as ActiveDetector),
-  ];
-  return { all, enabled };
+  const enabled = BUILTIN_PRIORITY.filter((name) => config.detectors[name].enabled).map((name) => builtins.get(name) as ActiveDetector);
+  return { all, enabled, custom };
 }
 
 /**
@@ -56,14 +54,16 @@ export class RedactProcessor implements Processor {
     private readonly settings: ComponentSettings<ProcessorTelemetry>,
     private readonly next: SpanConsumer,
   ) {
-    const { all, enabled } = detectorsFor(config);
-    const scanner = new Scanner(enabled, config.hash_key);
+    const { all, enabled, custom } = detectorsFor(config);
+    const scanner = new Scanner(enabled, config.hash_key, custom);
     this.names = all.map((d) => d.name);
+    const urlCredentials = config.detectors.url_credentials.enabled ? all.find((d) => d.name === 'url_credentials')?.id : undefined;
     this.redactor = new SpanRedactor(
       new TextRedactor(scanner, all.length),
       new KeyFilter(config.allow_keys, config.block_keys),
       this.names,
       scanner.enabled,
+      urlCredentials,
     );
     this.telemetry = settings.telemetry;
   }

@@ -1,8 +1,10 @@
 import { createHmac, createSecretKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import type { RedactAction } from './config';
+import { CustomDetectors } from './custom-detectors';
 import type { DetectorDefinition } from './detectors';
 import { WORD_DELIMITER, WORD_START } from './detectors';
+import { RunCache } from './token-runs';
 
 /** Returned instead of a string when a `drop` detector matched: the holder must go. */
 export const DROP: unique symbol = Symbol('redact.drop');
@@ -111,26 +113,40 @@ interface Hit {
  * Scans a string once for every enabled detector and replaces what they find. A candidate a
  * validator rejects does not end the search at that position: the detectors after it by priority
  * still get their chance there, as they would have without the validator.
+ *
+ * Built-in detectors are trusted patterns on the JavaScript engine, each written to be linear
+ * (see DetectorDefinition); every position is decided at most once, so a scan is linear too.
+ * Custom detectors are the operator's patterns and run on the linear-time engine, before the
+ * built-ins, which then scan the text between their matches.
  */
 export class Scanner {
   private readonly locator: RegExp;
   private readonly exact: Alternation;
+  private readonly custom: CustomDetectors | undefined;
   private readonly masks: string[];
   private readonly labels: string[];
   private readonly key: KeyObject | undefined;
   private readonly empty: boolean;
+  private readonly builtinsEmpty: boolean;
+  private readonly runs = new RunCache();
   /** The detector behind the last DROP that scan returned. */
   droppedBy = -1;
 
-  /** `detectors` in priority order; ids index the tallies passed to scan. */
-  constructor(detectors: readonly ActiveDetector[], hashKey: string | undefined) {
-    this.empty = detectors.length === 0;
+  /**
+   * `detectors`: built-in definitions in priority order; `custom`: the operator's, in config
+   * order (run first). Ids index the tallies passed to scan.
+   */
+  constructor(detectors: readonly ActiveDetector[], hashKey: string | undefined, custom: readonly ActiveDetector[] = []) {
+    this.builtinsEmpty = detectors.length === 0;
+    this.empty = this.builtinsEmpty && custom.length === 0;
     this.locator = locator(detectors);
     this.exact = new Alternation(detectors);
-    const size = detectors.reduce((max, d) => Math.max(max, d.id + 1), 0);
+    this.custom = custom.length > 0 ? new CustomDetectors(custom) : undefined;
+    const all = [...detectors, ...custom];
+    const size = all.reduce((max, d) => Math.max(max, d.id + 1), 0);
     this.labels = new Array<string>(size);
     this.masks = new Array<string>(size);
-    for (const d of detectors) {
+    for (const d of all) {
       this.labels[d.id] = d.name.toUpperCase();
       this.masks[d.id] = `[REDACTED:${d.name.toUpperCase()}]`;
     }
@@ -144,7 +160,20 @@ export class Scanner {
   /** The redacted string (the same string when nothing matched), or DROP. Counts into `tally`. */
   scan(text: string, tally: Tally): string | Dropped {
     if (this.empty) return text;
+    if (this.custom === undefined) return this.scanBuiltins(text, tally);
+    return this.custom.scan(text, tally, {
+      replace: (detector, matched) => this.replacement(detector, matched),
+      drop: (detector) => {
+        this.droppedBy = detector.id;
+        return DROP;
+      },
+      rest: (gap) => (this.builtinsEmpty ? gap : this.scanBuiltins(gap, tally)),
+    });
+  }
+
+  private scanBuiltins(text: string, tally: Tally): string | Dropped {
     const locator = this.locator;
+    this.runs.reset();
     let out = '';
     let copied = 0;
     /** Every anchor before this position has been decided. */
@@ -195,7 +224,7 @@ export class Scanner {
       const { validate, start: startOf } = detector.definition;
       const matchEnd = m.index + m[0].length;
       const start = startOf === undefined ? m.index : Math.min(Math.max(startOf(text, m.index), floor), matchEnd);
-      const length = validate === undefined ? matchEnd - start : validate(text.slice(start, matchEnd), text, start);
+      const length = validate === undefined ? matchEnd - start : validate(text.slice(start, matchEnd), text, start, this.runs);
       if (length > 0) return { detector, start, end: start + length };
       const rest = alternation.rest(j);
       if (rest === null) return undefined;

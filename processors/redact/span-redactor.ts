@@ -2,6 +2,7 @@ import { isAttributes } from '../../core/span';
 import type { AttributeValue, Attributes, Resource, Span, SpanBatch, SpanEvent, SpanLink, SpanStatus } from '../../core/span';
 import { KeyDecision } from './key-filter';
 import type { KeyFilter } from './key-filter';
+import { operationalKind, withoutUserinfo } from './operational';
 import { DROP, Tally } from './scanner';
 import type { Dropped } from './scanner';
 import type { TextRedactor } from './text-redactor';
@@ -40,6 +41,8 @@ export class SpanRedactor {
     /** Detector names by id, for tracehouse.redactions. */
     private readonly names: readonly string[],
     private readonly scanning: boolean,
+    /** The url_credentials detector's id when it is enabled: userinfo leaves operational URLs. */
+    private readonly urlCredentials: number | undefined = undefined,
   ) {
     this.spanTally = new Tally(names.length);
     this.resourceTally = new Tally(names.length);
@@ -65,6 +68,8 @@ export class SpanRedactor {
   private span(span: Span, resources: Map<Resource, RedactedResource>, totals: Tally): Span {
     const tally = this.spanTally;
     tally.reset();
+    // Receivers name spans after client fields (a log's task, a tool's name, an action name).
+    const name = this.name(span.name, tally);
     let attributes = this.attributes(span.attributes, tally);
     const events = copyOnWrite(span.events, (e) => this.event(e, tally));
     const links = copyOnWrite(span.links, (l) => this.link(l, tally));
@@ -74,6 +79,7 @@ export class SpanRedactor {
     if (counts !== undefined) tally.addAll(counts);
     if (tally.dirty) attributes = this.withRedactions(attributes, tally);
     if (
+      name === span.name &&
       attributes === span.attributes &&
       events === span.events &&
       links === span.links &&
@@ -82,7 +88,14 @@ export class SpanRedactor {
     ) {
       return span;
     }
-    return { ...span, attributes, events, links, status, resource };
+    return { ...span, name, attributes, events, links, status, resource };
+  }
+
+  /** A span or event name: redacted like text; a name cannot be dropped, so `drop` masks all of it. */
+  private name(name: string, tally: Tally): string {
+    if (name === '' || !this.scanning) return name;
+    const redacted = this.text.redact(name, tally);
+    return redacted === DROP ? `[REDACTED:${this.names[this.text.droppedBy].toUpperCase()}]` : redacted;
   }
 
   private resource(resource: Resource, cache: Map<Resource, RedactedResource>, totals: Tally): RedactedResource {
@@ -102,8 +115,9 @@ export class SpanRedactor {
   }
 
   private event(event: SpanEvent, tally: Tally): SpanEvent {
+    const name = this.name(event.name, tally);
     const attributes = this.attributes(event.attributes, tally);
-    return attributes === event.attributes ? event : { ...event, attributes };
+    return attributes === event.attributes && name === event.name ? event : { ...event, name, attributes };
   }
 
   private link(link: SpanLink, tally: Tally): SpanLink {
@@ -130,12 +144,24 @@ export class SpanRedactor {
         out ??= copyBefore(attributes, key);
         continue;
       }
-      const redacted =
-        decision === KeyDecision.Skip || key === REDACTIONS_ATTRIBUTE || !this.scanning ? value : this.value(value, tally);
+      const redacted = decision === KeyDecision.Skip || !this.scanning ? value : this.topLevel(key, value, tally);
       if (redacted !== value) out ??= copyBefore(attributes, key);
       if (out !== undefined && redacted !== DROP) out[key] = redacted;
     }
     return out ?? attributes;
+  }
+
+  /** A top-level attribute value: operational ones structurally (see operational.ts), others scanned. */
+  private topLevel(key: string, value: AttributeValue, tally: Tally): AttributeValue | Dropped {
+    const kind = operationalKind(key);
+    if (kind === 'no') return this.value(value, tally);
+    if (kind === 'unscanned' || typeof value !== 'string') return value;
+    // A URL the daemon calls later: its credentials go, the rest stays usable as it is.
+    const stripped = withoutUserinfo(value);
+    if (stripped === undefined) return this.value(value, tally);
+    if (stripped === value || this.urlCredentials === undefined) return value;
+    tally.add(this.urlCredentials);
+    return stripped;
   }
 
   /** DROP anywhere inside a value drops the whole attribute holding it. */

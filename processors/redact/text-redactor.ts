@@ -20,6 +20,11 @@ export class TextRedactor {
     this.scratch = new Tally(detectorCount);
   }
 
+  /** The detector behind the last DROP that redact returned. */
+  get droppedBy(): number {
+    return this.scanner.droppedBy;
+  }
+
   /**
    * The redacted string (the same string when nothing matched), or DROP. When a string is
    * dropped, only the dropping detector is counted (once): whatever else it held left with it.

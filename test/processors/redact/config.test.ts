@@ -74,9 +74,10 @@ describe('redact config', () => {
       'bad-custom-detectors.yaml:6:15 error processors.redact.custom_detectors.0.name must be a snake_case identifier: a-z, 0-9 and _, starting with a letter [CFG_INVALID_VALUE]',
       'bad-custom-detectors.yaml:9:18 error processors.redact.custom_detectors.1.pattern does not compile: Invalid regular expression: /([a-z/: Unterminated character class [CFG_INVALID_VALUE]',
       'bad-custom-detectors.yaml:11:18 error processors.redact.custom_detectors.2.pattern must not match the empty string [CFG_INVALID_VALUE]',
-      'bad-custom-detectors.yaml:13:18 error processors.redact.custom_detectors.3.pattern must not use backreferences (detectors are combined into one expression, which renumbers groups) [CFG_INVALID_VALUE]',
+      'bad-custom-detectors.yaml:13:18 error processors.redact.custom_detectors.3.pattern uses a backreference (\\1), which the linear-time regex engine (RE2) cannot run; patterns may not use lookahead (?= (?!, lookbehind (?<= (?<! or backreferences \\1 \\k<name> [CFG_INVALID_VALUE]',
       'bad-custom-detectors.yaml:17:18 error processors.redact.custom_detectors.5.pattern must not use named groups (detectors are combined into one expression); use (?:...) [CFG_INVALID_VALUE]',
       'bad-custom-detectors.yaml:22:17 error processors.redact.custom_detectors.7.action Invalid option: expected one of "mask"|"hash"|"drop" [CFG_INVALID_VALUE]',
+      'bad-custom-detectors.yaml:24:18 error processors.redact.custom_detectors.8.pattern uses a lookbehind (?<=...), which the linear-time regex engine (RE2) cannot run; patterns may not use lookahead (?= (?!, lookbehind (?<= (?<! or backreferences \\1 \\k<name> [CFG_INVALID_VALUE]',
       'bad-custom-detectors.yaml:14:15 error processors.redact.custom_detectors.4.name "email" is already the name of a built-in detector [CFG_INVALID_VALUE]',
       'bad-custom-detectors.yaml:20:15 error processors.redact.custom_detectors.7.name "twice" is already the name of another custom detector [CFG_INVALID_VALUE]',
     ]);

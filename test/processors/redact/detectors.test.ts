@@ -97,6 +97,14 @@ const truePositives: Record<(typeof BUILTIN_DETECTOR_NAMES)[number], Case[]> = {
     ['-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC', '[REDACTED:PRIVATE_KEY]'],
     ['x-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEA\n-----END OPENSSH PRIVATE KEY-----y', 'x[REDACTED:PRIVATE_KEY]y'],
   ],
+  url_credentials: [
+    ['GET https://alice:s3cret@api.example.com/v1?q=1', 'GET https://[REDACTED:URL_CREDENTIALS]@api.example.com/v1?q=1'],
+    ['DATABASE_URL=postgres://app:p%40ss@db.internal:5432/main', 'DATABASE_URL=postgres://[REDACTED:URL_CREDENTIALS]@db.internal:5432/main'],
+    // A raw "@" in the password: the last "@" of the authority ends the userinfo.
+    ['redis://:pa@ss@cache:6379', 'redis://[REDACTED:URL_CREDENTIALS]@cache:6379'],
+    // The host after the credentials is not an e-mail domain.
+    ['http://user:pw@example.com/hook', 'http://[REDACTED:URL_CREDENTIALS]@example.com/hook'],
+  ],
 };
 
 /** Strings that resemble a detector's values but are not, each left exactly as it is. */
@@ -136,6 +144,7 @@ const nearMisses: Record<(typeof BUILTIN_DETECTOR_NAMES)[number], string[]> = {
   jwt: ['eyJhbGciOiJIUzI1NiJ9', 'eyJ.eyJ.x'],
   bearer_token: ['use bearer authentication everywhere', 'the Bearer token is missing', 'Bearer short1'],
   private_key: ['-----BEGIN PUBLIC KEY-----\nMFkwEwYH\n-----END PUBLIC KEY-----', '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----'],
+  url_credentials: ['git://anonymous@host/repo', 'https://example.com/a:b@c', 'see http://example.com:8080/x', 'mailto:jane'],
 };
 
 describe.each(BUILTIN_DETECTOR_NAMES.map((name) => [name] as const))('detector %s', (name) => {
