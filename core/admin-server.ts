@@ -9,10 +9,14 @@ import type { AdminAction, QueryBackend, QueryLimits } from './component';
 import { errorMessage, isPermanent } from './errors';
 import { BodyError, readBody } from './http-body';
 import { closeServer } from './http-host';
+import { guardMiddleware, RequestGuard } from './http-guard';
+import { ActionToken } from './action-token';
+import { capConnections, DEFAULT_MAX_CONNECTIONS } from './connection-cap';
+import { RateLimitedWarn } from './rate-limited-warn';
 import { parseListen } from './listen';
 import type { Logger } from './logger';
 import { QueryRefusedError } from './clickhouse/query-guard';
-import type { Telemetry } from './telemetry';
+import type { ListenerTelemetry, Telemetry } from './telemetry';
 
 export interface AdminServerOptions {
   listen: string;
@@ -26,13 +30,36 @@ export interface AdminServerOptions {
   /** Operator actions components registered, by "owner/name". */
   action: (owner: string, name: string) => AdminAction | undefined;
   healthy: () => boolean;
+  /** Host rules, connection cap and timeouts of the listener (defaults: ADMIN_LISTENER_DEFAULTS). */
+  listener?: AdminListenerOptions;
 }
+
+export interface AdminListenerOptions {
+  allowedHosts?: readonly string[];
+  maxConnections?: number;
+  headersTimeoutMs?: number;
+  /** Must exceed the query timeout. */
+  requestTimeoutMs?: number;
+  keepAliveTimeoutMs?: number;
+}
+
+/**
+ * Timeouts of the admin listener: headers within 10 s, a whole request within 40 s (the default
+ * 30 s query timeout plus 10 s), idle keep-alive connections closed after 5 s; checked every second.
+ */
+export const ADMIN_LISTENER_DEFAULTS = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 40_000,
+  keepAliveTimeoutMs: 5_000,
+  connectionsCheckingIntervalMs: 1_000,
+} as const;
 
 const MAX_QUERY_BYTES = 1024 * 1024;
 
 /** ClickHouse exception codes used in answers, so ClickHouse clients show familiar errors. */
 const CH_READONLY = 164;
 const CH_AUTH = 516;
+const CH_ACCESS_DENIED = 497;
 const CH_BAD_ARGUMENTS = 36;
 const CH_NO_STORE = 999;
 const CH_SYNTAX_ERROR = 62;
@@ -49,6 +76,8 @@ const QUERY_BACKSTOP_MS = 10_000;
 export class AdminServer {
   private server: http.Server | undefined;
   private readonly auth: ApiKeyAuth;
+  /** Set at start when the listener has no auth: what POST /actions/... must present. */
+  private token: ActionToken | undefined;
   private runningQueries = 0;
 
   constructor(private readonly options: AdminServerOptions) {
@@ -59,11 +88,29 @@ export class AdminServer {
     return (this.server?.address() as AddressInfo | null)?.port ?? 0;
   }
 
+  /** The operator-action token of this start, when the listener has no auth (else undefined). */
+  get actionToken(): string | undefined {
+    return this.token?.value;
+  }
+
   async start(): Promise<void> {
     const addr = parseListen(this.options.listen);
     if (!addr) throw new Error(`invalid admin listen address "${this.options.listen}"`);
     const app = express();
     app.disable('x-powered-by');
+    const listenerOptions = this.options.listener ?? {};
+    // Foreign Host (DNS rebinding) and cross-site browser requests are refused before anything else.
+    const guard = new RequestGuard(addr.host, () => this.port, listenerOptions.allowedHosts);
+    let listenerTelemetry: ListenerTelemetry | undefined;
+    const refusedWarning = new RateLimitedWarn(this.options.logger, 'refused admin requests for a foreign Host or from another site (DNS rebinding or a web page?)');
+    app.use(
+      guardMiddleware(guard, (req, res, refusal) => {
+        listenerTelemetry?.refusedRequest(refusal.reason);
+        refusedWarning.warn({ reason: refusal.reason, host: req.headers.host, origin: req.headers.origin });
+        res.status(refusal.status).set('X-ClickHouse-Exception-Code', String(CH_ACCESS_DENIED)).type('text/plain');
+        res.send(clickhouseError(CH_ACCESS_DENIED, `${refusal.message} [${refusal.code}]`, 'ACCESS_DENIED'));
+      }),
+    );
     app.get('/healthz', (_req, res) => {
       const ok = this.options.healthy();
       res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'shutting_down' });
@@ -83,12 +130,39 @@ export class AdminServer {
     app.get('/ping', (_req, res) => res.type('text/plain').send('Ok.\n'));
     // Component ids may contain a slash (alert/oncall): the last segment names the action.
     app.post('/actions/*path', (req, res) => void this.runAction(req, res));
+    // GET never has side effects: actions are POST only.
+    app.all('/actions/*path', (req, res) => {
+      res.status(405).set('Allow', 'POST').json({ ok: false, error: `method ${req.method} is not allowed on actions; use POST` });
+    });
     app.get('/', (req, res) => void this.query(req, res));
     app.post('/', (req, res) => void this.query(req, res));
-    this.server = http.createServer(app);
+    this.server = http.createServer(
+      {
+        headersTimeout: listenerOptions.headersTimeoutMs ?? ADMIN_LISTENER_DEFAULTS.headersTimeoutMs,
+        requestTimeout: listenerOptions.requestTimeoutMs ?? ADMIN_LISTENER_DEFAULTS.requestTimeoutMs,
+        keepAliveTimeout: listenerOptions.keepAliveTimeoutMs ?? ADMIN_LISTENER_DEFAULTS.keepAliveTimeoutMs,
+        connectionsCheckingInterval: ADMIN_LISTENER_DEFAULTS.connectionsCheckingIntervalMs,
+      },
+      app,
+    );
     this.server.listen(addr.port, addr.host);
     await once(this.server, 'listening');
+    const listener = `admin ${addr.host}:${this.port}`;
+    listenerTelemetry = this.options.telemetry.forListener(listener);
+    capConnections(this.server, {
+      listener,
+      maxConnections: listenerOptions.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+      telemetry: listenerTelemetry,
+      logger: this.options.logger,
+    });
     this.options.logger.info({ listen: `${addr.host}:${this.port}` }, 'admin listener started');
+    if (!this.auth.enabled) {
+      this.token = new ActionToken();
+      this.options.logger.info(
+        { action_token: this.token.value },
+        `admin actions (POST /actions/...) need this start's token, as Authorization: Bearer <token> or X-Tracehouse-Action-Token: <token> (the admin listener has no auth): ${this.token.value}`,
+      );
+    }
   }
 
   async shutdown(): Promise<void> {
@@ -99,6 +173,17 @@ export class AdminServer {
 
   /** POST /actions/<owner>/<name>: a JSON object in, `{"ok": true, "result": ...}` or `{"ok": false, "error"}` out. */
   private async runAction(req: Request, res: Response): Promise<void> {
+    // Checked before anything is read or looked up. With auth configured, the key was checked already.
+    if (!this.auth.enabled && !this.token?.matches(req.headers)) {
+      res.set('Connection', 'close');
+      req.resume();
+      res.status(401).set('WWW-Authenticate', 'Bearer').json({
+        ok: false,
+        code: 'ADM_ACTION_TOKEN_REQUIRED',
+        error: 'operator actions need the action token the daemon logged at start, as Authorization: Bearer <token> or X-Tracehouse-Action-Token',
+      });
+      return;
+    }
     const raw = (req.params as Record<string, unknown>).path;
     const segments = Array.isArray(raw) ? raw.map(String) : String(raw ?? '').split('/');
     const name = segments.pop() ?? '';

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import zlib from 'node:zlib';
 import { Decompress as ZstdDecompress } from 'fzstd';
 import { TracehouseError } from './errors';
+import type { BodyReservation } from './inflight-limiter';
 
 /** Why a body could not be read; receivers map `status` straight onto their HTTP answer. */
 export class BodyError extends TracehouseError {
@@ -14,10 +15,29 @@ export class BodyError extends TracehouseError {
   }
 }
 
-export interface ReadBodyOptions {
+export interface ReadBodyOptions extends BodyTimeouts {
   /** Bound on the body as sent AND after decompression, so a gzip bomb is refused. */
   maxBytes: number;
+  /**
+   * The receiver's in-flight bound, grown as bytes arrive; when it is reached the read fails with
+   * a 429 BodyError (RCV_OVERLOADED).
+   */
+  reservation?: BodyReservation;
 }
+
+/** How slowly a body may arrive (the `body_*` options of receivers). */
+export interface BodyTimeouts {
+  /** A body that sends no byte for this long is aborted with 408; 0 turns it off. */
+  idleTimeoutMs?: number;
+  /**
+   * Least average rate over every idle-timeout window (10 s by default): a body trickling a byte
+   * now and then is aborted with 408 as well; 0 turns it off.
+   */
+  minBytesPerSecond?: number;
+}
+
+export const DEFAULT_BODY_IDLE_TIMEOUT_MS = 10_000;
+export const DEFAULT_BODY_MIN_BYTES_PER_SECOND = 1024;
 
 /**
  * Reads a request body, decompressing gzip, zstd, deflate or br,
@@ -33,7 +53,7 @@ export async function readBody(req: IncomingMessage, options: ReadBodyOptions): 
   }
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   const inflater = createInflater(encoding, maxBytes);
-  const raw = await collect(req, maxBytes);
+  const raw = await collect(req, maxBytes, Number.isFinite(declared) && declared >= 0 ? declared : undefined, options);
   if (!inflater) return raw;
   try {
     return await inflater(raw);
@@ -92,34 +112,91 @@ function inflateZstd(raw: Buffer, maxBytes: number): Buffer {
   return Buffer.concat(chunks, size);
 }
 
-function collect(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+/**
+ * Collects the raw body, growing the in-flight reservation chunk by chunk and aborting (408) a body
+ * that goes idle or trickles below the minimum rate.
+ */
+function collect(req: IncomingMessage, maxBytes: number, declared: number | undefined, options: ReadBodyOptions): Promise<Buffer> {
+  const idleMs = options.idleTimeoutMs ?? DEFAULT_BODY_IDLE_TIMEOUT_MS;
+  const minRate = options.minBytesPerSecond ?? DEFAULT_BODY_MIN_BYTES_PER_SECOND;
+  const windowMs = idleMs > 0 ? idleMs : DEFAULT_BODY_IDLE_TIMEOUT_MS;
+  const { reservation } = options;
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let failed = false;
+    let lastByteAt = Date.now();
+    let windowStart = lastByteAt;
+    let windowBytes = 0;
+    let idleTimer: NodeJS.Timeout | undefined;
+    const fail = (err: BodyError) => {
+      if (failed) return;
+      failed = true;
+      clearTimeout(idleTimer);
+      // Nothing more is stored; the caller answers and closes the connection.
+      chunks.length = 0;
+      reject(err);
+    };
+    const onIdle = () => {
+      // Decide after the poll phase: bytes that arrived while the event loop was busy count.
+      setImmediate(() => {
+        if (failed) return;
+        const quiet = Date.now() - lastByteAt;
+        if (quiet >= idleMs) return fail(new BodyError('RCV_BODY_TIMEOUT', `no request body byte received for ${Math.round(quiet / 1000)} s (body_idle_timeout_ms ${idleMs})`, 408));
+        idleTimer = setTimeout(onIdle, idleMs - quiet);
+      });
+    };
+    if (idleMs > 0) idleTimer = setTimeout(onIdle, idleMs);
     req.on('data', (chunk: Buffer) => {
       if (failed) return;
       size += chunk.length;
       if (size > maxBytes) {
-        failed = true;
         // Keep draining (without storing) so the 413 can still be delivered on this connection.
-        reject(tooLarge(maxBytes));
-        return;
+        return fail(tooLarge(maxBytes));
+      }
+      if (reservation && !reservation.grow(chunk.length, declared !== undefined && size >= declared)) {
+        return fail(new BodyError('RCV_OVERLOADED', 'receiver is at max_inflight_bytes while reading the request body; retry later', 429));
+      }
+      const now = Date.now();
+      lastByteAt = now;
+      windowBytes += chunk.length;
+      if (minRate > 0 && now - windowStart >= windowMs) {
+        const needed = (minRate * (now - windowStart)) / 1000;
+        if (windowBytes < needed) {
+          return fail(new BodyError('RCV_BODY_TIMEOUT', `request body arrives slower than body_min_bytes_per_second (${minRate})`, 408));
+        }
+        windowStart = now;
+        windowBytes = 0;
       }
       chunks.push(chunk);
     });
     req.on('end', () => {
-      if (!failed) resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
-    });
-    req.on('error', (err) => {
-      if (!failed) reject(new BodyError('RCV_BODY_READ', `error reading request body: ${err.message}`, 400));
+      if (failed) return;
+      clearTimeout(idleTimer);
+      reservation?.complete();
       failed = true;
+      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
     });
-    req.on('aborted', () => {
-      if (!failed) reject(new BodyError('RCV_BODY_READ', 'client aborted the request', 400));
-      failed = true;
-    });
+    req.on('error', (err) => fail(new BodyError('RCV_BODY_READ', `error reading request body: ${err.message}`, 400)));
+    req.on('aborted', () => fail(new BodyError('RCV_BODY_READ', 'client aborted the request', 400)));
+    // Without 'end' first, the connection went away mid-body.
+    req.on('close', () => fail(new BodyError('RCV_BODY_READ', 'the connection closed before the request body ended', 400)));
   });
+}
+
+/** How a receiver answers a BodyError besides its status: the outcome it counts, and what the answer carries. */
+export function bodyErrorAnswer(err: BodyError): { outcome: string; closeConnection: boolean; retryAfterSeconds?: number } {
+  switch (err.code) {
+    case 'RCV_TOO_LARGE':
+      return { outcome: 'too_large', closeConnection: false };
+    case 'RCV_BODY_TIMEOUT':
+      // The rest of a stalled body is not waited for: the connection is closed after the answer.
+      return { outcome: 'body_timeout', closeConnection: true };
+    case 'RCV_OVERLOADED':
+      return { outcome: 'inflight_limit', closeConnection: true, retryAfterSeconds: 1 };
+    default:
+      return { outcome: 'bad_body', closeConnection: false };
+  }
 }
 
 function tooLarge(maxBytes: number, suffix = ''): BodyError {

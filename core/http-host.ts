@@ -2,27 +2,60 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import type { HttpListener } from './component';
+import type { Request, Response } from 'express';
+import type { HttpListener, HttpListenerOptions } from './component';
+import { capConnections, DEFAULT_MAX_CONNECTIONS } from './connection-cap';
+import { guardMiddleware, RequestGuard } from './http-guard';
+import type { GuardRefusal } from './http-guard';
 import { listenKey, parseListen } from './listen';
 import type { Logger } from './logger';
+import { encodeRpcStatus } from './otlp/encode';
+import { RPC_CODE } from './otlp/rpc-codes';
+import { RateLimitedWarn } from './rate-limited-warn';
+import type { ListenerTelemetry, Telemetry } from './telemetry';
 
 interface SharedServer {
   server: http.Server;
   router: express.Router;
   port: number;
   owners: Set<string>;
+  guard: RequestGuard;
+  maxConnections: number;
+  setMaxConnections(max: number): void;
 }
+
+/**
+ * Timeouts of the ingest listeners. Slow clients must not pin sockets: headers must arrive within
+ * 15 s, a whole request within 120 s (generous for large uploads; bodies that stall are cut much
+ * sooner by the receivers' body_idle_timeout_ms), idle keep-alive connections close after 65 s
+ * (longer than the usual 60 s of load balancers in front). Node checks them every second.
+ */
+export const INGEST_LISTENER_TIMEOUTS = {
+  headersTimeout: 15_000,
+  requestTimeout: 120_000,
+  keepAliveTimeout: 65_000,
+  connectionsCheckingInterval: 1_000,
+} as const;
 
 /**
  * Owns the HTTP servers receivers listen on. Receivers configured with the same address share one
  * server (each mounts its own routes); the server closes when its last receiver releases it.
+ * Every server refuses requests for a foreign Host and cross-site browser requests before any
+ * route runs (core/http-guard.ts), and holds at most `max_connections` connections.
  */
 export class HttpHost {
   private readonly servers = new Map<string, Promise<SharedServer>>();
 
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly logger: Logger,
+    private readonly telemetry?: Telemetry,
+  ) {}
 
-  async acquire(listen: string, owner: string): Promise<HttpListener> {
+  /**
+   * Opens or shares the server for `listen`. Receivers sharing one address share its listener: it
+   * serves the union of their `allowedHosts` and holds the smallest of their `maxConnections`.
+   */
+  async acquire(listen: string, owner: string, options: HttpListenerOptions = {}): Promise<HttpListener> {
     const key = listenKey(listen);
     let pending = this.servers.get(key);
     if (!pending) {
@@ -32,6 +65,8 @@ export class HttpHost {
     }
     const shared = await pending;
     shared.owners.add(owner);
+    shared.guard.allow(options.allowedHosts ?? []);
+    if (options.maxConnections !== undefined && options.maxConnections < shared.maxConnections) shared.setMaxConnections(options.maxConnections);
     let released = false;
     return {
       router: shared.router,
@@ -54,22 +89,63 @@ export class HttpHost {
     const app = express();
     app.disable('x-powered-by');
     app.set('etag', false);
+    const server = http.createServer(INGEST_LISTENER_TIMEOUTS, app);
+    const port = () => (server.address() as AddressInfo | null)?.port ?? addr.port;
+    const guard = new RequestGuard(addr.host, port);
+    // Named by the bound address once listening; requests only arrive after that.
+    let name = `http ${addr.host}:${addr.port}`;
+    let telemetry: ListenerTelemetry | undefined;
+    const refusedWarning = new RateLimitedWarn(this.logger, 'refused requests for a foreign Host or from another site (DNS rebinding or a web page?)');
+    app.use(
+      guardMiddleware(guard, (req, res, refusal) => {
+        telemetry?.refusedRequest(refusal.reason);
+        refusedWarning.warn({ listener: name, reason: refusal.reason, host: req.headers.host, origin: req.headers.origin });
+        refuseAsStatus(req, res, refusal);
+      }),
+    );
     const router = express.Router();
     app.use(router);
     app.use((req, res) => {
       res.status(404).json({ code: 5, message: `no route for ${req.method} ${req.path}` });
     });
-    const server = http.createServer(app);
-    // Slow clients must not pin sockets forever; generous enough for large uploads.
-    server.requestTimeout = 120_000;
-    server.headersTimeout = 30_000;
-    server.keepAliveTimeout = 65_000;
     server.listen(addr.port, addr.host);
     await once(server, 'listening');
-    const port = (server.address() as AddressInfo).port;
-    this.logger.info({ listen: `${addr.host}:${port}` }, 'http listener started');
-    return { server, router, port, owners: new Set() };
+    name = `http ${addr.host}:${port()}`;
+    telemetry = this.telemetry?.forListener(name);
+    let maxConnections = DEFAULT_MAX_CONNECTIONS;
+    const cap = capConnections(server, { listener: name, maxConnections, telemetry, logger: this.logger });
+    this.logger.info({ listen: `${addr.host}:${port()}` }, 'http listener started');
+    return {
+      server,
+      router,
+      port: port(),
+      owners: new Set(),
+      guard,
+      get maxConnections() {
+        return maxConnections;
+      },
+      setMaxConnections: (max) => {
+        maxConnections = max;
+        cap.setMax(max);
+      },
+    };
   }
+}
+
+/**
+ * A listener-level refusal as the listener's 404 answers too: a google.rpc.Status, in protobuf for
+ * a protobuf request (OTLP), JSON otherwise; its message starts with the Tracehouse code.
+ */
+function refuseAsStatus(req: Request, res: Response, refusal: GuardRefusal): void {
+  const rpc = RPC_CODE.PERMISSION_DENIED;
+  const message = `${refusal.code}: ${refusal.message}`;
+  const mime = req.headers['content-type']?.split(';')[0].trim().toLowerCase();
+  if (mime === 'application/x-protobuf' || mime === 'application/protobuf') {
+    const body = encodeRpcStatus(rpc, message, 'proto');
+    res.status(refusal.status).type('application/x-protobuf').send(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+    return;
+  }
+  res.status(refusal.status).type('application/json').send(encodeRpcStatus(rpc, message, 'json'));
 }
 
 /** Stops accepting connections and resolves when in-flight requests have been answered. */

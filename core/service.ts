@@ -1,6 +1,6 @@
 import { AdminServer } from './admin-server';
 import { isTraceStore } from './component';
-import type { AdminAction, Component, Host, HttpListener, QueryBackend } from './component';
+import type { AdminAction, Component, Host, HttpListener, HttpListenerOptions, QueryBackend } from './component';
 import type { ResolvedConfig } from './config/load-config';
 import { errorMessage } from './errors';
 import { HttpHost } from './http-host';
@@ -40,10 +40,18 @@ export class Service {
       (p) => !options.pipelines?.length || options.pipelines.includes(p),
     );
     this.graph = buildPipelineGraph(config, names, options.logger, this.telemetry);
-    this.httpHost = new HttpHost(options.logger.child({ component: 'service' }));
+    this.httpHost = new HttpHost(options.logger.child({ component: 'service' }), this.telemetry);
     this.admin = new AdminServer({
       listen: config.service.admin.listen,
       auth: config.service.admin.auth,
+      listener: {
+        allowedHosts: config.service.admin.allowed_hosts,
+        maxConnections: config.service.admin.max_connections,
+        headersTimeoutMs: config.service.admin.headers_timeout_ms,
+        // Longer than a query may run, whatever the query timeout is set to.
+        requestTimeoutMs: config.service.admin.request_timeout_ms ?? config.service.admin.query_timeout_ms + 10_000,
+        keepAliveTimeoutMs: config.service.admin.keep_alive_timeout_ms,
+      },
       queryLimits: {
         timeoutMs: config.service.admin.query_timeout_ms,
         maxMemoryBytes: config.service.admin.query_limits.max_memory_bytes,
@@ -64,14 +72,19 @@ export class Service {
     return this.admin.port;
   }
 
+  /** The token `POST /actions/...` needs when the admin listener has no `auth` (printed at start). */
+  get adminActionToken(): string | undefined {
+    return this.admin.actionToken;
+  }
+
   /** The port a receiver's listener is bound to (tests bind port 0). */
   readonly listenerPorts = new Map<string, number>();
 
   async start(): Promise<void> {
     if (this.state !== 'new') throw new Error(`service cannot start from state ${this.state}`);
     const host: Host = {
-      acquireHttpListener: async (listen: string, owner: string): Promise<HttpListener> => {
-        const listener = await this.httpHost.acquire(listen, owner);
+      acquireHttpListener: async (listen: string, owner: string, options?: HttpListenerOptions): Promise<HttpListener> => {
+        const listener = await this.httpHost.acquire(listen, owner, options);
         this.listenerPorts.set(owner, listener.port);
         return listener;
       },

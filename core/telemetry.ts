@@ -75,12 +75,47 @@ export class Telemetry {
     labelNames: ['exporter'],
     registers: [this.registry],
   });
+  /** Readers of each receiver's in-flight bound, sampled at scrape time. */
+  private readonly inflightReaders = new Map<string, () => InflightUse>();
+  private readonly receiverInflight = new Gauge({
+    name: 'tracehouse_receiver_inflight_bytes',
+    help: 'Request bytes a receiver holds against max_inflight_bytes (bodies arriving, decoded, being delivered).',
+    labelNames: ['receiver'],
+    registers: [this.registry],
+    collect: () => this.sampleInflight(),
+  });
+  private readonly receiverReceiving = new Gauge({
+    name: 'tracehouse_receiver_receiving_bytes',
+    help: 'Of tracehouse_receiver_inflight_bytes, the bytes of request bodies still arriving.',
+    labelNames: ['receiver'],
+    registers: [this.registry],
+  });
+  private readonly listenerOpen = new Gauge({
+    name: 'tracehouse_listener_open_connections',
+    help: 'Connections a listener holds open.',
+    labelNames: ['listener'],
+    registers: [this.registry],
+  });
+  private readonly listenerRefusedConnections = new Counter({
+    name: 'tracehouse_listener_connections_refused_total',
+    help: 'Connections a listener closed at once because it already held max_connections.',
+    labelNames: ['listener'],
+    registers: [this.registry],
+  });
+  private readonly listenerRefusedRequests = new Counter({
+    name: 'tracehouse_listener_requests_refused_total',
+    help: 'Requests a listener refused before any route ran, by reason (host_not_allowed, cross_site).',
+    labelNames: ['listener', 'reason'],
+    registers: [this.registry],
+  });
 
   forReceiver(id: string): ReceiverTelemetry {
     return {
       accepted: (spans) => this.receiverAccepted.inc({ receiver: id }, spans),
       refused: (spans, reason) => this.receiverRefused.inc({ receiver: id, reason }, spans),
       request: (outcome) => this.receiverRequests.inc({ receiver: id, outcome }),
+      listener: (name) => this.forListener(name),
+      watchInflight: (read) => void this.inflightReaders.set(id, read),
     };
   }
 
@@ -106,6 +141,27 @@ export class Telemetry {
     };
   }
 
+  /** For one listener, named by kind and address, e.g. "http 127.0.0.1:4318" or "admin 127.0.0.1:8888". */
+  forListener(listener: string): ListenerTelemetry {
+    // Present from the start (at 0), so a scrape shows the listener before anything happened.
+    this.listenerRefusedConnections.inc({ listener }, 0);
+    this.listenerOpen.set({ listener }, 0);
+    return {
+      opened: () => this.listenerOpen.inc({ listener }),
+      closed: () => this.listenerOpen.dec({ listener }),
+      refusedConnection: () => this.listenerRefusedConnections.inc({ listener }),
+      refusedRequest: (reason) => this.listenerRefusedRequests.inc({ listener, reason }),
+    };
+  }
+
+  private sampleInflight(): void {
+    for (const [receiver, read] of this.inflightReaders) {
+      const use = read();
+      this.receiverInflight.set({ receiver }, use.held);
+      this.receiverReceiving.set({ receiver }, use.receiving);
+    }
+  }
+
   metricsText(): Promise<string> {
     return this.registry.metrics();
   }
@@ -119,6 +175,24 @@ export interface ReceiverTelemetry {
   accepted(spans: number): void;
   refused(spans: number, reason: string): void;
   request(outcome: string): void;
+  /** Metrics of a listener the receiver owns itself (the OTLP/gRPC server); absent in test doubles. */
+  listener?(name: string): ListenerTelemetry;
+  /** Reports the receiver's in-flight bound at every scrape; absent in test doubles. */
+  watchInflight?(read: () => InflightUse): void;
+}
+
+export interface InflightUse {
+  held: number;
+  receiving: number;
+}
+
+export interface ListenerTelemetry {
+  opened(): void;
+  closed(): void;
+  /** A connection closed at once because the listener held max_connections. */
+  refusedConnection(): void;
+  /** A request refused before routing (foreign Host, cross-site). */
+  refusedRequest(reason: string): void;
 }
 
 export interface ProcessorTelemetry {

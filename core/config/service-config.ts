@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { authConfigSchema } from '../auth';
+import { allowedHostsSchema } from '../http-guard';
 import { listenSchema } from '../listen';
 
 const componentList = z.array(z.string()).default([]);
@@ -19,6 +20,16 @@ export const serviceConfigSchema = z.strictObject({
       auth: authConfigSchema.optional(),
       /** Longest a query through the admin endpoint may run (the engine's max_execution_time). */
       query_timeout_ms: z.number().int().positive().default(30_000),
+      /** Host names (name, name:port, *.domain, or "*") the admin listener answers besides its own addresses. */
+      allowed_hosts: allowedHostsSchema.optional(),
+      /** Connections held at once (default 1024); beyond it new connections are closed at once. */
+      max_connections: z.number().int().positive().optional(),
+      /** Time for a request's headers to arrive (default 10000). */
+      headers_timeout_ms: z.number().int().positive().optional(),
+      /** Time for a whole request to arrive (default query_timeout_ms + 10000); must exceed query_timeout_ms. */
+      request_timeout_ms: z.number().int().positive().optional(),
+      /** An idle keep-alive connection is closed after this (default 5000). */
+      keep_alive_timeout_ms: z.number().int().positive().optional(),
       /** Engine limits of every analyst statement, and how many may run at once. */
       query_limits: z
         .strictObject({
@@ -30,6 +41,14 @@ export const serviceConfigSchema = z.strictObject({
           max_concurrent_queries: z.number().int().positive().default(2),
         })
         .prefault({}),
+    })
+    .superRefine((admin, ctx) => {
+      if (admin.request_timeout_ms !== undefined && admin.request_timeout_ms <= admin.query_timeout_ms) {
+        ctx.addIssue({ code: 'custom', path: ['request_timeout_ms'], message: `must exceed query_timeout_ms (${admin.query_timeout_ms})` });
+      }
+      if (admin.headers_timeout_ms !== undefined && admin.headers_timeout_ms > (admin.request_timeout_ms ?? admin.query_timeout_ms + 10_000)) {
+        ctx.addIssue({ code: 'custom', path: ['headers_timeout_ms'], message: 'must not exceed request_timeout_ms' });
+      }
     })
     .prefault({}),
   /** Upper bound for draining in-flight requests and flushing exporters on SIGTERM/SIGINT. */

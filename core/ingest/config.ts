@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { ClaimedRoute } from '../component';
 import { receiverAuthConfigSchema } from '../auth';
 import { listenSchema } from '../listen';
+import { httpListenerOptions, maxReceivingBytesSchema } from '../listener-config';
 import { idempotencyConfigSchema } from './idempotency';
 import { rateLimitConfigSchema } from './rate-limit';
 
@@ -31,6 +32,9 @@ export function ingestOptions(defaults: IngestOptionDefaults) {
     max_request_body_bytes: z.number().int().positive().default(defaults.maxRequestBodyBytes ?? 10 * MiB),
     /** Request bytes held at once; beyond it requests are refused with 429 before being read. */
     max_inflight_bytes: z.number().int().positive().default(128 * MiB),
+    /** Of max_inflight_bytes, what bodies still arriving may hold (default three quarters). */
+    max_receiving_bytes: maxReceivingBytesSchema,
+    ...httpListenerOptions,
   };
 }
 

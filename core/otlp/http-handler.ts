@@ -1,6 +1,8 @@
 import type { Request, Response } from 'express';
 import { errorMessage, PermanentError } from '../errors';
-import { BodyError, readBody } from '../http-body';
+import { BodyError, bodyErrorAnswer, readBody } from '../http-body';
+import type { BodyTimeouts } from '../http-body';
+import type { BodyReservation } from '../inflight-limiter';
 import { decodeTraceRequestJson, decodeTraceRequestProto } from './decode';
 import type { DecodedTraces } from './decode';
 import { deliverExport, stampFor } from './deliver-export';
@@ -17,6 +19,8 @@ const CONTENT_TYPES: Record<Encoding, string> = { proto: 'application/x-protobuf
 export interface OtlpHttpHandlerOptions extends OtlpTransportContext {
   /** Bound on the body as sent and after decompression. */
   maxRequestBodyBytes: number;
+  /** How slowly a body may arrive (defaults: core/http-body.ts). */
+  bodyTimeouts?: BodyTimeouts;
   /** Per-key limits, for OTLP mounted inside an ingest receiver (route: the path they count on). */
   rateLimit?: { limits: RateLimits; route: string };
 }
@@ -76,21 +80,22 @@ export function createOtlpHttpHandler(options: OtlpHttpHandlerOptions): (req: Re
     if (known && declared > maxBytes) {
       return refuse(req, res, 413, encoding, RPC_CODE.INVALID_ARGUMENT, `request body exceeds max_request_body_bytes (${maxBytes} bytes)`, 'too_large');
     }
-    // Without a Content-Length the body could be as large as the limit allows; reserve that much.
-    const release = limiter.tryReserve(known ? declared : maxBytes);
-    if (!release) {
+    // Admitted if it could fit now; bytes are reserved as they arrive (core/inflight-limiter.ts), so a
+    // client that announces a large body and then stalls holds only what it sent, until it times out.
+    const reservation = limiter.admitBody(known ? declared : 0);
+    if (!reservation) {
       telemetry.refused(0, 'inflight_limit');
       res.set('Retry-After', String(THROTTLE_RETRY_AFTER_SECONDS));
       return refuse(req, res, 429, encoding, RPC_CODE.RESOURCE_EXHAUSTED, `receiver is at max_inflight_bytes (${limiter.maxBytes}); retry later`, 'inflight_limit');
     }
-    void handleExport(req, res, encoding, workspace).finally(release);
+    void handleExport(req, res, encoding, workspace, reservation).finally(reservation.release);
   };
 
-  async function handleExport(req: Request, res: Response, encoding: Encoding, workspace: string | undefined): Promise<void> {
+  async function handleExport(req: Request, res: Response, encoding: Encoding, workspace: string | undefined, reservation: BodyReservation): Promise<void> {
     let decoded: DecodedTraces;
     let releaseDecompressed: (() => void) | undefined;
     try {
-      const body = await readBody(req, { maxBytes });
+      const body = await readBody(req, { maxBytes, reservation, ...options.bodyTimeouts });
       if (req.headers['content-encoding'] !== undefined) {
         // The inflated copy is held too; count it against the same bound.
         releaseDecompressed = limiter.tryReserve(body.length);
@@ -104,7 +109,14 @@ export function createOtlpHttpHandler(options: OtlpHttpHandlerOptions): (req: Re
     } catch (err) {
       releaseDecompressed?.();
       if (err instanceof BodyError) {
-        return fail(res, err.status, encoding, RPC_CODE.INVALID_ARGUMENT, err.message, err.code === 'RCV_TOO_LARGE' ? 'too_large' : 'bad_body');
+        const answer = bodyErrorAnswer(err);
+        if (answer.closeConnection) res.set('Connection', 'close');
+        if (answer.retryAfterSeconds !== undefined) {
+          res.set('Retry-After', String(answer.retryAfterSeconds));
+          telemetry.refused(0, 'inflight_limit');
+        }
+        const rpc = err.status === 408 ? RPC_CODE.DEADLINE_EXCEEDED : err.status === 429 ? RPC_CODE.RESOURCE_EXHAUSTED : RPC_CODE.INVALID_ARGUMENT;
+        return fail(res, err.status, encoding, rpc, err.message, answer.outcome);
       }
       if (err instanceof PermanentError) return fail(res, 400, encoding, RPC_CODE.INVALID_ARGUMENT, err.message, 'undecodable');
       logger.error({ err: errorMessage(err) }, 'unexpected error reading an OTLP request');

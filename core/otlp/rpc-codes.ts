@@ -1,6 +1,7 @@
 /** google.rpc.Code values (the gRPC status codes), used by both transports' error answers. */
 export const RPC_CODE = {
   INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
   PERMISSION_DENIED: 7,
   RESOURCE_EXHAUSTED: 8,
   UNIMPLEMENTED: 12,

@@ -1,5 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import type { IncomingHttpHeaders } from 'node:http';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { capConnections, DEFAULT_MAX_CONNECTIONS } from '../../core/connection-cap';
 import { errorMessage, PermanentError } from '../../core/errors';
 import { parseListen } from '../../core/listen';
 import { decodeTraceRequestProto } from '../../core/otlp/decode';
@@ -12,6 +15,15 @@ import type { OtlpTransportContext } from '../../core/otlp/deliver-export';
 import { THROTTLE_RETRY_AFTER_SECONDS } from '../../core/otlp/rpc-codes';
 
 const identity = (bytes: Buffer): Buffer => bytes;
+
+/** Connection lifetimes of the OTLP/gRPC listener unless configured (receivers/otlp/README.md). */
+export const GRPC_CONNECTION_DEFAULTS = {
+  maxConnectionIdleMs: 30_000,
+  maxConnectionAgeMs: 900_000,
+  maxConnectionAgeGraceMs: 60_000,
+  keepaliveTimeMs: 60_000,
+  keepaliveTimeoutMs: 20_000,
+} as const;
 
 /**
  * TraceService/Export with messages left as bytes on both sides: the handler decodes with the same
@@ -47,6 +59,7 @@ interface Refusal {
  */
 export class OtlpGrpcServer {
   private server: grpc.Server | undefined;
+  private sockets: net.Server | undefined;
   private boundPort = 0;
 
   constructor(private readonly options: OtlpGrpcServerOptions) {}
@@ -58,33 +71,64 @@ export class OtlpGrpcServer {
 
   async start(): Promise<void> {
     const { config, logger } = this.options;
+    const addr = parseListen(config.listen);
+    if (!addr) throw new Error(`invalid listen address "${config.listen}"`);
     const server = new grpc.Server({
       // grpc-js refuses larger messages itself (RESOURCE_EXHAUSTED) from the 5-byte message header,
       // before buffering them, and again while inflating a gzip message.
       'grpc.max_receive_message_length': config.max_recv_msg_size_bytes,
+      // Idle and long-lived connections are closed (GOAWAY, after the calls in flight), and peers
+      // that vanished without closing are found by pings, so sockets cannot pile up.
+      'grpc.max_connection_idle_ms': config.max_connection_idle_ms ?? GRPC_CONNECTION_DEFAULTS.maxConnectionIdleMs,
+      'grpc.max_connection_age_ms': config.max_connection_age_ms ?? GRPC_CONNECTION_DEFAULTS.maxConnectionAgeMs,
+      'grpc.max_connection_age_grace_ms': config.max_connection_age_grace_ms ?? GRPC_CONNECTION_DEFAULTS.maxConnectionAgeGraceMs,
+      'grpc.keepalive_time_ms': config.keepalive_time_ms ?? GRPC_CONNECTION_DEFAULTS.keepaliveTimeMs,
+      'grpc.keepalive_timeout_ms': config.keepalive_timeout_ms ?? GRPC_CONNECTION_DEFAULTS.keepaliveTimeoutMs,
       interceptors: [this.gate],
     });
     server.addService(otlpTraceServiceDefinition, { export: this.handleExport });
+    // The sockets are accepted by our own server and handed to grpc-js, so that the listener can
+    // hold at most max_connections (grpc-js has no such option) and count what it refuses.
+    const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    const sockets = net.createServer((socket) => injector.injectConnection(socket));
     try {
-      this.boundPort = await new Promise<number>((resolve, reject) =>
-        server.bindAsync(bindAddress(config.listen), grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
-      );
+      await new Promise<void>((resolve, reject) => {
+        sockets.once('error', reject);
+        sockets.listen(addr.port, addr.host, () => {
+          sockets.off('error', reject);
+          resolve();
+        });
+      });
     } catch (err) {
       server.forceShutdown();
       throw new Error(`cannot listen for OTLP/gRPC on ${config.listen}: ${errorMessage(err)}`, { cause: err });
     }
+    sockets.on('error', (err) => logger.error({ err: errorMessage(err) }, 'OTLP/gRPC listener error'));
+    this.boundPort = (sockets.address() as AddressInfo).port;
+    const listener = `grpc ${addr.host}:${this.boundPort}`;
+    capConnections(sockets, {
+      listener,
+      maxConnections: config.max_connections ?? DEFAULT_MAX_CONNECTIONS,
+      telemetry: this.options.telemetry.listener?.(listener),
+      logger,
+    });
     this.server = server;
+    this.sockets = sockets;
     logger.info({ listen: config.listen, port: this.boundPort }, 'OTLP/gRPC listener started');
   }
 
   /**
-   * Sends GOAWAY and waits for the calls in flight, which wait for their spans to be durable. Not
-   * bounded here: the service's shutdown timeout is the one bound for draining the whole daemon.
+   * Stops accepting, sends GOAWAY and waits for the calls in flight, which wait for their spans to
+   * be durable. Not bounded here: the service's shutdown timeout is the one bound for draining the
+   * whole daemon.
    */
   async shutdown(): Promise<void> {
-    const server = this.server;
+    const { server, sockets } = this;
     this.server = undefined;
+    this.sockets = undefined;
+    const closed = sockets ? new Promise<void>((resolve) => sockets.close(() => resolve())) : undefined;
     if (server) await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    await closed;
   }
 
   /**
@@ -200,11 +244,4 @@ function statusOf(refusal: Refusal): grpc.StatusObject {
 function headersOf(metadata: grpc.Metadata): IncomingHttpHeaders {
   const first = (key: string) => metadata.get(key).find((v): v is string => typeof v === 'string');
   return { authorization: first('authorization'), 'x-api-key': first('x-api-key') };
-}
-
-/** grpc-js wants IPv6 hosts bracketed and has no ":port" shorthand for all interfaces. */
-function bindAddress(listen: string): string {
-  const addr = parseListen(listen);
-  if (!addr) throw new Error(`invalid listen address "${listen}"`);
-  return addr.host.includes(':') ? `[${addr.host}]:${addr.port}` : `${addr.host}:${addr.port}`;
 }

@@ -1,6 +1,7 @@
 import type { Authenticator } from '../../core/auth';
 import type { ComponentSettings, Host, HttpListener, Receiver, SpanConsumer } from '../../core/component';
 import { InflightLimiter } from '../../core/inflight-limiter';
+import { bodyTimeoutsOf, listenerOptionsOf } from '../../core/listener-config';
 import type { ReceiverTelemetry } from '../../core/telemetry';
 import type { OtlpReceiverConfig } from './config';
 import { OtlpGrpcServer } from './grpc-server';
@@ -20,7 +21,7 @@ export class OtlpReceiver implements Receiver {
     private readonly settings: ComponentSettings<ReceiverTelemetry>,
     private readonly next: SpanConsumer,
   ) {
-    this.limiter = new InflightLimiter(config.max_inflight_bytes);
+    this.limiter = new InflightLimiter(config.max_inflight_bytes, config.max_receiving_bytes);
   }
 
   /** The bound OTLP/gRPC port (tests listen on port 0), undefined while gRPC is not listening. */
@@ -30,6 +31,7 @@ export class OtlpReceiver implements Receiver {
 
   async start(host: Host): Promise<void> {
     const { http, grpc } = this.config;
+    this.settings.telemetry.watchInflight?.(() => ({ held: this.limiter.inUse, receiving: this.limiter.receiving }));
     const auth: Authenticator = receiverAuthenticator(this.config.auth, host.workspaces, this.settings.id);
     const shared = {
       auth,
@@ -42,8 +44,8 @@ export class OtlpReceiver implements Receiver {
       defaultWorkspace: this.config.default_workspace,
     };
     if (http.enabled) {
-      this.listener = await host.acquireHttpListener(http.listen, this.settings.id);
-      this.listener.router.all(http.traces_path, createOtlpHttpHandler({ maxRequestBodyBytes: http.max_request_body_bytes, ...shared }));
+      this.listener = await host.acquireHttpListener(http.listen, this.settings.id, listenerOptionsOf(http));
+      this.listener.router.all(http.traces_path, createOtlpHttpHandler({ maxRequestBodyBytes: http.max_request_body_bytes, bodyTimeouts: bodyTimeoutsOf(http), ...shared }));
     }
     if (grpc.enabled) {
       const server = new OtlpGrpcServer({ config: grpc, ...shared });

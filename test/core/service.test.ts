@@ -121,7 +121,8 @@ describe('admin actions', () => {
   it('runs a component action on POST /actions/<owner>/<name> and answers its result or error', async () => {
     const service = await start(createRecorder());
     const url = `http://127.0.0.1:${service.adminPort}/actions`;
-    const post = (path: string, body: string) => fetch(`${url}/${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    const token = service.adminActionToken ?? '';
+    const post = (path: string, body: string) => fetch(`${url}/${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } });
     try {
       const ok = await post('tagging/x/echo', '{"target":"slack"}');
       expect(ok.status).toBe(200);

@@ -168,7 +168,9 @@ export async function sendSpans(daemon: TestDaemon, spans: Span[]): Promise<numb
 
 /** Runs an admin action of the alert processor. */
 export async function action(daemon: TestDaemon, name: string, body: unknown = {}, owner = 'alert'): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${daemon.adminUrl}/actions/${owner}/${name}`, { method: 'POST', body: JSON.stringify(body) });
+  // The admin listener has no auth here: actions need the token the daemon printed at start.
+  const headers = { 'x-tracehouse-action-token': daemon.service.adminActionToken ?? '' };
+  const res = await fetch(`${daemon.adminUrl}/actions/${owner}/${name}`, { method: 'POST', body: JSON.stringify(body), headers });
   return { status: res.status, body: await res.json() };
 }
 
