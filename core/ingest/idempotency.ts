@@ -2,14 +2,29 @@ import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 
-export const idempotencyConfigSchema = z.strictObject({
-  /** How long a stored answer is replayed for a repeated key. */
-  ttl_seconds: z.number().int().positive().default(24 * 3600),
-  /** Bound on the answers kept in memory; the least recently used go first. */
-  max_entries: z.number().int().positive().default(100_000),
-});
+const MiB = 1024 * 1024;
+
+export const idempotencyConfigSchema = z
+  .strictObject({
+    /** How long a stored answer is replayed for a repeated key. */
+    ttl_seconds: z.number().int().positive().default(24 * 3600),
+    /** Bound on the answers kept in memory; the least recently used go first. */
+    max_entries: z.number().int().positive().default(100_000),
+    /** Bound on the memory the kept answers take (their bodies, keys and digests), per receiver. */
+    max_bytes: z.number().int().positive().default(16 * MiB),
+    /**
+     * Answers larger than this are not kept: only the request's digest is, so a reused key with
+     * another body is still refused, while a repeat with the same body is processed again.
+     */
+    max_answer_bytes: z.number().int().positive().default(1 * MiB),
+  })
+  .refine((c) => c.max_answer_bytes <= c.max_bytes, { message: 'max_answer_bytes must not exceed max_bytes', path: ['max_answer_bytes'] });
 
 export type IdempotencyConfig = z.output<typeof idempotencyConfigSchema>;
+
+/** What an in-memory store needs; the byte bounds default as in the config schema. */
+export type MemoryStoreOptions = Pick<IdempotencyConfig, 'ttl_seconds' | 'max_entries'> &
+  Partial<Pick<IdempotencyConfig, 'max_bytes' | 'max_answer_bytes'>>;
 
 /** The answer given to the first request with a key, replayed to its repeats. */
 export interface StoredAnswer {
@@ -18,7 +33,15 @@ export interface StoredAnswer {
   body: string;
   /** SHA-256 of the first request's body, to tell a retry from a reused key. */
   fingerprint: string;
+  /**
+   * True when only the digest was kept (the answer was over max_answer_bytes): `body` is empty and
+   * the key cannot be replayed, only told apart from a reuse with another body.
+   */
+  digestOnly?: boolean;
 }
+
+// What an entry costs beyond its strings: the object, the cache's node and bookkeeping.
+const ENTRY_OVERHEAD_BYTES = 256;
 
 /**
  * Where answers are kept. The in-memory store serves one process; a shared store (Redis,
@@ -29,11 +52,33 @@ export interface IdempotencyStore {
   put(key: string, answer: StoredAnswer): Promise<void>;
 }
 
+/**
+ * Answers in memory, bounded by count and by bytes (JSON strings are counted at two bytes a
+ * character, what V8 may take for them). The least recently used go first.
+ */
 export class MemoryIdempotencyStore implements IdempotencyStore {
   private readonly cache: LRUCache<string, StoredAnswer>;
+  private readonly maxAnswerBytes: number;
 
-  constructor(config: IdempotencyConfig) {
-    this.cache = new LRUCache({ max: config.max_entries, ttl: config.ttl_seconds * 1000 });
+  constructor(config: MemoryStoreOptions) {
+    const defaults = idempotencyConfigSchema.parse({});
+    const maxBytes = config.max_bytes ?? defaults.max_bytes;
+    this.maxAnswerBytes = Math.min(config.max_answer_bytes ?? defaults.max_answer_bytes, maxBytes);
+    this.cache = new LRUCache({
+      max: config.max_entries,
+      ttl: config.ttl_seconds * 1000,
+      maxSize: maxBytes,
+      sizeCalculation: (answer, key) => entryBytes(key, answer),
+    });
+  }
+
+  /** Bytes the kept answers take, as counted against max_bytes. */
+  get bytes(): number {
+    return this.cache.calculatedSize;
+  }
+
+  get size(): number {
+    return this.cache.size;
   }
 
   get(key: string): Promise<StoredAnswer | undefined> {
@@ -41,9 +86,18 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   }
 
   put(key: string, answer: StoredAnswer): Promise<void> {
-    this.cache.set(key, answer);
+    const kept = entryBytes(key, answer) > this.maxAnswerBytes ? digestOf(answer) : answer;
+    this.cache.set(key, kept);
     return Promise.resolve();
   }
+}
+
+function entryBytes(key: string, answer: StoredAnswer): number {
+  return ENTRY_OVERHEAD_BYTES + 2 * (key.length + answer.body.length + answer.contentType.length + answer.fingerprint.length);
+}
+
+function digestOf(answer: StoredAnswer): StoredAnswer {
+  return { status: answer.status, contentType: '', body: '', fingerprint: answer.fingerprint, digestOnly: true };
 }
 
 export type IdempotentOutcome =
@@ -66,8 +120,8 @@ export class Idempotency {
     const fingerprint = fingerprintOf(body);
     const pending = this.inflight.get(key);
     if (pending) return compare(await pending.catch(() => undefined), fingerprint) ?? this.run(key, body, produce);
-    const stored = await this.store.get(key);
-    if (stored) return compare(stored, fingerprint) as IdempotentOutcome;
+    const known = compare(await this.store.get(key), fingerprint);
+    if (known) return known;
     // Checked again: another request may have started while the store was being read.
     if (this.inflight.has(key)) return this.run(key, body, produce);
     const running = produce().then((answer) => ({ ...answer, fingerprint }));
@@ -84,7 +138,11 @@ export class Idempotency {
 
 function compare(answer: StoredAnswer | undefined, fingerprint: string): IdempotentOutcome | undefined {
   if (!answer || answer.status < 200 || answer.status >= 300) return undefined;
-  return { kind: answer.fingerprint === fingerprint ? 'replayed' : 'mismatch', answer };
+  if (answer.fingerprint !== fingerprint) return { kind: 'mismatch', answer };
+  // Nothing to replay: the same request is processed again (its ids are deterministic, so the
+  // spans collapse into the same rows at query time).
+  if (answer.digestOnly) return undefined;
+  return { kind: 'replayed', answer };
 }
 
 export function fingerprintOf(body: Buffer): string {

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { TracehouseError } from '../errors';
+import type { Span } from '../span';
 
 /** One failing field of a request body. */
 export interface FieldProblem {
@@ -97,4 +98,33 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown, status 
   const fields = fieldProblemsOf(parsed.error);
   const summary = fields.map((f) => `${fieldName(f.path) || '(body)'}: ${f.message}`).join('; ');
   throw new IngestError(status, 'RCV_VALIDATION', `invalid request body: ${summary}`, fields);
+}
+
+/**
+ * The last Unix nanosecond the store can hold (DateTime64(9) ends in 2262); OTLP times are
+ * unsigned. A span a request maps outside [0, this] came from a time or duration out of range.
+ */
+export const MAX_TIME_UNIX_NANO = 2n ** 63n - 1n;
+
+const OUT_OF_RANGE = 'a time, duration or number in the request is out of range';
+
+/** Refuses (422) spans whose times the request pushed out of range, e.g. a huge latencyMs. */
+export function checkSpanTimes(spans: readonly Span[]): void {
+  for (const span of spans) {
+    const { startTimeUnixNano: start, endTimeUnixNano: end } = span;
+    if (start < 0n || end < 0n || start > MAX_TIME_UNIX_NANO || end > MAX_TIME_UNIX_NANO) {
+      throw new IngestError(422, 'RCV_OUT_OF_RANGE', `${OUT_OF_RANGE}: span times must lie between 1970 and 2262`);
+    }
+  }
+}
+
+/**
+ * What a route handler's exception means for the client. Mapping a valid body throws RangeError
+ * only when a value is out of range (BigInt of an infinite product, an invalid Date): that is the
+ * request's fault (422), not the daemon's. Anything else is left for the caller (a 500).
+ */
+export function asClientError(err: unknown): IngestError | undefined {
+  if (err instanceof IngestError) return err;
+  if (err instanceof RangeError) return new IngestError(422, 'RCV_OUT_OF_RANGE', `${OUT_OF_RANGE}: ${err.message}`);
+  return undefined;
 }

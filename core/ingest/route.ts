@@ -9,11 +9,12 @@ import { BodyError, readBody } from '../http-body';
 import type { InflightLimiter } from '../inflight-limiter';
 import type { Logger } from '../logger';
 import type { Span } from '../span';
-import { withSpanAttributes } from '../span';
 import type { ReceiverTelemetry } from '../telemetry';
 import { DEFAULT_WORKSPACE } from '../workspaces';
+import { stampSpans } from './attributes';
 import type { Idempotency, StoredAnswer } from './idempotency';
-import { IngestError } from './problems';
+import { parseJsonBody } from './json-body';
+import { asClientError, checkSpanTimes } from './problems';
 import type { ErrorStyle, IngestProblem } from './problems';
 import type { RateLimits } from './rate-limit';
 import { rateLimitHeaders } from './rate-limit';
@@ -181,22 +182,22 @@ export function mountIngestRoute(router: Router, route: IngestRoute, context: In
       if (err instanceof BodyError) return refuse(res, { status: err.status, code: err.code, message: err.message }, err.code === 'RCV_TOO_LARGE' ? 'too_large' : 'bad_body');
       throw err;
     }
-    try {
-      body = JSON.parse(raw.toString('utf8'));
-    } catch (err) {
-      return refuse(res, { status: 400, code: 'RCV_BAD_JSON', message: `request body is not valid JSON: ${errorMessage(err)}` }, 'bad_json');
-    }
+    const parsed = parseJsonBody(raw);
+    if (!parsed.ok) return refuse(res, { status: 400, code: parsed.code, message: parsed.message }, 'bad_json');
+    body = parsed.value;
     let plan: IngestPlan;
     try {
       plan = await route.handle({ body, raw, headers: req.headers, params: paramsOf(req), workspace, receivedAtNanos: nowNanos() });
-    } catch (err) {
-      if (err instanceof IngestError) {
+      checkSpanTimes(plan.spans);
+    } catch (thrown) {
+      const err = asClientError(thrown);
+      if (err !== undefined) {
         if (err.retryAfterSeconds !== undefined) res.set('Retry-After', String(err.retryAfterSeconds));
         if (err.status >= 500) return refuse(res, err.problem, 'server_error');
         telemetry.refused(0, 'invalid');
         return refuse(res, err.problem, err.status === 422 ? 'invalid' : `client_error_${err.status}`);
       }
-      throw err;
+      throw thrown;
     }
     if (plan.onSettled) settleOnAnswer(res, plan.onSettled);
     const headerKey = firstHeader(req.headers[IDEMPOTENCY_HEADER]);
@@ -211,8 +212,10 @@ export function mountIngestRoute(router: Router, route: IngestRoute, context: In
       return refuse(res, { status: 422, code: 'RCV_IDEMPOTENCY_MISMATCH', message: 'Idempotency-Key was already used with a different request body' }, 'idempotency_mismatch');
     }
     const conflict = route.onBodyIdConflict;
-    if (outcome.kind === 'mismatch' && conflict !== undefined && conflict !== 'replay') {
-      return refuse(res, { status: conflict.status, code: 'RCV_ID_CONFLICT', message: `a resource with this id was already created from a different document` }, 'id_conflict');
+    // An answer too large to keep (idempotency.max_answer_bytes) cannot be replayed: a conflict.
+    if (outcome.kind === 'mismatch' && ((conflict !== undefined && conflict !== 'replay') || outcome.answer.digestOnly)) {
+      const status = conflict !== undefined && conflict !== 'replay' ? conflict.status : 409;
+      return refuse(res, { status, code: 'RCV_ID_CONFLICT', message: `a resource with this id was already created from a different document` }, 'id_conflict');
     }
     answer(res, outcome.answer, outcome.kind === 'fresh' ? 'fresh' : 'replayed');
   }
@@ -228,7 +231,8 @@ export function mountIngestRoute(router: Router, route: IngestRoute, context: In
 
   /** Stores the plan's spans and builds the answer (success, or the refusal the failure calls for). */
   async function deliver(req: Request, res: Response, workspace: string, plan: IngestPlan): Promise<StoredAnswer> {
-    const spans = withSpanAttributes(plan.spans, { 'tracehouse.workspace': workspace, 'tracehouse.source': context.receiverId });
+    // Receivers map only their APIs' documented fields into tracehouse.*; the stamp is the daemon's.
+    const { spans } = stampSpans(plan.spans, { 'tracehouse.workspace': workspace, 'tracehouse.source': context.receiverId }, 'receiver');
     let result: ConsumeResult | undefined;
     if (spans.length > 0) {
       const controller = new AbortController();

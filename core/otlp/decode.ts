@@ -5,7 +5,8 @@
  */
 import { PermanentError, errorMessage } from '../errors';
 import { RejectionLog, type DecodedTraces } from './decoded-traces';
-import { anyValueTooDeep } from './limits';
+import { nestsDeeperThan } from '../ingest/json-body';
+import { MAX_OTLP_JSON_DEPTH, anyValueTooDeep } from './limits';
 import { spansFromJson } from './json-to-span';
 import { ExportTraceServiceRequest, type RequestMsg } from './pb';
 import { createOtlpReader } from './proto-reader';
@@ -34,6 +35,9 @@ export function decodeTraceRequestProto(bytes: Uint8Array): DecodedTraces {
 export function decodeTraceRequestJson(input: string | Uint8Array | object): DecodedTraces {
   let request: unknown = input;
   if (typeof input === 'string' || input instanceof Uint8Array) {
+    if (nestsDeeperThan(input, MAX_OTLP_JSON_DEPTH)) {
+      throw new PermanentError('RCV_DECODE', `invalid JSON: arrays and objects nest deeper than ${MAX_OTLP_JSON_DEPTH} levels`);
+    }
     const text = typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8');
     try {
       request = JSON.parse(text);

@@ -19,6 +19,13 @@ export function anyValueTooDeep(): PermanentError {
   return new PermanentError('RCV_DECODE', ANY_VALUE_TOO_DEEP);
 }
 
+/**
+ * Nesting of arrays and objects an OTLP/JSON request may have anywhere, unknown fields included
+ * (they are otherwise ignored). Far above what MAX_ANY_VALUE_DEPTH needs (about 140 levels), so
+ * attribute values too deep meet the AnyValue error first, as over protobuf.
+ */
+export const MAX_OTLP_JSON_DEPTH = 1024;
+
 export const INT64_MIN = -(2n ** 63n);
 export const INT64_MAX = 2n ** 63n - 1n;
 export const UINT64_MAX = 2n ** 64n - 1n;
