@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { linearRegexProblem } from '../../core/linear-regex';
 import { compileJsonSchema } from './json-schema';
 import type { JsonSchemaValue } from './json-schema';
-import { REGEX_FLAGS, RULE_TYPES, SEVERITIES } from './rule-types';
+import { RULE_TYPES, SEVERITIES, validRegexFlags } from './rule-types';
 
 /** What a text rule reads: the output text, the input text, or one string attribute. */
 const targetSchema = z
@@ -17,7 +18,7 @@ const scopeSchema = z.strictObject({
   workspace: z.string().min(1).optional(),
   project: z.string().min(1).optional(),
   task: z.string().min(1).optional(),
-  /** A glob over gen_ai.response.model or gen_ai.request.model (picomatch, case-insensitive). */
+  /** A glob over gen_ai.response.model or gen_ai.request.model (core/glob, case-insensitive). */
   model: z.string().min(1).optional(),
 });
 
@@ -46,17 +47,17 @@ const regexRule = <T extends string>(type: T) =>
     .strictObject({
       ...textRule,
       type: z.literal(type),
-      /** JavaScript regular expression source, without slashes. */
+      /**
+       * JavaScript regular expression source, without slashes. Runs on the linear-time engine
+       * (RE2): lookaround and backreferences are refused when the config loads.
+       */
       value: z.string().min(1),
-      flags: z.string().regex(REGEX_FLAGS, 'must be some of i, m, s, u, each at most once').default(''),
+      flags: z.string().refine(validRegexFlags, 'must be some of i, m, s, u, each at most once').default(''),
     })
     .superRefine((rule, ctx) => {
-      if (!REGEX_FLAGS.test(rule.flags)) return;
-      try {
-        new RegExp(rule.value, rule.flags);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', path: ['value'], message: `does not compile: ${(err as Error).message}` });
-      }
+      if (!validRegexFlags(rule.flags)) return;
+      const problem = linearRegexProblem(rule.value, rule.flags);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['value'], message: problem });
     });
 
 const lengthRule = <T extends string>(type: T) =>
@@ -93,7 +94,7 @@ const ruleOptions = [
   /** Without a value: any detector counts. */
   z.strictObject({ ...common, type: z.literal('pii_detected'), value: names.optional() }),
   z.strictObject({ ...common, type: z.literal('finish_reason_in'), value: names }),
-  /** Globs (picomatch, case-insensitive, `*` also crosses `/`). */
+  /** Globs (core/glob, case-insensitive, `*` also crosses `/`). */
   z.strictObject({ ...common, type: z.literal('model_in'), value: names }),
 ] as const;
 

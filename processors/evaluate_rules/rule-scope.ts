@@ -1,19 +1,19 @@
-import picomatch from 'picomatch';
+import { globMatcher } from '../../core/glob';
 import type { AttributeValue, Span } from '../../core/span';
 import type { RuleScope } from './rule-config';
 
 /**
  * Model names are ids, not paths: `*` crosses `/` (openrouter's `anthropic/claude-...`), dots are
- * ordinary characters, and case does not matter (`GPT-4o` is `gpt-4o`).
+ * ordinary characters, and case does not matter (`GPT-4o` is `gpt-4o`). `?` is one character
+ * other than `/`, and `{a,b}` are alternatives, as picomatch had them. Names come from clients, so
+ * globs match in linear time (core/glob), whatever their length.
  */
-const MODEL_GLOB_OPTIONS = { bash: true, dot: true, nocase: true } as const;
+const MODEL_GLOB_OPTIONS = { caseInsensitive: true, braces: true, questionMarkSkipsSlash: true } as const;
 
 export type ModelMatcher = (model: string) => boolean;
 
 export function modelMatcher(globs: string | readonly string[]): ModelMatcher {
-  const matcher = picomatch(typeof globs === 'string' ? globs : [...globs], MODEL_GLOB_OPTIONS);
-  // Called with one argument only: picomatch's second (returnObject) makes every answer truthy.
-  return (model) => matcher(model);
+  return globMatcher(globs, MODEL_GLOB_OPTIONS);
 }
 
 /** Where a span names its model, response model first (what actually answered). */

@@ -1,3 +1,4 @@
+import { LinearRegex } from '../../core/linear-regex';
 import type { Span } from '../../core/span';
 import type { CheckResult, SpanCheck } from './check';
 import { erred, PASSED, triggered } from './check';
@@ -30,7 +31,8 @@ function textCheck(rule: TextRuleConfig): TextCheck {
       return keywordCheck(rule.type === 'keyword_required', rule.value, rule.case_sensitive);
     case 'regex_required':
     case 'regex_forbidden': {
-      const pattern = new RegExp(rule.value, rule.flags);
+      // Linear in the text's length whatever the pattern (RE2); the config check refused what RE2 cannot run.
+      const pattern = LinearRegex.compile(rule.value, rule.flags);
       return rule.type === 'regex_required'
         ? (text) => (pattern.test(text) ? PASSED : triggered('no match for the pattern'))
         : (text) => (pattern.test(text) ? triggered('matches the pattern') : PASSED);

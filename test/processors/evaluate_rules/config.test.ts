@@ -67,6 +67,10 @@ describe('evaluate_rules config', () => {
     expect(errors('bad-regex.yaml')).toEqual([
       'bad-regex.yaml:8:16 error processors.evaluate_rules.rules.0.value does not compile: Invalid regular expression: /([a-z/: Unterminated character class [CFG_INVALID_VALUE]',
       'bad-regex.yaml:12:16 error processors.evaluate_rules.rules.1.flags must be some of i, m, s, u, each at most once [CFG_INVALID_VALUE]',
+      // Rules run on the linear-time engine: what it cannot run is refused, named, at load time.
+      'bad-regex.yaml:15:16 error processors.evaluate_rules.rules.2.value uses a lookbehind (?<=...), which the linear-time regex engine (RE2) cannot run; patterns may not use lookahead (?= (?!, lookbehind (?<= (?<! or backreferences \\1 \\k<name> [CFG_INVALID_VALUE]',
+      'bad-regex.yaml:18:16 error processors.evaluate_rules.rules.3.value uses a backreference (\\1), which the linear-time regex engine (RE2) cannot run; patterns may not use lookahead (?= (?!, lookbehind (?<= (?<! or backreferences \\1 \\k<name> [CFG_INVALID_VALUE]',
+      'bad-regex.yaml:21:16 error processors.evaluate_rules.rules.4.value uses a negative lookahead (?!...), which the linear-time regex engine (RE2) cannot run; patterns may not use lookahead (?= (?!, lookbehind (?<= (?<! or backreferences \\1 \\k<name> [CFG_INVALID_VALUE]',
     ]);
   });
 
@@ -75,6 +79,7 @@ describe('evaluate_rules config', () => {
       'bad-schema.yaml:8:9 error processors.evaluate_rules.rules.0.value is not a valid JSON Schema: strict mode: unknown keyword: "requird" [CFG_INVALID_VALUE]',
       'bad-schema.yaml:13:9 error processors.evaluate_rules.rules.1.value is not a valid JSON Schema: schema is invalid: data/type must be equal to one of the allowed values, data/type must be array, data/type must match a schema in anyOf [CFG_INVALID_VALUE]',
       'bad-schema.yaml:17:9 error processors.evaluate_rules.rules.2.value must be a JSON Schema (an object, or true/false) [CFG_INVALID_VALUE]',
+      'bad-schema.yaml:20:9 error processors.evaluate_rules.rules.3.value is not a valid JSON Schema: uses a lookahead (?=...), which the linear-time regex engine (RE2) cannot run; patterns may not use lookahead (?= (?!, lookbehind (?<= (?<! or backreferences \\1 \\k<name> [CFG_INVALID_VALUE]',
     ]);
   });
 

@@ -66,6 +66,25 @@ describe('rule types', () => {
     });
   });
 
+  describe('regular expressions run in linear time (RE2)', () => {
+    // Each pattern backtracks exponentially on a JavaScript engine given this text; here the
+    // answer must come back at all (jest's timeout is the clock) and be right.
+    const long = 'a'.repeat(100_000);
+    it.each([
+      ['(a+)+$', `${long}!`, 'passed'],
+      ['(a|aa)+$', `${long}!`, 'passed'],
+      ['^(\\w+\\s?)*$', `${long}!`, 'passed'],
+      ['(a+)+$', long, 'triggered'],
+    ])('regex_forbidden %s on 100,000 characters', (value, text, outcome) => {
+      expect(run({ type: 'regex_forbidden', value }, outputSpan(text))?.[0]).toBe(outcome);
+    });
+    it('keeps JavaScript meanings the engines spell differently (\\u escapes, Unicode \\s, flags)', () => {
+      expect(run({ type: 'regex_required', value: '^caf\\u00e9\\sok$', flags: 'im' }, outputSpan('x\nCAFÉ\u00a0OK'))?.[0]).toBe('passed');
+      expect(run({ type: 'regex_required', value: 'a.b', flags: 's' }, outputSpan('a\nb'))?.[0]).toBe('passed');
+      expect(run({ type: 'regex_required', value: 'a.b' }, outputSpan('a\nb'))?.[0]).toBe('triggered');
+    });
+  });
+
   describe('min_length', () => {
     const rule = { type: 'min_length', value: 5 };
     it('passes at exactly the minimum, counting characters not UTF-16 units', () => {
@@ -125,6 +144,29 @@ describe('rule types', () => {
     });
     it('triggers on text that is not JSON', () => {
       expect(run(rule, outputSpan('positive'))).toEqual(['triggered', 'not valid JSON']);
+    });
+    it('checks patterns and formats in linear time', () => {
+      const long = 'a'.repeat(100_000);
+      const pattern = { type: 'json_schema', value: { type: 'object', properties: { x: { type: 'string', pattern: '^(a+)+$' } } } };
+      expect(run(pattern, outputSpan(JSON.stringify({ x: `${long}!` })))).toEqual(['triggered', '/x must match pattern "^(a+)+$"']);
+      expect(run(pattern, outputSpan(JSON.stringify({ x: long })))).toEqual(['passed', undefined]);
+      const props = { type: 'json_schema', value: { type: 'object', patternProperties: { '^(a|aa)+$': { type: 'number' } } } };
+      expect(run(props, outputSpan(JSON.stringify({ [long]: 'text' }))) ).toEqual(['triggered', `/${long} must be number`]);
+      // ajv-formats' url expression is quadratic on this; the url format here is not.
+      const url = { type: 'json_schema', value: { type: 'string', format: 'url' } };
+      expect(run(url, outputSpan(JSON.stringify(`http://${'a:'.repeat(250_000)}`)))).toEqual(['triggered', '(root) must match format "url"']);
+      expect(run(url, outputSpan(JSON.stringify('https://example.com/a?b=1')))).toEqual(['passed', undefined]);
+      for (const [format, good, bad] of [
+        ['hostname', 'api.example.com', `${'a.'.repeat(50_000)}-`],
+        ['duration', 'P1Y2M3DT4H5M6S', `P${'1'.repeat(100_000)}`],
+        ['email', 'jane@example.com', `a@${'a-'.repeat(50_000)}`],
+        ['ipv6', '2001:db8::1', '1:'.repeat(50_000)],
+        ['uri-reference', '/a/b?c#d', `a://${'%'.repeat(100_000)}`],
+      ]) {
+        const rule = { type: 'json_schema', value: { type: 'string', format } };
+        expect(run(rule, outputSpan(JSON.stringify(good)))).toEqual(['passed', undefined]);
+        expect(run(rule, outputSpan(JSON.stringify(bad)))).toEqual(['triggered', `(root) must match format "${format}"`]);
+      }
     });
     it('errs when the validator throws (a recursive schema on data nested too deep)', () => {
       const deep = { type: 'json_schema', value: { type: 'array', items: { $ref: '#' } } };
@@ -242,6 +284,13 @@ describe('rule types', () => {
     });
     it('does not apply without a model', () => {
       expect(run(rule, httpSpan())).toBeUndefined();
+    });
+    it('matches globs in linear time, whatever the model name', () => {
+      const stars = { type: 'model_in', value: ['*a*a*a*a*a*b', '*claude*x'] };
+      expect(run(stars, chatSpan({ 'gen_ai.request.model': 'a'.repeat(100_000) }))).toEqual(['passed', undefined]);
+      expect(run(stars, chatSpan({ 'gen_ai.request.model': `${'claude'.repeat(20_000)}\nx` }))?.[0]).toBe('triggered');
+      expect(run({ type: 'model_in', value: ['{gpt,o}-?o', 'claude-[0-9]*'] }, chatSpan({ 'gen_ai.request.model': 'GPT-4o' }))?.[0]).toBe('triggered');
+      expect(run({ type: 'model_in', value: ['{gpt,o}-?o'] }, chatSpan({ 'gen_ai.request.model': 'gpt-/o' }))?.[0]).toBe('passed');
     });
   });
 });
