@@ -8,6 +8,7 @@ import type { IngestOptions } from './config';
 import { Idempotency, MemoryIdempotencyStore } from './idempotency';
 import type { IdempotencyStore } from './idempotency';
 import { RateLimits } from './rate-limit';
+import { RecordTimes } from './record-times';
 import { mountIngestRoute } from './route';
 import type { IngestContext, IngestRoute } from './route';
 
@@ -17,8 +18,11 @@ export interface RawRoute {
   raw: (req: Request, res: Response) => void;
 }
 
-/** Builds a receiver's routes once the host (and so the workspaces) is known. */
-export type IngestRoutesFactory = (context: IngestContext, workspaces: WorkspaceDirectory) => (IngestRoute | RawRoute)[];
+/**
+ * Builds a receiver's routes once the host (and so the workspaces and the store) is known.
+ * `recordTimes` gives records with deterministic ids their first receive time (record-times.ts).
+ */
+export type IngestRoutesFactory = (context: IngestContext, workspaces: WorkspaceDirectory, recordTimes: RecordTimes) => (IngestRoute | RawRoute)[];
 
 /**
  * A receiver made of JSON ingest routes on one HTTP listener (shared with other receivers on the
@@ -57,7 +61,8 @@ export class IngestReceiver implements Receiver {
       accepting: () => this.accepting,
     };
     this.listener = await host.acquireHttpListener(this.options.listen, this.settings.id);
-    for (const route of this.routes(context, host.workspaces)) {
+    const recordTimes = RecordTimes.forStore(host.store(), this.settings.logger);
+    for (const route of this.routes(context, host.workspaces, recordTimes)) {
       if ('raw' in route) this.listener.router.all(route.path, route.raw);
       else mountIngestRoute(this.listener.router, route, context);
     }

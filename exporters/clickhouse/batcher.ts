@@ -65,6 +65,8 @@ export class Waiter {
 export interface Chunk {
   body: Buffer;
   spans: number;
+  /** The partitions (days) its rows fall into; an insert holds at most maxPartitions of them. */
+  partitions: readonly number[];
   waiter: Waiter;
 }
 
@@ -74,6 +76,8 @@ interface Queued extends Chunk {
 
 export interface BatcherOptions {
   maxSpans: number;
+  /** Most distinct partitions in one insert; a chunk alone never has more. */
+  maxPartitions: number;
   timeoutMs: number;
   /** Spans held (waiting or being written) before hasRoom says no. */
   capacity: number;
@@ -86,6 +90,8 @@ export interface BatcherOptions {
 export class Batcher {
   private readonly waiting: Queued[] = [];
   private waitingSpans = 0;
+  /** Waiting chunks per partition: more partitions than one insert takes is a full insert too. */
+  private readonly waitingPartitions = new Map<number, number>();
   private held = 0;
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -108,6 +114,7 @@ export class Batcher {
     for (const chunk of chunks) {
       this.waiting.push({ ...chunk, arrivedAt: now });
       this.waitingSpans += chunk.spans;
+      for (const p of chunk.partitions) this.waitingPartitions.set(p, (this.waitingPartitions.get(p) ?? 0) + 1);
       this.held += chunk.spans;
     }
     this.options.onQueueChange(this.held, this.options.capacity);
@@ -132,6 +139,7 @@ export class Batcher {
   private due(timerFired: boolean): boolean {
     if (this.waiting.length === 0) return false;
     if (this.inFlight === 0 || this.flushing || timerFired || this.waitingSpans >= this.options.maxSpans) return true;
+    if (this.waitingPartitions.size > this.options.maxPartitions) return true;
     return Date.now() >= this.waiting[0].arrivedAt + this.options.timeoutMs;
   }
 
@@ -155,13 +163,25 @@ export class Batcher {
       this.timer = undefined;
     }
     const batch: Chunk[] = [];
+    const partitions = new Set<number>();
     let spans = 0;
     while (this.waiting.length > 0) {
       const next = this.waiting[0];
-      if (batch.length > 0 && spans + next.spans > this.options.maxSpans) break;
+      if (batch.length > 0) {
+        if (spans + next.spans > this.options.maxSpans) break;
+        let added = 0;
+        for (const p of next.partitions) if (!partitions.has(p)) added++;
+        if (partitions.size + added > this.options.maxPartitions) break;
+      }
       this.waiting.shift();
       batch.push(next);
       spans += next.spans;
+      for (const p of next.partitions) {
+        partitions.add(p);
+        const left = (this.waitingPartitions.get(p) ?? 1) - 1;
+        if (left > 0) this.waitingPartitions.set(p, left);
+        else this.waitingPartitions.delete(p);
+      }
     }
     this.waitingSpans -= spans;
     return batch;

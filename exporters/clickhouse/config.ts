@@ -44,6 +44,12 @@ export const clickhouseExporterConfigSchema = z
       .string()
       .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'must be a cluster name from remote_servers')
       .optional(),
+    /**
+     * fsync every part an insert writes (MergeTree settings fsync_after_insert and
+     * fsync_part_directory on the spans, trace-id and record-time tables), so a 200 means the spans
+     * are on disk, not only in the OS page cache. Applied at creation and to existing tables.
+     */
+    fsync_after_insert: z.boolean().default(false),
     /** Upper bound of spans in one insert. */
     max_spans: z.int().min(1).default(5_000),
     /** Longest a span waits for its batch to fill before the batch is inserted anyway. */

@@ -12,6 +12,7 @@ import { Batcher, Waiter, type Chunk } from './batcher';
 import { resolveTarget, type ClickhouseExporterConfig } from './config';
 import { isDataError, type ClickhouseConnection } from './connection';
 import { EmbeddedConnection } from './embedded-connection';
+import { groupByDays, MAX_DAYS_PER_INSERT } from './partitions';
 import { ClickhouseQueryBackend } from './query-backend';
 import { encodeSpans } from './rows';
 import { RetriesExhausted, withRetry, type RetryPolicy } from './retry';
@@ -52,6 +53,7 @@ export class ClickhouseExporter implements Exporter {
     };
     this.batcher = new Batcher({
       maxSpans: config.max_spans,
+      maxPartitions: MAX_DAYS_PER_INSERT,
       timeoutMs: config.timeout_ms,
       capacity: config.queue_max_spans,
       maxInFlight: options.maxInFlight ?? 2,
@@ -84,6 +86,7 @@ export class ClickhouseExporter implements Exporter {
       table: this.config.table,
       ttlDays: this.config.ttl_days,
       clusterName: this.config.cluster_name,
+      fsyncAfterInsert: this.config.fsync_after_insert,
     });
     if (target.mode === 'embedded') {
       try {
@@ -144,15 +147,16 @@ export class ClickhouseExporter implements Exporter {
         ),
       );
     }
-    const max = this.config.max_spans;
-    const parts = Math.ceil(batch.length / max);
+    // Cut by size, and by days so that no insert touches more partitions than the engine allows.
+    const groups = groupByDays(batch, this.config.max_spans);
     return new Promise<void>((resolve, reject) => {
-      const waiter = new Waiter(parts, resolve, reject);
-      const chunks: Chunk[] = [];
-      for (let from = 0; from < batch.length; from += max) {
-        const to = Math.min(from + max, batch.length);
-        chunks.push({ body: encodeSpans(batch, from, to), spans: to - from, waiter });
-      }
+      const waiter = new Waiter(groups.length, resolve, reject);
+      const chunks: Chunk[] = groups.map((group) => ({
+        body: encodeSpans(group.spans),
+        spans: group.spans.length,
+        partitions: group.days,
+        waiter,
+      }));
       waiter.watch(signal, () => abortError(this.settings.id));
       this.batcher.add(chunks);
     });
@@ -166,24 +170,34 @@ export class ClickhouseExporter implements Exporter {
   private async write(chunks: Chunk[]): Promise<void> {
     try {
       await this.insert(chunks);
-      this.unhealthy = false;
-      this.succeed(chunks);
     } catch (err) {
-      const waiters = new Set(chunks.map((chunk) => chunk.waiter));
-      if (isDataError(err) && waiters.size > 1) {
-        // One caller's bad rows must not fail the others sharing the insert: retry per caller.
-        for (const waiter of waiters) {
-          const own = chunks.filter((chunk) => chunk.waiter === waiter);
-          try {
-            await this.insert(own);
-            this.succeed(own);
-          } catch (ownErr) {
-            this.fail(own, ownErr);
-          }
-        }
-        return;
+      // One caller's bad rows must not fail the others sharing the insert.
+      if (isDataError(err)) await this.isolate(byCaller(chunks), err);
+      else this.fail(chunks, err);
+      return;
+    }
+    this.unhealthy = false;
+    this.succeed(chunks);
+  }
+
+  /**
+   * The engine refused an insert for its rows: bisect its callers, inserting each half again, until
+   * the callers whose rows are refused are alone; only they fail (permanently), the others are
+   * stored. One bad caller among n costs about 2·log2(n) inserts instead of n.
+   */
+  private async isolate(callers: Chunk[][], err: unknown): Promise<void> {
+    if (callers.length === 1) return this.fail(callers[0], err);
+    const half = Math.ceil(callers.length / 2);
+    for (const part of [callers.slice(0, half), callers.slice(half)]) {
+      const chunks = part.flat();
+      try {
+        await this.insert(chunks);
+      } catch (partErr) {
+        if (isDataError(partErr)) await this.isolate(part, partErr);
+        else this.fail(chunks, partErr);
+        continue;
       }
-      this.fail(chunks, err);
+      this.succeed(chunks);
     }
   }
 
@@ -267,6 +281,17 @@ export class ClickhouseExporter implements Exporter {
     this.schema = undefined;
     await connection?.close();
   }
+}
+
+/** The chunks of one insert, grouped by the call they came from. */
+function byCaller(chunks: readonly Chunk[]): Chunk[][] {
+  const groups = new Map<Waiter, Chunk[]>();
+  for (const chunk of chunks) {
+    const own = groups.get(chunk.waiter);
+    if (own) own.push(chunk);
+    else groups.set(chunk.waiter, [chunk]);
+  }
+  return [...groups.values()];
 }
 
 function abortError(id: string): TracehouseError {

@@ -3,8 +3,12 @@ import {
   appliedVersionsQuery,
   createDatabaseStatement,
   createMigrationsTableStatement,
+  fsyncEnabled,
+  fsyncMentioned,
   MIGRATIONS,
+  modifyFsyncStatement,
   recordMigrationStatement,
+  tableSettingsQuery,
   type SchemaOptions,
 } from './schema';
 
@@ -50,6 +54,22 @@ export class SchemaManager {
         await this.connection.command(statement);
       }
       await this.connection.command(recordMigrationStatement(this.options, migration));
+    }
+    await this.applyFsync();
+  }
+
+  /**
+   * Tables created earlier keep the settings they were created with: turn fsync on (or back off)
+   * where it differs from fsync_after_insert. A metadata-only change; new parts follow it.
+   */
+  private async applyFsync(): Promise<void> {
+    const wanted = this.options.fsyncAfterInsert === true;
+    const text = await this.connection.select(tableSettingsQuery(this.options), 'JSONEachRow');
+    for (const line of text.split('\n')) {
+      if (line.trim() === '') continue;
+      const { name, engine_full: engine } = JSON.parse(line) as { name: string; engine_full: string };
+      const matches = wanted ? fsyncEnabled(engine) : !fsyncMentioned(engine);
+      if (!matches) await this.connection.command(modifyFsyncStatement(this.options, name, wanted));
     }
   }
 }

@@ -5,6 +5,8 @@
  * harmless.
  */
 
+import { RECORD_TIMES_TABLE, recordTimesTableDdl } from '../../core/ingest/record-times';
+
 export const MIGRATIONS_TABLE = 'tracehouse_schema_migrations';
 
 export interface SchemaOptions {
@@ -12,6 +14,8 @@ export interface SchemaOptions {
   table: string;
   ttlDays: number;
   clusterName?: string;
+  /** fsync_after_insert and fsync_part_directory on the tables inserts write to. */
+  fsyncAfterInsert?: boolean;
 }
 
 export interface Migration {
@@ -41,6 +45,13 @@ function engine(options: SchemaOptions, base: 'MergeTree' | 'ReplacingMergeTree'
   if (!options.clusterName) return `${base}(${args})`;
   const replicated = `'/clickhouse/tables/{shard}/{database}/{table}', '{replica}'`;
   return `Replicated${base}(${args ? `${replicated}, ${args}` : replicated})`;
+}
+
+/** The MergeTree settings that make an acknowledged insert durable on disk. */
+export const FSYNC_SETTINGS = ['fsync_after_insert', 'fsync_part_directory'] as const;
+
+function fsync(options: SchemaOptions): string {
+  return options.fsyncAfterInsert ? FSYNC_SETTINGS.map((name) => `, ${name} = 1`).join('') : '';
 }
 
 function ttl(options: SchemaOptions, column: string): string {
@@ -123,7 +134,7 @@ function spansTable(options: SchemaOptions): string {
 PARTITION BY toDate(Timestamp)
 PRIMARY KEY (ServiceName, SpanName, toDateTime(Timestamp))
 ORDER BY (ServiceName, SpanName, toDateTime(Timestamp), TraceId, SpanId)${ttl(options, 'Timestamp')}
-SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1`;
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1${fsync(options)}`;
 }
 
 function traceIdTsTable(options: SchemaOptions): string {
@@ -134,7 +145,7 @@ function traceIdTsTable(options: SchemaOptions): string {
 ) ENGINE = ${engine(options, 'MergeTree')}
 PARTITION BY toStartOfWeek(Start)
 ORDER BY (TraceId)${ttl(options, 'Start')}
-SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1`;
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1${fsync(options)}`;
 }
 
 function traceIdTsView(options: SchemaOptions): string {
@@ -154,7 +165,38 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 1, description: 'create spans table', statements: (o) => [spansTable(o)] },
   { version: 2, description: 'create trace id lookup table', statements: (o) => [traceIdTsTable(o)] },
   { version: 3, description: 'create trace id lookup view', statements: (o) => [traceIdTsView(o)] },
+  {
+    version: 4,
+    description: 'create record receive-time table',
+    statements: (o) => [recordTimesTableDdl({ database: o.database, clusterName: o.clusterName, fsyncAfterInsert: o.fsyncAfterInsert })],
+  },
 ];
+
+/** The tables an insert writes parts to, whose fsync settings follow fsync_after_insert. */
+export function insertedTables(options: SchemaOptions): string[] {
+  return [options.table, `${options.table}_trace_id_ts`, RECORD_TIMES_TABLE];
+}
+
+/** The settings clause (engine_full) of those tables, to compare with fsync_after_insert. */
+export function tableSettingsQuery(options: SchemaOptions): string {
+  const names = insertedTables(options).map(sqlString).join(', ');
+  return `SELECT name, engine_full FROM system.tables WHERE database = ${sqlString(options.database)} AND name IN (${names})`;
+}
+
+/** Whether a table's engine_full has every fsync setting on. */
+export function fsyncEnabled(engineFull: string): boolean {
+  return FSYNC_SETTINGS.every((name) => new RegExp(`\\b${name} = (1|true)\\b`, 'i').test(engineFull));
+}
+
+/** Whether a table's engine_full has any fsync setting on. */
+export function fsyncMentioned(engineFull: string): boolean {
+  return FSYNC_SETTINGS.some((name) => new RegExp(`\\b${name} = (1|true)\\b`, 'i').test(engineFull));
+}
+
+export function modifyFsyncStatement(options: SchemaOptions, table: string, on: boolean): string {
+  const value = on ? 1 : 0;
+  return `ALTER TABLE ${qualified(options, table)}${onCluster(options)} MODIFY SETTING ${FSYNC_SETTINGS.map((name) => `${name} = ${value}`).join(', ')}`;
+}
 
 export function appliedVersionsQuery(options: SchemaOptions): string {
   return `SELECT version FROM ${qualified(options, MIGRATIONS_TABLE)} FINAL WHERE table_name = ${sqlString(options.table)} ORDER BY version`;

@@ -10,6 +10,6 @@ export const eventsReceiverFactory: ReceiverFactory<typeof eventsReceiverConfigS
   stability: 'alpha',
   summary: 'Runtime and change events (POST /v1/ingest/runtime, /v1/ingest/change) as correlation records',
   configSchema: eventsReceiverConfigSchema,
-  createReceiver: (config, settings, next) => new IngestReceiver(config, settings, next, () => eventRoutes()),
+  createReceiver: (config, settings, next) => new IngestReceiver(config, settings, next, (_context, _workspaces, times) => eventRoutes(times)),
   claimedRoutes: (config) => ingestClaims(config, [RUNTIME_PATH, CHANGE_PATH]),
 };

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { flattenJson } from '../../core/ingest/attributes';
 import { spanIdFor, traceIdFor } from '../../core/ingest/ids';
 import { parseBody, plainErrorStyle } from '../../core/ingest/problems';
+import type { RecordTimes } from '../../core/ingest/record-times';
 import type { IngestPlan, IngestRequest, IngestRoute } from '../../core/ingest/route';
 import { isIsoTimestamp, isoToNanos } from '../../core/ingest/time';
 import { makeSpan } from '../../core/span';
@@ -19,7 +20,7 @@ const runtimeSchema = z.looseObject({ route_id: id, event_id: id, timestamp, ...
 const changeSchema = z.looseObject({ provider: id, change_id: id, classification: id, timestamp: timestamp.optional(), ...traceLink });
 
 /** POST /v1/ingest/runtime and /v1/ingest/change: runtime and change events as zero-duration records. */
-export function eventRoutes(): IngestRoute[] {
+export function eventRoutes(times: RecordTimes): IngestRoute[] {
   return [
     {
       path: RUNTIME_PATH,
@@ -35,9 +36,11 @@ export function eventRoutes(): IngestRoute[] {
     {
       path: CHANGE_PATH,
       errorStyle: plainErrorStyle,
-      handle: (request) => {
+      handle: async (request) => {
         const body = parseBody(changeSchema, request.body);
-        return eventPlan(request, 'change_event', body.change_id, body.timestamp, body.trace_id, body, {
+        // A change without a timestamp keeps its first receive time when sent again.
+        const first = body.timestamp === undefined ? await times.stamp(request, 'change_event', body.change_id) : request;
+        return eventPlan(first, 'change_event', body.change_id, body.timestamp, body.trace_id, body, {
           'tracehouse.change.provider': body.provider,
           'tracehouse.change.id': body.change_id,
           'tracehouse.change.classification': body.classification,

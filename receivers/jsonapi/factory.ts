@@ -11,6 +11,6 @@ export const jsonapiReceiverFactory: ReceiverFactory<typeof jsonapiReceiverConfi
   stability: 'alpha',
   summary: 'Brixo-style JSON:API tracing ingest (traces and observations as application/vnd.api+json resources)',
   configSchema: jsonapiReceiverConfigSchema,
-  createReceiver: (config, settings, next) => new IngestReceiver(config, settings, next, () => jsonapiRoutes()),
+  createReceiver: (config, settings, next) => new IngestReceiver(config, settings, next, (_context, _workspaces, times) => jsonapiRoutes(times)),
   claimedRoutes: (config) => ingestClaims(config, [CREATE_TRACE_PATH, TRACES_PATH, OBSERVATIONS_PATH]),
 };

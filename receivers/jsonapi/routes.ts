@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { z } from 'zod';
 import { IngestError } from '../../core/ingest/problems';
+import type { RecordTimes } from '../../core/ingest/record-times';
 import type { IngestPlan, IngestRequest, IngestRoute } from '../../core/ingest/route';
 import type { Attributes, Span } from '../../core/span';
 import { jsonapiErrorStyle } from './error-style';
@@ -26,17 +28,33 @@ const MAX_TRACE_ID_LENGTH = 256;
 const common = { mediaTypes: [JSONAPI_MEDIA_TYPE], answerType: JSONAPI_MEDIA_TYPE, errorStyle: jsonapiErrorStyle, onBodyIdConflict: { status: 409 } } as const;
 
 /** The three Brixo tracing ingest routes. */
-export function jsonapiRoutes(): IngestRoute[] {
+export function jsonapiRoutes(times: RecordTimes): IngestRoute[] {
+  // A trace with a client id and no times of its own keeps its first receive time when sent again.
+  const firstReceive = (request: IngestRequest, id: string | undefined, attrs: { started_at?: unknown; ended_at?: unknown }, observations = 0) =>
+    attrs.started_at || attrs.ended_at || observations > 0 ? request : times.stamp(request, 'jsonapi.trace', id);
   return [
-    { path: CREATE_TRACE_PATH, ...common, handle: createTrace },
-    { path: TRACES_PATH, ...common, handle: createTraceWithObservations },
+    {
+      path: CREATE_TRACE_PATH,
+      ...common,
+      handle: async (request) => {
+        const { data } = parseDocument(createTraceDocumentSchema, request.body);
+        return createTrace(await firstReceive(request, data.id, data.attributes), data);
+      },
+    },
+    {
+      path: TRACES_PATH,
+      ...common,
+      handle: async (request) => {
+        const { data } = parseDocument(traceWithObservationsDocumentSchema, request.body);
+        return createTraceWithObservations(await firstReceive(request, data.id, data.attributes, data.relationships.observations.data.length), data);
+      },
+    },
     { path: OBSERVATIONS_PATH, ...common, handle: createObservations },
   ];
 }
 
 /** POST /instrumentation/tracing/v1/: the trace alone, as its root span. */
-function createTrace(request: IngestRequest): IngestPlan {
-  const { data } = parseDocument(createTraceDocumentSchema, request.body);
+function createTrace(request: IngestRequest, data: CreateTraceData): IngestPlan {
   const trace = traceRefFor(request.workspace, data.id ?? randomUUID());
   const ingestedAt = nanosToRfc3339(request.receivedAtNanos);
   return {
@@ -47,8 +65,7 @@ function createTrace(request: IngestRequest): IngestPlan {
 }
 
 /** POST /instrumentation/tracing/v1/traces: the root span and its observations' spans in one batch. */
-function createTraceWithObservations(request: IngestRequest): IngestPlan {
-  const { data } = parseDocument(traceWithObservationsDocumentSchema, request.body);
+function createTraceWithObservations(request: IngestRequest, data: TraceWithObservationsData): IngestPlan {
   const trace = traceRefFor(request.workspace, data.id ?? randomUUID());
   const ingestedAt = nanosToRfc3339(request.receivedAtNanos);
   // The trace's project and environment go on every span sent with it, so rows filter by them.
@@ -90,6 +107,9 @@ function createObservations(request: IngestRequest): IngestPlan {
     idempotencyKey: given.every((id) => id !== undefined) ? resourceKey('observations', `${traceId}\u0000${given.join('\u0000')}`) : undefined,
   };
 }
+
+type CreateTraceData = z.output<typeof createTraceDocumentSchema>['data'];
+type TraceWithObservationsData = z.output<typeof traceWithObservationsDocumentSchema>['data'];
 
 interface PlannedObservation {
   span: Span;

@@ -10,6 +10,6 @@ export const logsReceiverFactory: ReceiverFactory<typeof logsReceiverConfigSchem
   stability: 'alpha',
   summary: 'Tracira-style log evaluation API (POST /api/logs): one AI output per request, with attachments',
   configSchema: logsReceiverConfigSchema,
-  createReceiver: (config, settings, next) => new IngestReceiver(config, settings, next, (context) => logRoutes(config, context)),
+  createReceiver: (config, settings, next) => new IngestReceiver(config, settings, next, (context, _workspaces, times) => logRoutes(config, context, times)),
   claimedRoutes: (config) => ingestClaims(config, [LOGS_PATH]),
 };

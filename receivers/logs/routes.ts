@@ -3,6 +3,7 @@ import { DEFAULT_RETRY_AFTER_SECONDS } from '../../core/delivery-error';
 import { errorMessage } from '../../core/errors';
 import { spanKey } from '../../core/evaluation';
 import { IngestError, parseBody, plainErrorStyle } from '../../core/ingest/problems';
+import type { RecordTimes } from '../../core/ingest/record-times';
 import type { IngestContext, IngestPlan, IngestRequest, IngestRoute } from '../../core/ingest/route';
 import type { AttachmentRecord } from './attachment-store';
 import { AttachmentStore } from './attachment-store';
@@ -14,7 +15,7 @@ import { logSpan } from './log-span';
 export const LOGS_PATH = '/api/logs';
 
 /** POST /api/logs: an AI output to evaluate, stored as one span. */
-export function logRoutes(config: LogsReceiverConfig, context: IngestContext): IngestRoute[] {
+export function logRoutes(config: LogsReceiverConfig, context: IngestContext, times: RecordTimes): IngestRoute[] {
   const schema = logBodySchema(config.max_attachment_bytes);
   const store = new AttachmentStore(config.attachments_dir);
 
@@ -37,7 +38,9 @@ export function logRoutes(config: LogsReceiverConfig, context: IngestContext): I
         const id = body.id ?? randomUUID();
         // Uploads are durable before the span is handed on, so the 200 covers the files too.
         const attachments = await storeAttachments(body);
-        const span = logSpan(body, { workspace: request.workspace, id, clientId: body.id !== undefined, receivedAtNanos: request.receivedAtNanos, attachments });
+        // A log with an id and no timestamp keeps its first receive time when sent again.
+        const first = body.timestamp === undefined ? await times.stamp(request, 'logs.log', body.id) : request;
+        const span = logSpan(body, { workspace: request.workspace, id, clientId: body.id !== undefined, receivedAtNanos: first.receivedAtNanos, attachments });
         return {
           spans: [span],
           // A sync log waits for its verdict: what the pipeline's rule evaluation said about this span.

@@ -18,13 +18,13 @@ export const nativeReceiverFactory: ReceiverFactory<typeof nativeReceiverConfigS
   summary: 'The AITracer-style trace ingestion API: /api/traces, tool calls, feedback, guardrails, OpenAI Agents traces and OTLP/HTTP',
   configSchema: nativeReceiverConfigSchema,
   createReceiver: (config, settings, next) =>
-    new IngestReceiver(config, settings, next, (context) => [
-      tracesRoute(config.default_environment),
-      toolCallsRoute(),
-      feedbackRoute(),
+    new IngestReceiver(config, settings, next, (context, _workspaces, times) => [
+      tracesRoute(config.default_environment, times),
+      toolCallsRoute(times),
+      feedbackRoute(times),
       guardrailsRoute(),
       otlpRoute(context),
-      ...openaiAgentsRoutes(),
+      ...openaiAgentsRoutes(times),
     ]),
   claimedRoutes: (config) => ingestClaims(config, [...NATIVE_PATHS, ...OPENAI_AGENTS_PATHS]),
 };

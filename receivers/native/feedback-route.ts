@@ -3,6 +3,7 @@ import { flattenJson } from '../../core/ingest/attributes';
 import { randomSpanId, spanIdFor } from '../../core/ingest/ids';
 import type { FieldProblem } from '../../core/ingest/problems';
 import { plainErrorStyle } from '../../core/ingest/problems';
+import type { RecordTimes } from '../../core/ingest/record-times';
 import type { IngestPlan, IngestRequest, IngestRoute } from '../../core/ingest/route';
 import { isoToNanos } from '../../core/ingest/time';
 import { makeSpan } from '../../core/span';
@@ -46,11 +47,16 @@ type Feedback = z.output<typeof feedbackSchema>;
 const KNOWN_FIELDS = new Set(Object.keys(feedbackSchema.shape));
 
 /** POST /api/ingest/feedback: a human rating as a zero-duration record in the trace it rates. */
-export function feedbackRoute(): IngestRoute {
+export function feedbackRoute(times: RecordTimes): IngestRoute {
   return {
     path: FEEDBACK_PATH,
     errorStyle: plainErrorStyle,
-    handle: (request) => feedbackPlan(request, validate(request.body)),
+    handle: async (request) => {
+      const feedback = validate(request.body);
+      // Feedback with an id and no timestamp keeps its first receive time when sent again.
+      const id = feedback.feedbackId != null && feedback.timestamp == null ? `${feedback.traceId}\u0000${feedback.feedbackId}` : undefined;
+      return feedbackPlan(await times.stamp(request, 'aitracer.feedback', id), feedback);
+    },
   };
 }
 

@@ -10,6 +10,7 @@ import { flattenJson } from '../../core/ingest/attributes';
 import { rootSpanIdFor, spanIdFor, traceIdFor } from '../../core/ingest/ids';
 import { fingerprintOf } from '../../core/ingest/idempotency';
 import { parseBody, plainErrorStyle } from '../../core/ingest/problems';
+import type { RecordTimes } from '../../core/ingest/record-times';
 import type { IngestPlan, IngestRequest, IngestRoute } from '../../core/ingest/route';
 import { isIsoTimestamp, isoToNanos } from '../../core/ingest/time';
 import { makeSpan } from '../../core/span';
@@ -55,11 +56,11 @@ type TraceItem = z.output<typeof traceItemSchema>;
 type SpanItem = z.output<typeof spanItemSchema>;
 
 /** POST /api/integrations/openai-agents and /v1/traces/ingest: the same handler on both paths. */
-export function openaiAgentsRoutes(): IngestRoute[] {
-  return OPENAI_AGENTS_PATHS.map((path) => ({ path, errorStyle: plainErrorStyle, handle: exportPlan }));
+export function openaiAgentsRoutes(times: RecordTimes): IngestRoute[] {
+  return OPENAI_AGENTS_PATHS.map((path) => ({ path, errorStyle: plainErrorStyle, handle: (request) => exportPlan(request, times) }));
 }
 
-function exportPlan(request: IngestRequest): IngestPlan {
+async function exportPlan(request: IngestRequest, times: RecordTimes): Promise<IngestPlan> {
   const { data } = parseBody(exportSchema, request.body);
   const spans: Span[] = [];
   const extents = new Map<string, { start: bigint; end: bigint }>();
@@ -77,7 +78,9 @@ function exportPlan(request: IngestRequest): IngestPlan {
   const roots = new Map<string, Span>();
   for (const item of data) {
     if (item.object !== 'trace') continue;
-    const root = rootSpanOf(request, item, extents);
+    // Alone, the trace is timed by its receive: its first one, when it is sent again.
+    const alone = !extents.has(traceIdFor(request.workspace, item.id));
+    const root = rootSpanOf(alone ? await times.stamp(request, 'openai_agents.trace', item.id) : request, item, extents);
     roots.set(root.traceId, root);
   }
   return {

@@ -3,6 +3,7 @@ import { jsonText } from '../../core/ingest/attributes';
 import { randomSpanId, randomTraceId, spanIdFor, traceIdFor } from '../../core/ingest/ids';
 import type { FieldProblem } from '../../core/ingest/problems';
 import { plainErrorStyle } from '../../core/ingest/problems';
+import type { RecordTimes } from '../../core/ingest/record-times';
 import type { IngestPlan, IngestRequest, IngestRoute } from '../../core/ingest/route';
 import { isoToNanos, msToNanos } from '../../core/ingest/time';
 import { makeSpan } from '../../core/span';
@@ -40,12 +41,24 @@ const KNOWN_FIELDS = new Set(Object.keys(toolCallSchema.shape));
  * POST /api/ingest/tool-calls: function-call telemetry as execute_tool spans. The body is one
  * call, an array of calls, or `{ toolCalls: [...] }`.
  */
-export function toolCallsRoute(): IngestRoute {
+export function toolCallsRoute(times: RecordTimes): IngestRoute {
   return {
     path: TOOL_CALLS_PATH,
     errorStyle: plainErrorStyle,
-    handle: (request) => toolCallsPlan(request, validate(request.body)),
+    handle: async (request) => {
+      const calls = validate(request.body);
+      // A call with ids and no times of its own keeps its first receive time when sent again.
+      const stamped = await Promise.all(calls.map((call) => times.stamp(request, 'aitracer.tool_call', receiveTimedId(call))));
+      return toolCallsPlan(request, calls, stamped);
+    },
   };
+}
+
+/** The id of a call whose span ids are deterministic and whose time is the receive time. */
+function receiveTimedId(call: ToolCall): string | undefined {
+  if (call.startedAt != null || call.endedAt != null) return undefined;
+  if (call.toolCallId == null && (call.spanId == null || call.traceId == null)) return undefined;
+  return `${call.traceId ?? ''}\u0000${call.spanId ?? ''}\u0000${call.toolCallId ?? ''}`;
 }
 
 function validate(body: unknown): ToolCall[] {
@@ -79,8 +92,8 @@ function checkCall(item: unknown, at: FieldPath): { data: ToolCall | undefined; 
   return { data, problems };
 }
 
-function toolCallsPlan(request: IngestRequest, calls: ToolCall[]): IngestPlan {
-  const spans = calls.map((call) => toolCallSpan(request, call));
+function toolCallsPlan(request: IngestRequest, calls: ToolCall[], stamped: IngestRequest[]): IngestPlan {
+  const spans = calls.map((call, i) => toolCallSpan(stamped[i], call));
   const ids = calls.map((call) => call.toolCallId);
   // Calls that all carry their own ids make a resend idempotent; others are stored as sent.
   const idempotencyKey = ids.every((id) => id != null) ? calls.map((c) => `${c.traceId ?? ''}\u0000${c.toolCallId}`).join('\u0001') : undefined;

@@ -3,6 +3,7 @@ import { textMessage, type GenAiMessage } from '../../core/genai-messages';
 import { flattenJson } from '../../core/ingest/attributes';
 import { randomTraceId } from '../../core/ingest/ids';
 import { plainErrorStyle } from '../../core/ingest/problems';
+import type { RecordTimes } from '../../core/ingest/record-times';
 import type { IngestPlan, IngestRequest, IngestRoute } from '../../core/ingest/route';
 import { msToNanos } from '../../core/ingest/time';
 import { makeSpan } from '../../core/span';
@@ -52,11 +53,16 @@ const FAILED_STATUSES = new Set(['failed', 'failure', 'error', 'errored', 'timeo
 const SUCCEEDED_STATUSES = new Set(['completed', 'complete', 'success', 'succeeded', 'ok']);
 
 /** POST /api/traces: one LLM call as one client span, the root of its trace. */
-export function tracesRoute(defaultEnvironment: string | undefined): IngestRoute {
+export function tracesRoute(defaultEnvironment: string | undefined, times: RecordTimes): IngestRoute {
   return {
     path: TRACES_PATH,
     errorStyle: plainErrorStyle,
-    handle: (request) => tracePlan(request, validate(request.body), defaultEnvironment),
+    handle: async (request) => {
+      const record = validate(request.body);
+      // A replayed requestId ends at its first receive, so it is the same row again.
+      const first = await times.stamp(request, 'aitracer.trace', record.requestId ?? undefined);
+      return tracePlan(first, record, defaultEnvironment);
+    },
   };
 }
 

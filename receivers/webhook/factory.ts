@@ -13,8 +13,8 @@ export const webhookReceiverFactory: ReceiverFactory<typeof webhookReceiverConfi
   configSchema: webhookReceiverConfigSchema,
   createReceiver: (config, settings, next) => {
     const replays = new ReplayGuard(config.replay_cache_max_entries, config.signature_tolerance_seconds);
-    return new IngestReceiver(config, settings, next, (_context, workspaces) => [
-      webhookRoute({ workspaces, replays, toleranceSeconds: config.signature_tolerance_seconds }),
+    return new IngestReceiver(config, settings, next, (_context, workspaces, times) => [
+      webhookRoute({ workspaces, replays, toleranceSeconds: config.signature_tolerance_seconds, times }),
     ]);
   },
   claimedRoutes: (config) => ingestClaims(config, [WEBHOOKS_PATH]),

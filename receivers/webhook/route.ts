@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { z } from 'zod';
 import { traceIdFor } from '../../core/ingest/ids';
 import { IngestError, parseBody, plainErrorStyle } from '../../core/ingest/problems';
+import type { RecordTimes } from '../../core/ingest/record-times';
 import type { IngestPlan, IngestRequest, IngestRoute } from '../../core/ingest/route';
 import type { WorkspaceDirectory } from '../../core/workspaces';
 import { mapGeneric } from './generic';
@@ -22,6 +23,7 @@ export interface WebhookRouteOptions {
   workspaces: WorkspaceDirectory;
   replays: ReplayGuard;
   toleranceSeconds: number;
+  times: RecordTimes;
 }
 
 const objectBody = z.looseObject({});
@@ -31,11 +33,15 @@ export function webhookRoute(options: WebhookRouteOptions): IngestRoute {
   return {
     path: WEBHOOKS_PATH,
     errorStyle: plainErrorStyle,
-    handle: (request) => {
+    handle: async (request) => {
       const release = checkSignature(request, options);
       try {
         const body = parseBody(objectBody, request.body);
-        const plan = webhookPlan(request, mapDelivery(body, request.headers));
+        const delivery = mapDelivery(body, request.headers);
+        // A redelivery whose records carry no time of their own keeps the first receive time.
+        const untimed = delivery.records.some((record) => record.occurredAtNanos === undefined);
+        const id = untimed && delivery.deliveryId !== undefined ? `${delivery.provider}:${delivery.deliveryId}` : undefined;
+        const plan = webhookPlan(await options.times.stamp(request, 'webhook.delivery', id), delivery);
         return release ? { ...plan, onSettled: (accepted: boolean) => accepted || release() } : plan;
       } catch (err) {
         release?.();

@@ -37,6 +37,7 @@ test('an empty config parses to the embedded defaults', () => {
     timeout_ms: 200,
     queue_max_spans: 100_000,
     insert_timeout_ms: 30_000,
+    fsync_after_insert: false,
     retry: { initial_interval_ms: 500, max_interval_ms: 5_000, max_elapsed_ms: 30_000 },
   });
   expect(resolveTarget(config)).toEqual({ mode: 'embedded', path: './data/clickhouse' });
@@ -56,6 +57,7 @@ test('a fully specified server config parses to exactly what it says', () => {
     timeout_ms: 1000,
     queue_max_spans: 50000,
     insert_timeout_ms: 10000,
+    fsync_after_insert: true,
     retry: { initial_interval_ms: 250, max_interval_ms: 2000, max_elapsed_ms: 0 },
   });
 });

@@ -49,6 +49,7 @@ test('schema creation is idempotent and records each migration once', async () =
       { version: 1, description: 'create spans table' },
       { version: 2, description: 'create trace id lookup table' },
       { version: 3, description: 'create trace id lookup view' },
+      { version: 4, description: 'create record receive-time table' },
     ]);
     const tables = await connection.select(
       "SELECT name, engine FROM system.tables WHERE database = 'schema_idem' ORDER BY name",
@@ -58,6 +59,7 @@ test('schema creation is idempotent and records each migration once', async () =
       { name: 'otel_traces', engine: 'ReplacingMergeTree' },
       { name: 'otel_traces_trace_id_ts', engine: 'MergeTree' },
       { name: 'otel_traces_trace_id_ts_mv', engine: 'MaterializedView' },
+      { name: 'tracehouse_record_times', engine: 'AggregatingMergeTree' },
       { name: 'tracehouse_schema_migrations', engine: 'ReplacingMergeTree' },
     ]);
     const ttl = await connection.select(

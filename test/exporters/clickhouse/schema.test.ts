@@ -2,6 +2,7 @@ import {
   createDatabaseStatement,
   createMigrationsTableStatement,
   MIGRATIONS,
+  modifyFsyncStatement,
   type SchemaOptions,
 } from '../../../exporters/clickhouse/schema';
 
@@ -48,4 +49,18 @@ test('without cluster_name or TTL the DDL names neither', () => {
   expect(plain).not.toMatch(/ON CLUSTER|Replicated|TTL /);
   expect(plain).toContain('ENGINE = ReplacingMergeTree()');
   expect(plain).toContain('CREATE TABLE IF NOT EXISTS `default`.`spans_trace_id_ts`');
+});
+
+test('the record receive-time table follows cluster_name and fsync_after_insert like the spans tables', () => {
+  const [, , , recordTimes] = statementsOf({ ...clustered, fsyncAfterInsert: true });
+  expect(recordTimes.split('\n')[0]).toBe('CREATE TABLE IF NOT EXISTS `otel`.`tracehouse_record_times` ON CLUSTER `prod` (');
+  expect(recordTimes).toContain(`ENGINE = ReplicatedAggregatingMergeTree(${replicated})`);
+  expect(recordTimes).toContain('SETTINGS fsync_after_insert = 1, fsync_part_directory = 1');
+  const [spans, lookup] = statementsOf({ ...clustered, fsyncAfterInsert: true });
+  expect(spans).toContain('SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, fsync_after_insert = 1, fsync_part_directory = 1');
+  expect(lookup).toContain('SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, fsync_after_insert = 1, fsync_part_directory = 1');
+  expect(modifyFsyncStatement(clustered, 'otel_traces', true)).toBe(
+    'ALTER TABLE `otel`.`otel_traces` ON CLUSTER `prod` MODIFY SETTING fsync_after_insert = 1, fsync_part_directory = 1',
+  );
+  expect(statementsOf({ database: 'default', table: 'spans', ttlDays: 0 }).join('\n')).not.toContain('fsync');
 });

@@ -56,6 +56,7 @@ test('creates the schema over HTTP, inserts NDJSON, and reads deduplicated and r
     'CREATE TABLE IF NOT EXISTS `srv_basic`.`otel_traces`',
     'CREATE TABLE IF NOT EXISTS `srv_basic`.`otel_traces_trace_id_ts`',
     'CREATE MATERIALIZED VIEW IF NOT EXISTS `srv_basic`.`otel_traces_trace_id_ts_mv`',
+    'CREATE TABLE IF NOT EXISTS `srv_basic`.`tracehouse_record_times`',
   ]);
   const insert = server.requests.find((r) => isInsert(r.query))!;
   expect(insert.query).toBe('INSERT INTO srv_basic.otel_traces FORMAT JSONEachRow');
