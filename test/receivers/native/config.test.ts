@@ -42,7 +42,7 @@ test('an empty config parses to the shared ingest listener behind the workspace 
     listen: '127.0.0.1:8080',
     auth: 'workspaces',
     rate_limit: { limit: 600, window_seconds: 60, per_route: {} },
-    idempotency: { ttl_seconds: 86400, max_entries: 100000 },
+    idempotency: { ttl_seconds: 86400, max_entries: 100000, max_bytes: 16777216, max_answer_bytes: 1048576 },
     max_request_body_bytes: 10485760,
     max_inflight_bytes: 134217728,
   });
@@ -54,7 +54,7 @@ test('a fully specified config parses to exactly what it says', () => {
     auth: 'workspaces',
     default_environment: 'production',
     rate_limit: { limit: 1200, window_seconds: 60, per_route: { '/api/ingest/feedback': { limit: 60, window_seconds: 60 } } },
-    idempotency: { ttl_seconds: 3600, max_entries: 5000 },
+    idempotency: { ttl_seconds: 3600, max_entries: 5000, max_bytes: 16777216, max_answer_bytes: 1048576 },
     max_request_body_bytes: 1048576,
     max_inflight_bytes: 67108864,
   });
