@@ -18,6 +18,7 @@ const yaml = `receivers:
   otlp:
     http: { listen: 127.0.0.1:0 }
     grpc: { enabled: false }
+    default_workspace: acme
 processors:
   enrich:
     workspace: acme
