@@ -4,7 +4,8 @@
  * export route (100 spans each) and the AITracer /api/traces route (one LLM call each)
  * (`BENCH_TRANSPORT=http,grpc,agents,traces` to choose), and prints per transport spans stored per
  * second (rows counted in ClickHouse after the phase / elapsed), p50/p99 request latency, daemon
- * CPU per span and peak RSS, then all side by side.
+ * CPU per span and peak RSS, then all side by side. BENCH_FSYNC=1 runs the exporter with
+ * fsync_after_insert (every acknowledged insert on disk).
  */
 import { parse, stringify } from 'yaml';
 import { spawn } from 'node:child_process';
@@ -34,6 +35,9 @@ const OTLP_PORT = Number(process.env.BENCH_OTLP_PORT ?? 14318);
 const GRPC_PORT = Number(process.env.BENCH_OTLP_GRPC_PORT ?? 14317);
 const ADMIN_PORT = Number(process.env.BENCH_ADMIN_PORT ?? 18888);
 const INGEST_PORT = Number(process.env.BENCH_INGEST_PORT ?? 18080);
+
+/** BENCH_FSYNC=1 turns the clickhouse exporter's fsync_after_insert on, to measure what it costs. */
+const FSYNC = process.env.BENCH_FSYNC === '1';
 
 type Transport = 'http' | 'grpc' | 'agents' | 'traces';
 const TRANSPORTS: readonly Transport[] = ['http', 'grpc', 'agents', 'traces'];
@@ -176,8 +180,15 @@ function scenarios(workDir: string): Scenario[] {
   const config = parse(readFileSync(path.join(root, 'pipelines.yaml'), 'utf8')) as {
     receivers: Record<string, Record<string, unknown> | null>;
     processors?: Record<string, unknown>;
+    exporters: Record<string, Record<string, unknown> | null>;
     service: { pipelines: Record<string, { processors?: string[] }> };
   };
+  // BENCH_FSYNC=1: every part an insert writes is fsynced before the answer (fsync_after_insert).
+  if (FSYNC) {
+    for (const [id, exporter] of Object.entries(config.exporters)) {
+      if (id.split('/')[0] === 'clickhouse') config.exporters[id] = { ...(exporter ?? {}), fsync_after_insert: true };
+    }
+  }
   // The load generator is one key sending as fast as it can: the ingest routes' per-key rate limits
   // would measure themselves, so they are turned off.
   for (const [id, receiver] of Object.entries(config.receivers)) {
@@ -185,7 +196,8 @@ function scenarios(workDir: string): Scenario[] {
   }
   const configFile = path.join(workDir, 'pipelines-bench.yaml');
   writeFileSync(configFile, stringify(config));
-  const list: Scenario[] = [{ label: 'default pipelines.yaml', configFile, transports: transportsToRun() }];
+  const label = FSYNC ? 'default pipelines.yaml, fsync_after_insert' : 'default pipelines.yaml';
+  const list: Scenario[] = [{ label, configFile, transports: transportsToRun() }];
   const pipelines = Object.values(config.service.pipelines);
   if (process.env.BENCH_REDACT_COMPARE !== '0' && pipelines.some((p) => p.processors?.some((id) => id.split('/')[0] === 'redact'))) {
     for (const p of pipelines) p.processors = p.processors?.filter((id) => id.split('/')[0] !== 'redact');

@@ -76,13 +76,15 @@ async function exportPlan(request: IngestRequest, times: RecordTimes): Promise<I
     }
   }
   const roots = new Map<string, Span>();
-  for (const item of data) {
-    if (item.object !== 'trace') continue;
-    // Alone, the trace is timed by its receive: its first one, when it is sent again.
-    const alone = !extents.has(traceIdFor(request.workspace, item.id));
-    const root = rootSpanOf(alone ? await times.stamp(request, 'openai_agents.trace', item.id) : request, item, extents);
+  const traces = data.filter((item): item is TraceItem => item.object === 'trace');
+  // Alone, a trace is timed by its receive: its first one, when it is sent again.
+  const stamped = await Promise.all(
+    traces.map((item) => (extents.has(traceIdFor(request.workspace, item.id)) ? request : times.stamp(request, 'openai_agents.trace', item.id))),
+  );
+  traces.forEach((item, i) => {
+    const root = rootSpanOf(stamped[i], item, extents);
     roots.set(root.traceId, root);
-  }
+  });
   return {
     spans: [...roots.values(), ...spans],
     answer: { status: 200, body: {} },
