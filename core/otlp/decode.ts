@@ -34,10 +34,9 @@ export function decodeTraceRequestProto(bytes: Uint8Array): DecodedTraces {
  */
 export function decodeTraceRequestJson(input: string | Uint8Array | object): DecodedTraces {
   let request: unknown = input;
+  let tooDeep = false;
   if (typeof input === 'string' || input instanceof Uint8Array) {
-    if (nestsDeeperThan(input, MAX_OTLP_JSON_DEPTH)) {
-      throw new PermanentError('RCV_DECODE', `invalid JSON: arrays and objects nest deeper than ${MAX_OTLP_JSON_DEPTH} levels`);
-    }
+    tooDeep = nestsDeeperThan(input, MAX_OTLP_JSON_DEPTH);
     const text = typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8');
     try {
       request = JSON.parse(text);
@@ -46,5 +45,9 @@ export function decodeTraceRequestJson(input: string | Uint8Array | object): Dec
     }
   }
   const log = new RejectionLog();
-  return log.result(spansFromJson(request, log));
+  // Decoded even when too deep (JSON.parse does not recurse, the decoder stops at the AnyValue
+  // limit), so that attribute values too deep get the very error protobuf gets for them.
+  const spans = spansFromJson(request, log);
+  if (tooDeep) throw new PermanentError('RCV_DECODE', `invalid JSON: arrays and objects nest deeper than ${MAX_OTLP_JSON_DEPTH} levels`);
+  return log.result(spans);
 }

@@ -147,11 +147,13 @@ describe('input limits on the default pipelines.yaml', () => {
       expect(res.status).toBe(200);
     });
 
-    it('OTLP/JSON answers 400 to 100,000 nested arrays and objects, on both OTLP routes', async () => {
-      for (const body of [DEEP_ARRAYS, DEEP_OBJECTS, otlpJsonWithValue(nestedJsonValue(100_000, 'array'))]) {
+    it('OTLP/JSON answers 400 to 100,000 nested arrays and objects, on both OTLP routes, unknown fields included', async () => {
+      const unknownField = encodeTraceRequestJson([span()]).replace('"name":"ok"', `"name":"ok","vendorExtension":${DEEP_OBJECTS}`);
+      for (const body of [DEEP_ARRAYS, DEEP_OBJECTS, `{"resourceSpans":${DEEP_ARRAYS}}`, unknownField, otlpJsonWithValue(nestedJsonValue(100_000, 'array'))]) {
         expect((await otlp(body, 'application/json')).status).toBe(400);
         expect((await ingest('/api/integrations/otlp/v1/traces', body)).status).toBe(400);
       }
+      expect(await otlpMessage(await otlp(unknownField, 'application/json'))).toMatch(/nest deeper than 1024 levels/);
     });
 
     it('the depth scan ignores brackets inside strings', () => {
@@ -178,6 +180,16 @@ describe('input limits on the default pipelines.yaml', () => {
       expect(await otlpMessage(viaJson)).toBe(ANY_VALUE_TOO_DEEP);
       const viaGrpc = await expectStatus(exportCall(grpcClient(daemon), proto), grpc.status.INVALID_ARGUMENT);
       expect(viaGrpc.details).toBe(ANY_VALUE_TOO_DEEP);
+    });
+
+    it('10,000 nested kvlists: the same error over protobuf, JSON and gRPC', async () => {
+      const proto = rawRequest(rawAnyValue(10_000, 'kvlist'), 'span');
+      const viaProto = await otlp(proto, 'application/x-protobuf');
+      const viaJson = await otlp(otlpJsonWithValue(nestedJsonValue(10_000, 'kvlist')), 'application/json');
+      expect([viaProto.status, viaJson.status]).toEqual([400, 400]);
+      expect(await otlpMessage(viaProto)).toBe(ANY_VALUE_TOO_DEEP);
+      expect(await otlpMessage(viaJson)).toBe(ANY_VALUE_TOO_DEEP);
+      expect((await expectStatus(exportCall(grpcClient(daemon), proto), grpc.status.INVALID_ARGUMENT)).details).toBe(ANY_VALUE_TOO_DEEP);
     });
 
     it('far deeper protobuf (past protobufjs\'s own recursion limit) gets the same error, in events too', async () => {
