@@ -1,13 +1,13 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { registry } from '../../components';
 import type { ComponentRegistry, QueryLimits } from '../../core/component';
 import { formatDiagnostic } from '../../core/config/diagnostics';
 import { loadConfigText } from '../../core/config/load-config';
 import { silentLogger } from '../../core/logger';
 import type { Logger } from '../../core/logger';
 import { Service } from '../../core/service';
+import { testRegistry } from './upstream-stamps';
 
 /**
  * One embedded ClickHouse data directory per test process: the embedded engine keeps one data
@@ -37,7 +37,7 @@ export async function startDaemon(
 ): Promise<TestDaemon> {
   const env = { TEST_DATA_DIR: processDataDir, ...options.env };
   const { pipelines } = options;
-  const { config, diagnostics } = loadConfigText(yaml, 'test.yaml', options.registry ?? registry, { env, pipelines });
+  const { config, diagnostics } = loadConfigText(yaml, 'test.yaml', options.registry ?? testRegistry, { env, pipelines });
   if (!config) throw new Error(`test config invalid:\n${diagnostics.map(formatDiagnostic).join('\n')}`);
   const service = new Service(config, { logger: options.logger ?? silentLogger(), pipelines });
   await service.start();

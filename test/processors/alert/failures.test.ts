@@ -1,5 +1,5 @@
 /** What the alert processor does when its store is missing or a windowed query fails. */
-import { registry } from '../../../components';
+import { testRegistry as registry } from '../../support/upstream-stamps';
 import { startDaemon, uniqueDatabase } from '../../support/daemon';
 import { createRecorder, recordingRegistry } from '../../support/recording-components';
 import { action, alertPipelineYaml, eventCount, sendSpans, span } from './support';

@@ -205,13 +205,19 @@ export async function eventCount(daemon: TestDaemon, event: string, kind: string
   return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
 }
 
-/** otlp -> alert -> clickhouse (embedded), with `alert` holding the given YAML lines (indented by the caller's 4 spaces). */
+/**
+ * otlp -> upstream_stamps -> alert -> clickhouse (embedded), with `alert` holding the given YAML
+ * lines (indented by the caller's 4 spaces). upstream_stamps (test/support/upstream-stamps.ts)
+ * stands in for enrich and evaluate_rules, which set project, cost and verdict in a real pipeline.
+ */
 export function alertPipelineYaml(database: string, alertLines: string): string {
   return `receivers:
   otlp:
     http: { listen: 127.0.0.1:0 }
     grpc: { enabled: false }
+    default_workspace: acme
 processors:
+  upstream_stamps:
   alert:
 ${alertLines.replace(/^\n/, '').replace(/^(?=.)/gm, '    ')}
 exporters:
@@ -223,6 +229,6 @@ service:
   admin:
     listen: 127.0.0.1:0
   pipelines:
-    traces: { receivers: [otlp], processors: [alert], exporters: [clickhouse] }
+    traces: { receivers: [otlp], processors: [upstream_stamps, alert], exporters: [clickhouse] }
 `;
 }
