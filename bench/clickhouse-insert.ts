@@ -3,7 +3,10 @@
  * Many concurrent "clients" each send 100-span calls (like OTLP requests) and wait for their
  * acknowledgement, which is how receivers drive the exporter. Used to choose max_spans/timeout_ms.
  *
- *   node dist/bench/clickhouse-insert.js [total_spans] [max_spans[:in_flight],...]
+ *   node dist/bench/clickhouse-insert.js [total_spans] [max_spans[:in_flight[:fsync]],...]
+ *
+ * `:fsync` runs with fsync_after_insert (or BENCH_FSYNC=1 for every run), e.g.
+ * `100000 5000:2,5000:2:fsync,500:1,500:1:fsync` puts each next to its cost.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -102,6 +105,7 @@ const host: Host = {
 interface Run {
   maxSpans: number;
   maxInFlight: number;
+  fsync?: boolean;
 }
 
 interface Result {
@@ -120,6 +124,7 @@ async function runOnce(dataPath: string, total: number, run: Run): Promise<Resul
     max_spans: run.maxSpans,
     timeout_ms: 200,
     queue_max_spans: 1_000_000,
+    fsync_after_insert: run.fsync === true || process.env.BENCH_FSYNC === '1',
   });
   const exporter = new ClickhouseExporter(
     config,
@@ -177,8 +182,8 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   const total = Number(argv[0] ?? 200_000);
   const runs: Run[] = argv[1]
     ? argv[1].split(',').map((item) => {
-        const [maxSpans, maxInFlight = '1'] = item.split(':');
-        return { maxSpans: Number(maxSpans), maxInFlight: Number(maxInFlight) };
+        const [maxSpans, maxInFlight = '1', fsync] = item.split(':');
+        return { maxSpans: Number(maxSpans), maxInFlight: Number(maxInFlight), fsync: fsync === 'fsync' };
       })
     : DEFAULT_RUNS;
   const dataPath = fs.mkdtempSync(path.join(os.tmpdir(), 'tracehouse-bench-ch-'));
@@ -189,7 +194,8 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     for (let r = 0; r < repeats; r++) for (const run of runs) {
       const result = await runOnce(dataPath, total, run);
       console.log(
-        `max_spans=${String(run.maxSpans).padStart(6)} in_flight=${run.maxInFlight}: ` +
+        `max_spans=${String(run.maxSpans).padStart(6)} in_flight=${run.maxInFlight}` +
+          `${run.fsync === true || process.env.BENCH_FSYNC === '1' ? ' fsync' : ''}: ` +
           `${String(Math.round(result.spansPerSecond)).padStart(7)} spans/s, ` +
           `${result.cpuMicrosPerSpan.toFixed(1)} µs CPU/span, ${result.inserts} inserts`,
       );
