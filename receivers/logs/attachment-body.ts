@@ -1,8 +1,11 @@
 import { z } from 'zod';
 import { isHttpUrl } from './http-url';
 
+// Both run on the client's upload, megabytes long, so both are linear: DATA_URL is anchored and
+// its runs stop at the ";" or "," that ends them (no character is read by two repetitions), and
+// each WHITESPACE match consumes what it read. The base64 checks below are loops, not expressions:
+// an unanchored /=+$/ costs quadratic time on a run of "=" not at the end.
 const DATA_URL = /^data:([^;,]*)(?:;[^;,]*)*;base64,/i;
-const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
 const WHITESPACE = /\s+/g;
 
 /** An upload's bytes as base64 text, with the media type a data: URL prefix named. */
@@ -20,8 +23,23 @@ export function base64Of(upload: string): Base64Upload {
 
 /** Bytes the base64 text decodes to, known without decoding it. */
 export function decodedLength(base64: string): number {
-  const data = base64.replace(/=+$/, '').length;
+  let data = base64.length;
+  while (data > 0 && base64.charCodeAt(data - 1) === 61 /* = */) data--;
   return Math.floor((data * 3) / 4);
+}
+
+function isBase64Char(c: number): boolean {
+  // A-Z a-z 0-9 + / (base64) and - _ (base64url)
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 47 || c === 45 || c === 95;
+}
+
+/** Base64 or base64url characters, then at most two "=" of padding (one pass). */
+export function isBase64(text: string): boolean {
+  let i = 0;
+  while (i < text.length && isBase64Char(text.charCodeAt(i))) i++;
+  if (text.length - i > 2) return false;
+  for (; i < text.length; i++) if (text.charCodeAt(i) !== 61 /* = */) return false;
+  return true;
 }
 
 const label = z.string().min(1, 'must not be empty').max(255, 'must be at most 255 characters');
@@ -57,7 +75,7 @@ export function attachmentSchema(maxBytes: number) {
           ctx.addIssue({ code: 'too_big', origin: 'file', maximum: maxBytes, inclusive: true, message: `must be at most ${maxBytes} bytes after base64 decoding (is ${size})`, path: ['upload'], input: undefined });
         } else if (size === 0) {
           ctx.addIssue({ code: 'custom', message: 'must not be empty', path: ['upload'], input: undefined });
-        } else if (!BASE64.test(base64) || base64.length % 4 === 1) {
+        } else if (!isBase64(base64) || base64.length % 4 === 1) {
           ctx.addIssue({ code: 'custom', message: 'must be base64 (optionally a data: URL)', path: ['upload'], input: undefined });
         }
       }
