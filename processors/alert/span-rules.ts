@@ -3,17 +3,20 @@
  * A batch is reduced to one reading per rule and group (how many spans matched, the latest ones'
  * trace ids), so a burst of matching spans costs one incident update, not one per span.
  */
-import picomatch from 'picomatch';
 import type { Severity } from '../../core/evaluation';
+import { globMatcher } from '../../core/glob';
 import { attributeAsNumber, type Span, type SpanBatch } from '../../core/span';
 import type { AlertFilter, AlertRuleConfig, PerSpanCondition } from './config';
 import { groupKey, groupOf, spanDimension, type Group } from './group';
 
 const SEVERITY_RANK: Record<Severity, number> = { low: 1, medium: 2, high: 3, critical: 4 };
 
-/** `*` crosses `/` too (bash globstar rules), so `*gpt-4o*` matches `openai/gpt-4o`. */
+/**
+ * `*` crosses `/` too (bash globstar rules), so `*gpt-4o*` matches `openai/gpt-4o`. Model names
+ * come from clients: the glob matches in linear time (core/glob), however long the name.
+ */
 export function modelMatcher(glob: string): (model: string) => boolean {
-  return picomatch(glob, { bash: true, dot: true });
+  return globMatcher(glob, { braces: true, questionMarkSkipsSlash: true });
 }
 
 /** Whether a span is one the rule's filter lets through. */

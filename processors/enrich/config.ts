@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { linearRegexProblem } from '../../core/linear-regex';
 
 function compiles(pattern: string): boolean {
   try {
@@ -12,7 +13,15 @@ function compiles(pattern: string): boolean {
 const priceOverrideSchema = z
   .strictObject({
     /** Model name, matched exactly or as a regular expression over the whole (normalized) name. */
-    model: z.string().min(1).refine(compiles, { message: 'model is not a valid regular expression' }),
+    model: z
+      .string()
+      .min(1)
+      .refine(compiles, { message: 'model is not a valid regular expression' })
+      // Matched against client model names: it runs on the linear-time engine (RE2).
+      .superRefine((pattern, ctx) => {
+        const problem = compiles(pattern) ? linearRegexProblem(pattern, 'i') : undefined;
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `model ${problem}` });
+      }),
     /** Only spans of this workspace. */
     workspace: z.string().min(1).optional(),
     /** Only spans of this project (within `workspace`). */

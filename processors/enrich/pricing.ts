@@ -4,6 +4,7 @@
  * `us.anthropic.claude-sonnet-4-20250514-v1:0`, `claude-3-5-sonnet-v2@20241022`).
  */
 import { z } from 'zod';
+import { LinearRegex } from '../../core/linear-regex';
 import type { PriceOverrideConfig } from './config';
 import catalogJson from './prices.json';
 import type { TokenUsage } from './tokens';
@@ -125,7 +126,8 @@ export interface PriceScope {
 
 interface CompiledOverride {
   exact: string;
-  pattern: RegExp;
+  /** The operator's pattern, on the linear-time engine (model names come from clients). */
+  pattern: LinearRegex;
   workspace?: string;
   project?: string;
   /** 3: workspace and project, 2: workspace, 1: everywhere. */
@@ -136,7 +138,7 @@ interface CompiledOverride {
 function compileOverride(o: PriceOverrideConfig): CompiledOverride {
   return {
     exact: o.model.toLowerCase(),
-    pattern: wholeName(o.model),
+    pattern: LinearRegex.compile(`^(?:${o.model})$`, 'i'),
     workspace: o.workspace,
     project: o.project,
     level: o.project !== undefined ? 3 : o.workspace !== undefined ? 2 : 1,
