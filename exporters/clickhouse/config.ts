@@ -31,6 +31,12 @@ export const clickhouseExporterConfigSchema = z
     username: z.string().optional(),
     /** Server mode password (default empty). */
     password: z.string().optional(),
+    /**
+     * Server mode: the user the admin query endpoint reads as, with only SELECT on `database`
+     * (see the README's Security section for the grants). Default: the exporter's own user.
+     */
+    reader_username: z.string().optional(),
+    reader_password: z.string().optional(),
     /** Embedded engine data directory. Selects embedded mode; the default when endpoint is unset. */
     path: z.string().min(1).optional(),
     /** Database for all tables; created when missing. */
@@ -73,7 +79,7 @@ export const clickhouseExporterConfigSchema = z
       });
     }
     if (config.endpoint === undefined) {
-      for (const key of ['username', 'password'] as const) {
+      for (const key of ['username', 'password', 'reader_username', 'reader_password'] as const) {
         if (config[key] !== undefined) {
           ctx.addIssue({
             code: 'custom',
@@ -95,7 +101,7 @@ export const clickhouseExporterConfigSchema = z
 export type ClickhouseExporterConfig = z.output<typeof clickhouseExporterConfigSchema>;
 
 export type ClickhouseTarget =
-  | { mode: 'server'; endpoint: string; username: string; password: string }
+  | { mode: 'server'; endpoint: string; username: string; password: string; reader?: { username: string; password: string } }
   | { mode: 'embedded'; path: string };
 
 /** The one place that decides server vs embedded, so the default path is not repeated. */
@@ -106,6 +112,10 @@ export function resolveTarget(config: ClickhouseExporterConfig): ClickhouseTarge
       endpoint: config.endpoint,
       username: config.username ?? 'default',
       password: config.password ?? '',
+      reader:
+        config.reader_username === undefined
+          ? undefined
+          : { username: config.reader_username, password: config.reader_password ?? '' },
     };
   }
   return { mode: 'embedded', path: config.path ?? DEFAULT_EMBEDDED_PATH };

@@ -77,6 +77,7 @@ export class ClickhouseExporter implements Exporter {
             endpoint: target.endpoint,
             username: target.username,
             password: target.password,
+            reader: target.reader,
             insertTimeoutMs: this.config.insert_timeout_ms,
             maxOpenConnections: 4,
             logger: this.settings.logger,
