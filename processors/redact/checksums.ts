@@ -29,9 +29,10 @@ export function luhnValid(text: string): boolean {
  */
 export function cardLengthFits(digits: string): boolean {
   const n = digits.length;
-  const p2 = Number(digits.slice(0, 2));
-  const p3 = Number(digits.slice(0, 3));
-  const p4 = Number(digits.slice(0, 4));
+  const digit = (i: number): number => digits.charCodeAt(i) - 48;
+  const p2 = digit(0) * 10 + digit(1);
+  const p3 = p2 * 10 + digit(2);
+  const p4 = p3 * 10 + digit(3);
   if (digits.charCodeAt(0) === 52 /* 4: Visa */) return n === 13 || n === 16 || n === 19;
   if (p2 === 34 || p2 === 37) return n === 15; // American Express
   if ((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) return n === 16; // Mastercard

@@ -35,6 +35,11 @@ export interface DetectorDefinition {
   start?: (input: string, index: number) => number;
   /** The canonical spelling that is hashed, so one value written two ways hashes the same. */
   normalize?: (match: string) => string;
+  /**
+   * A character class (`[0-9+(]`) holding every character a match can start with. The scanner
+   * then tries the detector only where such a character is. Absent: anywhere.
+   */
+  firstChars?: string;
 }
 
 /**
@@ -54,7 +59,14 @@ const WORD_END = String.raw`(?![A-Za-z0-9_])`;
 const OCTET = String.raw`(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)`;
 const IPV4 = String.raw`${OCTET}(?:\.${OCTET}){3}`;
 
-const digitsOnly = (s: string): string => s.replace(/\D/g, '');
+function digitsOnly(s: string): string {
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) out += s[i];
+  }
+  return out;
+}
 
 function countDigits(s: string): number {
   let n = 0;
@@ -87,6 +99,7 @@ export const BUILTIN_DETECTORS: Readonly<Record<BuiltinDetectorName, DetectorDef
   email: {
     pattern: String.raw`@(?<=[A-Za-z0-9._%+\-]@)[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}`,
     wordStart: false,
+    firstChars: '@',
     start: (input, index) => walkBack(input, index, isLocalPartChar, Infinity),
     // The local part is empty when the text before the "@" was already redacted (url_credentials).
     validate: (match) => (match.charCodeAt(0) === 64 /* @ */ ? 0 : match.length),
@@ -105,6 +118,7 @@ export const BUILTIN_DETECTORS: Readonly<Record<BuiltinDetectorName, DetectorDef
   phone: {
     pattern: String.raw`(?:\+[1-9]\d{0,14}(?:[ .\-]?\(\d{1,5}\)\d{0,14}|[ .\-]\d{1,14}){0,6}|(?<![+.\-/:]|\d[ .\-])(?:1[ .\-])?(?:\(\d{3}\) ?|\d{3}[ .\-])\d{3}[ .\-]\d{4}|(?<![+.\-/:]|\d[ .\-])0[1-9]\d{0,3}(?:(?: \d{2,8}){1,4}|(?:\-\d{2,8}){1,3}))(?![A-Za-z0-9_]|[.\-/:]\d)`,
     wordStart: true,
+    firstChars: '[+(0-9]',
     // E.164 allows up to 15 digits with the country code; national numbers have 9 to 11
     // (NANP: 10, or 11 with the leading 1; Europe with trunk 0: 9 to 11).
     validate: (match) => {
@@ -120,6 +134,7 @@ export const BUILTIN_DETECTORS: Readonly<Record<BuiltinDetectorName, DetectorDef
   payment_card: {
     pattern: String.raw`(?<![.,])(?:[2-6]\d{12,18}|[2-6]\d{3}(?:[ \-]\d{4}){2,3}(?:[ \-]\d{1,3})?|3[47]\d{2}[ \-]\d{6}[ \-]\d{5})(?![A-Za-z0-9_]|[.,]\d)`,
     wordStart: true,
+    firstChars: '[2-6]',
     validate: (match) => {
       const digits = digitsOnly(match);
       return digits.length >= 13 && digits.length <= 19 && cardLengthFits(digits) && luhnValid(digits) ? match.length : 0;
@@ -131,6 +146,7 @@ export const BUILTIN_DETECTORS: Readonly<Record<BuiltinDetectorName, DetectorDef
   iban: {
     pattern: String.raw`[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}`,
     wordStart: true,
+    firstChars: '[A-Z]',
     validate: (match, input, index) => {
       const length = ibanLength(match);
       return length > 0 && !isAlnum(input.charCodeAt(index + length)) ? length : 0;
@@ -141,6 +157,7 @@ export const BUILTIN_DETECTORS: Readonly<Record<BuiltinDetectorName, DetectorDef
   us_ssn: {
     pattern: String.raw`(?<![\-.])(?!000|666|9\d\d)\d{3}(?:\-(?!00)\d{2}\-(?!0000)\d{4}| (?!00)\d{2} (?!0000)\d{4})(?![A-Za-z0-9_]|[\-.]\d)`,
     wordStart: true,
+    firstChars: '[0-9]',
     normalize: digitsOnly,
   },
   // A dotted quad is taken for an address even when it could be a four-part version number; a
@@ -148,15 +165,18 @@ export const BUILTIN_DETECTORS: Readonly<Record<BuiltinDetectorName, DetectorDef
   ipv4: {
     pattern: String.raw`(?<!\.)${IPV4}(?![A-Za-z0-9_]|\.\d)`,
     wordStart: true,
+    firstChars: '[0-9]',
   },
   // A loose candidate (hex groups and colons) checked by node:net, anchored on its first colon.
   // The lookahead wants a "::" or enough colons for eight groups (or six and an IPv4 tail), so
   // that times like 12:30:45 fail in the scan itself (at most six groups before a "::", since an
-  // address has eight). Fewer than three groups (::, ::1, fe80::1)
+  // address has eight); and a group after the anchor followed by more of the address, so that
+  // "::", "::1" and "a::b", which the validator would reject (fewer than three groups), fail first. Fewer than three groups (::, ::1, fe80::1)
   // identifies nobody and is too easily C++/Ruby "a::b", so it is left alone.
   ipv6: {
-    pattern: String.raw`:(?<=(?<![A-Za-z0-9_:.])[0-9A-Fa-f]{0,4}:)(?=:|(?:[0-9A-Fa-f]{1,4}:){1,6}:|(?:[0-9A-Fa-f]{1,4}:){5}(?:[0-9A-Fa-f]{1,4}:|\d))(?:[0-9A-Fa-f]{0,4}:){1,6}(?:${IPV4}|[0-9A-Fa-f]{1,4})?(?![A-Za-z0-9_:]|\.[0-9A-Fa-f])`,
+    pattern: String.raw`:(?<=(?<![A-Za-z0-9_:.])[0-9A-Fa-f]{0,4}:)(?=:?[0-9A-Fa-f]{1,4}[:.])(?=:|(?:[0-9A-Fa-f]{1,4}:){1,6}:|(?:[0-9A-Fa-f]{1,4}:){5}(?:[0-9A-Fa-f]{1,4}:|\d))(?:[0-9A-Fa-f]{0,4}:){1,7}(?:${IPV4}|[0-9A-Fa-f]{1,4})?(?![A-Za-z0-9_:]|\.[0-9A-Fa-f])`,
     wordStart: false,
+    firstChars: ':',
     start: (input, index) => walkBack(input, index, isHexChar, 4),
     validate: (match) => {
       if (!isIPv6(match)) return 0;
@@ -172,27 +192,32 @@ export const BUILTIN_DETECTORS: Readonly<Record<BuiltinDetectorName, DetectorDef
   api_key: {
     pattern: String.raw`sk\-[A-Za-z0-9_\-]{20}`,
     wordStart: true,
+    firstChars: 's',
     validate: (_match, input, index, runs) => apiKeyLength(input, index, runs),
   },
   // Access key ids of long-term (AKIA) and temporary (ASIA) credentials.
   aws_access_key: {
     pattern: String.raw`(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}${WORD_END}`,
     wordStart: true,
+    firstChars: 'A',
   },
   // Classic (ghp_, gho_, ghu_, ghs_, ghr_) and fine-grained (github_pat_) tokens.
   github_token: {
     pattern: String.raw`(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})`,
     wordStart: true,
+    firstChars: 'g',
   },
   slack_token: {
     pattern: String.raw`(?:xox[abeoprs]\-|xapp\-)[A-Za-z0-9\-]{10,}`,
     wordStart: true,
+    firstChars: 'x',
   },
   // Header and payload are base64url JSON objects ("{" encodes to "ey"); the signature may be
   // empty (alg none).
   jwt: {
     pattern: String.raw`eyJ[A-Za-z0-9_\-]{4}`,
     wordStart: true,
+    firstChars: 'e',
     validate: (_match, input, index, runs) => jwtLength(input, index, runs),
   },
   // Only the credential is replaced, so "Authorization: Bearer [REDACTED:BEARER_TOKEN]" still
@@ -200,6 +225,7 @@ export const BUILTIN_DETECTORS: Readonly<Record<BuiltinDetectorName, DetectorDef
   bearer_token: {
     pattern: String.raw`(?:Bearer|bearer|BEARER)[ \t]+[A-Za-z0-9._~+/\-]{16}`,
     wordStart: true,
+    firstChars: '[Bb]',
     start: (input, index) => {
       let i = index + 'Bearer'.length;
       while (input.charCodeAt(i) === 32 || input.charCodeAt(i) === 9) i++;
@@ -212,6 +238,7 @@ export const BUILTIN_DETECTORS: Readonly<Record<BuiltinDetectorName, DetectorDef
   private_key: {
     pattern: String.raw`\-\-\-\-\-BEGIN[A-Z0-9 ]{0,32}PRIVATE KEY\-\-\-\-\-(?:[\s\S]*?\-\-\-\-\-END[A-Z0-9 ]{0,32}PRIVATE KEY\-\-\-\-\-|[\s\S]*)`,
     wordStart: false,
+    firstChars: '-',
   },
   // user:password in a URL's authority (https://user:pw@host, postgres://app:secret@db:5432/x):
   // only the userinfo is replaced, so scheme and host stay readable. Anchored on "://"; the
@@ -220,6 +247,7 @@ export const BUILTIN_DETECTORS: Readonly<Record<BuiltinDetectorName, DetectorDef
   url_credentials: {
     pattern: String.raw`:\/\/(?<=[A-Za-z][A-Za-z0-9+.\-]{0,31}:\/\/)[^\s\/?#@:]{0,256}:[^\s\/?#]{0,256}@`,
     wordStart: false,
+    firstChars: ':',
     start: (_input, index) => index + 3,
     validate: (match) => match.length - 1,
   },

@@ -99,6 +99,29 @@ function locator(members: readonly ActiveDetector[]): RegExp {
   return new RegExp(words.length > 0 ? parts.join('|') : `()(?:${parts.join('|')})`, 'g');
 }
 
+/**
+ * For each first character (ASCII codes 0-127, then one slot for every other character), the
+ * detectors whose matches can start with it, as one Alternation in priority order, or null when
+ * none can: most positions a candidate range covers need one small expression, or none at all.
+ */
+function firstCharDispatch(detectors: readonly ActiveDetector[]): (Alternation | null)[] {
+  const starts = detectors.map((d) => (d.definition.firstChars === undefined ? undefined : new RegExp(`^${d.definition.firstChars}$`)));
+  const bySubset = new Map<string, Alternation | null>();
+  const out: (Alternation | null)[] = [];
+  for (let code = 0; code <= 128; code++) {
+    const char = code < 128 ? String.fromCharCode(code) : undefined;
+    const members = detectors.filter((_d, i) => starts[i] === undefined || (char !== undefined && starts[i].test(char)));
+    const key = members.map((m) => m.id).join(',');
+    let alternation = bySubset.get(key);
+    if (alternation === undefined) {
+      alternation = members.length > 0 ? new Alternation(members) : null;
+      bySubset.set(key, alternation);
+    }
+    out.push(alternation);
+  }
+  return out;
+}
+
 function innerGroupCount(pattern: string): number {
   return (new RegExp(`(?:${pattern})|`).exec('') as RegExpExecArray).length - 1;
 }
@@ -121,7 +144,7 @@ interface Hit {
  */
 export class Scanner {
   private readonly locator: RegExp;
-  private readonly exact: Alternation;
+  private readonly dispatch: (Alternation | null)[];
   private readonly custom: CustomDetectors | undefined;
   private readonly masks: string[];
   private readonly labels: string[];
@@ -140,7 +163,7 @@ export class Scanner {
     this.builtinsEmpty = detectors.length === 0;
     this.empty = this.builtinsEmpty && custom.length === 0;
     this.locator = locator(detectors);
-    this.exact = new Alternation(detectors);
+    this.dispatch = firstCharDispatch(detectors);
     this.custom = custom.length > 0 ? new CustomDetectors(custom) : undefined;
     const all = [...detectors, ...custom];
     const size = all.reduce((max, d) => Math.max(max, d.id + 1), 0);
@@ -208,10 +231,13 @@ export class Scanner {
 
   /** The detector, by priority, whose anchor is at `at` and which its validator accepts. */
   private decide(text: string, at: number, floor: number): Hit | undefined {
-    const regex = this.exact.regex;
+    const code = text.charCodeAt(at);
+    const alternation = this.dispatch[code < 128 ? code : 128];
+    if (alternation === null) return undefined;
+    const regex = alternation.regex;
     regex.lastIndex = at;
     const m = regex.exec(text);
-    return m === null ? undefined : this.resolve(this.exact, m, text, floor);
+    return m === null ? undefined : this.resolve(alternation, m, text, floor);
   }
 
   /** `floor`: where the text not yet replaced begins; a value found by walking back stops there. */

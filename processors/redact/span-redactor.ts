@@ -26,6 +26,14 @@ interface RedactedResource {
 const hasOwn = Object.prototype.hasOwnProperty;
 
 /**
+ * Span and event names repeat on every span ("chat gpt-4o", "execute_tool search"): the ones
+ * found clean are remembered, so a name costs a set lookup instead of a scan. Bounded: cleared
+ * when full, and long names are not kept.
+ */
+const MAX_CLEAN_NAMES = 4096;
+const MAX_CLEAN_NAME_LENGTH = 256;
+
+/**
  * Walks spans copy-on-write: a span, event, link, resource, attribute map or array is copied only
  * when something inside it changed, so the input batch is never touched and untouched parts stay
  * shared with it.
@@ -33,6 +41,7 @@ const hasOwn = Object.prototype.hasOwnProperty;
 export class SpanRedactor {
   private readonly spanTally: Tally;
   private readonly resourceTally: Tally;
+  private readonly cleanNames = new Set<string>();
   private blocked = 0;
 
   constructor(
@@ -93,8 +102,12 @@ export class SpanRedactor {
 
   /** A span or event name: redacted like text; a name cannot be dropped, so `drop` masks all of it. */
   private name(name: string, tally: Tally): string {
-    if (name === '' || !this.scanning) return name;
+    if (name === '' || !this.scanning || this.cleanNames.has(name)) return name;
     const redacted = this.text.redact(name, tally);
+    if (redacted === name && name.length <= MAX_CLEAN_NAME_LENGTH) {
+      if (this.cleanNames.size >= MAX_CLEAN_NAMES) this.cleanNames.clear();
+      this.cleanNames.add(name);
+    }
     return redacted === DROP ? `[REDACTED:${this.names[this.text.droppedBy].toUpperCase()}]` : redacted;
   }
 

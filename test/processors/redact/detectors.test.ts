@@ -63,6 +63,7 @@ const truePositives: Record<(typeof BUILTIN_DETECTOR_NAMES)[number], Case[]> = {
     ['::ffff:192.0.2.1', '[REDACTED:IPV6]'],
     ['[fe80::1ff:fe23:4567:890a]:443', '[[REDACTED:IPV6]]:443'],
     ['nat64 64:ff9b::192.0.2.33 and 1:2:3:4:5:6:1.2.3.4', 'nat64 [REDACTED:IPV6] and [REDACTED:IPV6]'],
+    ['seven groups then "::": 1:2:3:4:5:6:7::, and a::1.2.3.4', 'seven groups then "::": [REDACTED:IPV6], and [REDACTED:IPV6]'],
   ],
   api_key: [
     ['OPENAI_API_KEY=sk-proj-Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9St0', 'OPENAI_API_KEY=[REDACTED:API_KEY]'],

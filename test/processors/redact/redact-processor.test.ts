@@ -167,6 +167,72 @@ describe('what is scanned', () => {
     };
     expect(await redactText('TCK-123456 by EMP00042', config)).toBe(`[REDACTED:TICKET_ID] by [HASH:EMPLOYEE:${hmac16(HASH_KEY, 'EMP00042')}]`);
   });
+
+  it('runs custom patterns in linear time (RE2), built-ins between their matches', async () => {
+    const config = { custom_detectors: [{ name: 'nested', pattern: '(a+)+b' }, { name: 'ticket', pattern: 'TCK-[0-9]{6}' }] };
+    const long = 'a'.repeat(200_000);
+    expect(await redactText(`${long}! jane@x.io`, config)).toBe(`${long}! [REDACTED:EMAIL]`);
+    expect(await redactText(`TCK-123456 ${long}b, TCK-654321`, config)).toBe('[REDACTED:TICKET] [REDACTED:NESTED], [REDACTED:TICKET]');
+  });
+
+  it('matches allow_keys and block_keys globs in linear time, whatever the key', async () => {
+    const redact = createRedact({ block_keys: ['*a*a*a*a*a*b'], allow_keys: ['*.*.*.*.*.x', 'msg'] });
+    const key = 'a'.repeat(50_000);
+    const dots = `${'.'.repeat(50_000)}y`;
+    const [out] = await redact.run([span({ attributes: { [key]: 'jane@x.io', [dots]: 'jane@x.io', msg: 'jane@x.io', [`${key}b`]: 'gone' } })]);
+    expect(out.attributes).toEqual({ [key]: 'jane@x.io', [dots]: 'jane@x.io', msg: '[REDACTED:EMAIL]', 'tracehouse.redactions': { email: 1n } });
+  });
+
+  it('redacts span and event names, counting what it found (a name cannot be dropped: drop masks it)', async () => {
+    const redact = createRedact({ detectors: { api_key: { action: 'drop' } } });
+    const out = await redact.run([
+      span({
+        name: 'finance-review for jane@x.io',
+        events: [{ timeUnixNano: 1n, name: 'call +14155552671', attributes: {}, droppedAttributesCount: 0 }],
+      }),
+      span({ name: 'tool sk-proj-Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9St0' }),
+      span({ name: 'chat gpt-4o' }),
+    ]);
+    expect(out[0].name).toBe('finance-review for [REDACTED:EMAIL]');
+    expect(out[0].events[0].name).toBe('call [REDACTED:PHONE]');
+    expect(out[0].attributes['tracehouse.redactions']).toEqual({ email: 1n, phone: 1n });
+    expect(out[1].name).toBe('[REDACTED:API_KEY]');
+    expect(out[1].attributes['tracehouse.redactions']).toEqual({ api_key: 1n });
+    expect(out[2].name).toBe('chat gpt-4o');
+    expect(metric(await redact.telemetry.metricsText(), 'processor="redact",event="redaction",kind="email"')).toBe(1);
+  });
+});
+
+describe('operational attributes', () => {
+  it('keeps the callback URL usable: userinfo removed (counted), host, IP literal, path and query kept', async () => {
+    const url = 'http://user:pw@127.0.0.1:8080/hook?email=a@b.com&ip=10.0.0.1';
+    const [out] = await createRedact().run([span({ attributes: { 'tracehouse.callback.url': url, 'tracehouse.callback.events': 'all' } })]);
+    expect(out.attributes['tracehouse.callback.url']).toBe('http://127.0.0.1:8080/hook?email=a@b.com&ip=10.0.0.1');
+    expect(out.attributes['tracehouse.redactions']).toEqual({ url_credentials: 1n });
+    const [plain] = await createRedact().run([span({ attributes: { 'tracehouse.callback.url': 'https://[2001:db8::1]/cb?to=jane@x.io' } })]);
+    expect(plain.attributes).toEqual({ 'tracehouse.callback.url': 'https://[2001:db8::1]/cb?to=jane@x.io' });
+  });
+
+  it('never rewrites the identifiers the daemon reads back', async () => {
+    const attributes = {
+      'tracehouse.workspace': '10.0.0.1',
+      'tracehouse.log_id': 'jane@x.io',
+      'tracehouse.record_type': 'log',
+      'tracehouse.verdict': 'flagged',
+    };
+    const [out] = await createRedact().run([span({ attributes })]);
+    expect(out.attributes).toEqual(attributes);
+  });
+
+  it('scans other tracehouse attributes and a callback URL that does not parse like any text', async () => {
+    const [out] = await createRedact().run([span({ attributes: { 'tracehouse.task': 'mail jane@x.io', 'tracehouse.callback.url': 'not a url: jane@x.io' } })]);
+    expect(out.attributes['tracehouse.task']).toBe('mail [REDACTED:EMAIL]');
+    expect(out.attributes['tracehouse.callback.url']).toBe('not a url: [REDACTED:EMAIL]');
+  });
+
+  it('masks URL credentials in free text, scheme and host still readable', async () => {
+    expect(await redactText('retrying https://svc:hunter2@api.example.com/v1')).toBe('retrying https://[REDACTED:URL_CREDENTIALS]@api.example.com/v1');
+  });
 });
 
 describe('bookkeeping', () => {
