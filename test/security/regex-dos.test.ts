@@ -9,6 +9,9 @@ import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ExportTraceServiceRequest } from '../../core/otlp/pb';
+import { modelMatcher as alertModelMatcher } from '../../processors/alert/span-rules';
+import { enrichProcessorConfigSchema } from '../../processors/enrich/config';
+import { PriceBook } from '../../processors/enrich/pricing';
 import { decodedLength, isBase64 } from '../../receivers/logs/attachment-body';
 import { DEFAULT_CONFIG_KEY, startDefaultDaemon } from '../support/default-daemon';
 import { startDaemon, processDataDir, type TestDaemon } from '../support/daemon';
@@ -268,6 +271,24 @@ describe('user-written patterns and globs on the default pipeline with rules add
     });
     const answer = await whileBusy(daemon, (sent) => post(`${daemon.receiverUrl('otlp')}/v1/traces`, body, JSON_HEADERS, sent));
     expect(answer).toEqual({ status: 200, body: '{}' });
+  });
+});
+
+describe('operator patterns in other processors', () => {
+  it('alert model globs match client model names in linear time', () => {
+    expect(alertModelMatcher('*a*a*a*a*a*b')('a'.repeat(100_000))).toBe(false);
+    expect(alertModelMatcher('*gpt-4o*')('openai/gpt-4o-mini')).toBe(true);
+    expect(alertModelMatcher('{gpt,claude}-?')('claude-3')).toBe(true);
+  });
+
+  it('enrich price overrides run on the linear-time engine, and refuse lookaround at load time', () => {
+    const { price_overrides } = enrichProcessorConfigSchema.parse({ price_overrides: [{ model: '(a|aa)+x', input_per_mtok: 1, output_per_mtok: 2 }] });
+    const book = new PriceBook([], price_overrides);
+    // 250 characters (model names are capped at 256): a backtracking engine tries 2^125 splits.
+    expect(book.lookup('a'.repeat(250))).toBeUndefined();
+    expect(book.lookup('aaax')?.source).toBe('override');
+    const refused = enrichProcessorConfigSchema.safeParse({ price_overrides: [{ model: '(?!gpt).*', input_per_mtok: 1, output_per_mtok: 2 }] });
+    expect(refused.error?.issues.map((i) => i.message)).toEqual([expect.stringContaining('uses a negative lookahead')]);
   });
 });
 
