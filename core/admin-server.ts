@@ -8,7 +8,7 @@ import type { AuthConfig } from './auth';
 import type { AdminAction, QueryBackend, QueryLimits } from './component';
 import { errorMessage, isPermanent } from './errors';
 import { BodyError, readBody } from './http-body';
-import { closeServer } from './http-host';
+import { closeServer, trackRequests } from './http-host';
 import { guardMiddleware, RequestGuard } from './http-guard';
 import { ActionToken } from './action-token';
 import { capConnections, DEFAULT_MAX_CONNECTIONS } from './connection-cap';
@@ -145,6 +145,7 @@ export class AdminServer {
       },
       app,
     );
+    trackRequests(this.server);
     this.server.listen(addr.port, addr.host);
     await once(this.server, 'listening');
     const listener = `admin ${addr.host}:${this.port}`;

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import express from 'express';
 import type { Request, Response } from 'express';
 import type { HttpListener, HttpListenerOptions } from './component';
@@ -90,6 +90,7 @@ export class HttpHost {
     app.disable('x-powered-by');
     app.set('etag', false);
     const server = http.createServer(INGEST_LISTENER_TIMEOUTS, app);
+    trackRequests(server);
     const port = () => (server.address() as AddressInfo | null)?.port ?? addr.port;
     const guard = new RequestGuard(addr.host, port);
     // Named by the bound address once listening; requests only arrive after that.
@@ -148,15 +149,45 @@ function refuseAsStatus(req: Request, res: Response, refusal: GuardRefusal): voi
   res.status(refusal.status).type('application/json').send(encodeRpcStatus(rpc, message, 'json'));
 }
 
+/** Per server: its open connections and how many requests each has in flight. */
+const requestsInFlight = new WeakMap<http.Server, Map<Socket, number>>();
+
+/**
+ * Counts the requests in flight on each connection of `server`, so that closeServer can drop the
+ * connections that have none, including those still sending headers: server.close() stops node's
+ * header and request timeouts, so such a connection would otherwise hold the server open forever.
+ */
+export function trackRequests(server: http.Server): void {
+  const counts = new Map<Socket, number>();
+  requestsInFlight.set(server, counts);
+  server.on('connection', (socket: Socket) => {
+    counts.set(socket, 0);
+    socket.once('close', () => counts.delete(socket));
+  });
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const socket = req.socket;
+    counts.set(socket, (counts.get(socket) ?? 0) + 1);
+    res.once('close', () => {
+      const n = counts.get(socket);
+      if (n !== undefined) counts.set(socket, n - 1);
+    });
+  });
+}
+
 /** Stops accepting connections and resolves when in-flight requests have been answered. */
 export async function closeServer(server: http.Server): Promise<void> {
   if (!server.listening) return;
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   // close() only drops the keep-alive connections idle at this moment; a connection whose request
   // is still in flight becomes idle when answered and would otherwise hold the server open until
-  // its keep-alive timeout.
-  const sweeper = setInterval(() => server.closeIdleConnections(), 50);
-  server.closeIdleConnections();
+  // its keep-alive timeout. Connections without a request in flight (idle, or still sending
+  // headers) are dropped as well.
+  const sweep = () => {
+    server.closeIdleConnections();
+    for (const [socket, n] of requestsInFlight.get(server) ?? []) if (n <= 0) socket.destroy();
+  };
+  const sweeper = setInterval(sweep, 50);
+  sweep();
   await closed;
   clearInterval(sweeper);
 }

@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import type { ComponentSettings, Host, HttpListener, Receiver, SpanConsumer } from '../component';
 import { InflightLimiter } from '../inflight-limiter';
+import { bodyTimeoutsOf, listenerOptionsOf } from '../listener-config';
 import type { ReceiverTelemetry } from '../telemetry';
 import { receiverAuthenticator } from '../workspaces';
 import type { WorkspaceDirectory } from '../workspaces';
@@ -44,7 +45,7 @@ export class IngestReceiver implements Receiver {
   ) {
     this.idempotency = new Idempotency(store);
     this.rateLimits = new RateLimits(options.rate_limit);
-    this.limiter = new InflightLimiter(options.max_inflight_bytes);
+    this.limiter = new InflightLimiter(options.max_inflight_bytes, options.max_receiving_bytes);
   }
 
   async start(host: Host): Promise<void> {
@@ -55,12 +56,14 @@ export class IngestReceiver implements Receiver {
       idempotency: this.idempotency,
       limiter: this.limiter,
       maxRequestBodyBytes: this.options.max_request_body_bytes,
+      bodyTimeouts: bodyTimeoutsOf(this.options),
       next: this.next,
       telemetry: this.settings.telemetry,
       logger: this.settings.logger,
       accepting: () => this.accepting,
     };
-    this.listener = await host.acquireHttpListener(this.options.listen, this.settings.id);
+    this.settings.telemetry.watchInflight?.(() => ({ held: this.limiter.inUse, receiving: this.limiter.receiving }));
+    this.listener = await host.acquireHttpListener(this.options.listen, this.settings.id, listenerOptionsOf(this.options));
     const recordTimes = RecordTimes.forStore(host.store(), this.settings.logger);
     for (const route of this.routes(context, host.workspaces, recordTimes)) {
       if ('raw' in route) this.listener.router.all(route.path, route.raw);

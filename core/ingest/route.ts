@@ -5,8 +5,9 @@ import type { SpanConsumer } from '../component';
 import { classifyDeliveryError } from '../delivery-error';
 import { errorMessage } from '../errors';
 import type { ConsumeResult } from '../evaluation';
-import { BodyError, readBody } from '../http-body';
-import type { InflightLimiter } from '../inflight-limiter';
+import { BodyError, bodyErrorAnswer, readBody } from '../http-body';
+import type { BodyTimeouts } from '../http-body';
+import type { BodyReservation, InflightLimiter } from '../inflight-limiter';
 import type { Logger } from '../logger';
 import type { Span } from '../span';
 import type { ReceiverTelemetry } from '../telemetry';
@@ -86,6 +87,8 @@ export interface IngestContext {
   idempotency: Idempotency;
   limiter: InflightLimiter;
   maxRequestBodyBytes: number;
+  /** How slowly a body may arrive (defaults: core/http-body.ts). */
+  bodyTimeouts?: BodyTimeouts;
   next: SpanConsumer;
   telemetry: ReceiverTelemetry;
   logger: Logger;
@@ -159,27 +162,36 @@ export function mountIngestRoute(router: Router, route: IngestRoute, context: In
     if (known && declared > context.maxRequestBodyBytes) {
       return refuseUnread(req, res, { status: 413, code: 'RCV_TOO_LARGE', message: `request body exceeds max_request_body_bytes (${context.maxRequestBodyBytes} bytes)` }, 'too_large');
     }
-    const release = limiter.tryReserve(known ? declared : context.maxRequestBodyBytes);
-    if (!release) {
+    // Admitted if it could fit now; bytes are reserved as they arrive (core/inflight-limiter.ts).
+    const reservation = limiter.admitBody(known ? declared : 0);
+    if (!reservation) {
       telemetry.refused(0, 'inflight_limit');
       res.set('Retry-After', String(THROTTLE_RETRY_AFTER_SECONDS));
       return refuseUnread(req, res, { status: 429, code: 'RCV_OVERLOADED', message: `receiver is at max_inflight_bytes (${limiter.maxBytes}); retry later` }, 'inflight_limit');
     }
-    void handle(req, res, who.workspace ?? DEFAULT_WORKSPACE)
+    void handle(req, res, who.workspace ?? DEFAULT_WORKSPACE, reservation)
       .catch((err: unknown) => {
         logger.error({ err: errorMessage(err), route: route.path }, 'unexpected error handling an ingest request');
         if (!res.headersSent) refuse(res, { status: 500, code: 'RCV_INTERNAL', message: 'internal error handling the request' }, 'internal_error');
       })
-      .finally(release);
+      .finally(reservation.release);
   });
 
-  async function handle(req: Request, res: Response, workspace: string): Promise<void> {
+  async function handle(req: Request, res: Response, workspace: string, reservation: BodyReservation): Promise<void> {
     let raw: Buffer;
     let body: unknown;
     try {
-      raw = await readBody(req, { maxBytes: context.maxRequestBodyBytes });
+      raw = await readBody(req, { maxBytes: context.maxRequestBodyBytes, reservation, ...context.bodyTimeouts });
     } catch (err) {
-      if (err instanceof BodyError) return refuse(res, { status: err.status, code: err.code, message: err.message }, err.code === 'RCV_TOO_LARGE' ? 'too_large' : 'bad_body');
+      if (err instanceof BodyError) {
+        const answer = bodyErrorAnswer(err);
+        if (answer.closeConnection) res.set('Connection', 'close');
+        if (answer.retryAfterSeconds !== undefined) {
+          res.set('Retry-After', String(answer.retryAfterSeconds));
+          telemetry.refused(0, 'inflight_limit');
+        }
+        return refuse(res, { status: err.status, code: err.code, message: err.message }, answer.outcome);
+      }
       throw err;
     }
     const parsed = parseJsonBody(raw);

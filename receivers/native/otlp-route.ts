@@ -14,6 +14,7 @@ export function otlpRoute(context: IngestContext): RawRoute {
     path: OTLP_PATH,
     raw: createOtlpHttpHandler({
       maxRequestBodyBytes: context.maxRequestBodyBytes,
+      bodyTimeouts: context.bodyTimeouts,
       auth: context.auth,
       limiter: context.limiter,
       next: context.next,

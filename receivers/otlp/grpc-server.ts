@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { capConnections, DEFAULT_MAX_CONNECTIONS } from '../../core/connection-cap';
+import { gateOnPreface } from './preface-gate';
 import { errorMessage, PermanentError } from '../../core/errors';
 import { parseListen } from '../../core/listen';
 import { decodeTraceRequestProto } from '../../core/otlp/decode';
@@ -24,6 +25,9 @@ export const GRPC_CONNECTION_DEFAULTS = {
   keepaliveTimeMs: 60_000,
   keepaliveTimeoutMs: 20_000,
 } as const;
+
+/** A connection must send the HTTP/2 preface within this (or max_connection_idle_ms if shorter). */
+const PREFACE_TIMEOUT_MS = 10_000;
 
 /**
  * TraceService/Export with messages left as bytes on both sides: the handler decodes with the same
@@ -60,6 +64,7 @@ interface Refusal {
 export class OtlpGrpcServer {
   private server: grpc.Server | undefined;
   private sockets: net.Server | undefined;
+  private openSockets = new Set<net.Socket>();
   private boundPort = 0;
 
   constructor(private readonly options: OtlpGrpcServerOptions) {}
@@ -90,7 +95,14 @@ export class OtlpGrpcServer {
     // The sockets are accepted by our own server and handed to grpc-js, so that the listener can
     // hold at most max_connections (grpc-js has no such option) and count what it refuses.
     const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-    const sockets = net.createServer((socket) => injector.injectConnection(socket));
+    const idleMs = config.max_connection_idle_ms ?? GRPC_CONNECTION_DEFAULTS.maxConnectionIdleMs;
+    const prefaceTimeoutMs = Math.min(idleMs, PREFACE_TIMEOUT_MS);
+    const open = new Set<net.Socket>();
+    const sockets = net.createServer((socket) => {
+      open.add(socket);
+      socket.once('close', () => open.delete(socket));
+      gateOnPreface(socket, prefaceTimeoutMs, (ready) => injector.injectConnection(ready));
+    });
     try {
       await new Promise<void>((resolve, reject) => {
         sockets.once('error', reject);
@@ -114,6 +126,7 @@ export class OtlpGrpcServer {
     });
     this.server = server;
     this.sockets = sockets;
+    this.openSockets = open;
     logger.info({ listen: config.listen, port: this.boundPort }, 'OTLP/gRPC listener started');
   }
 
@@ -123,11 +136,13 @@ export class OtlpGrpcServer {
    * whole daemon.
    */
   async shutdown(): Promise<void> {
-    const { server, sockets } = this;
+    const { server, sockets, openSockets } = this;
     this.server = undefined;
     this.sockets = undefined;
     const closed = sockets ? new Promise<void>((resolve) => sockets.close(() => resolve())) : undefined;
     if (server) await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    // Every HTTP/2 session is closed by now; what is left has not sent the preface yet.
+    for (const socket of openSockets) socket.destroy();
     await closed;
   }
 
