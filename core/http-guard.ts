@@ -60,6 +60,7 @@ export class RequestGuard {
   private readonly bindHost: string;
   private readonly loopback: boolean;
   private readonly wildcard: boolean;
+  private readonly machineName = normalizeName(os.hostname());
 
   /**
    * @param bindHost the host part of the listen address
@@ -124,7 +125,7 @@ export class RequestGuard {
     if (!this.wildcard && host.name === this.bindHost) return true;
     const loopbackName = host.name === 'localhost' || isLoopbackLiteral(host.name);
     if ((this.loopback || this.wildcard) && loopbackName) return true;
-    if (!this.loopback && (isIpLiteral(host.name) || host.name === normalizeName(os.hostname()))) return true;
+    if (!this.loopback && (isIpLiteral(host.name) || host.name === this.machineName)) return true;
     return false;
   }
 }
