@@ -36,6 +36,8 @@ const grpcSchema = z.strictObject({
   keepalive_time_ms: z.number().int().positive().optional(),
   /** A ping unanswered this long closes the connection (default 20000). */
   keepalive_timeout_ms: z.number().int().positive().optional(),
+  /** The Export message of a call must arrive within this (default 120000), else DEADLINE_EXCEEDED. */
+  request_timeout_ms: z.number().int().positive().optional(),
 });
 
 export const otlpReceiverConfigSchema = z.strictObject({

@@ -24,6 +24,7 @@ export const GRPC_CONNECTION_DEFAULTS = {
   maxConnectionAgeGraceMs: 60_000,
   keepaliveTimeMs: 60_000,
   keepaliveTimeoutMs: 20_000,
+  requestTimeoutMs: 120_000,
 } as const;
 
 /** A connection must send the HTTP/2 preface within this (or max_connection_idle_ms if shorter). */
@@ -150,18 +151,39 @@ export class OtlpGrpcServer {
    * Auth and shutdown are decided on the call's metadata, so refused calls are answered without
    * their message ever being read (the handler would only run once grpc-js has buffered it).
    */
-  private readonly gate: grpc.ServerInterceptor = (_method, call) =>
-    new grpc.ServerInterceptingCall(call, {
+  private readonly gate: grpc.ServerInterceptor = (_method, call) => {
+    // The message must arrive within request_timeout_ms: grpc-js buffers it before the handler
+    // runs, so a client trickling it would otherwise hold the stream and its buffer for ever.
+    let messageTimer: NodeJS.Timeout | undefined;
+    const stopTimer = () => clearTimeout(messageTimer);
+    const timeoutMs = this.options.config.request_timeout_ms ?? GRPC_CONNECTION_DEFAULTS.requestTimeoutMs;
+    return new grpc.ServerInterceptingCall(call, {
       start: (next) =>
         next({
           onReceiveMetadata: (metadata, proceed) => {
             const refusal = this.refusalFor(metadata);
-            if (refusal === undefined) return proceed(metadata);
+            if (refusal === undefined) {
+              messageTimer = setTimeout(() => {
+                this.options.telemetry.request('body_timeout');
+                call.sendStatus({ code: grpc.status.DEADLINE_EXCEEDED, details: `the Export message did not arrive within grpc.request_timeout_ms (${timeoutMs} ms)` });
+              }, timeoutMs);
+              return proceed(metadata);
+            }
             this.options.telemetry.request(refusal.outcome);
             call.sendStatus(statusOf(refusal));
           },
+          onReceiveMessage: (message, proceed) => {
+            stopTimer();
+            proceed(message);
+          },
+          onReceiveHalfClose: (proceed) => {
+            stopTimer();
+            proceed();
+          },
+          onCancel: stopTimer,
         }),
     });
+  };
 
   private refusalFor(metadata: grpc.Metadata): Refusal | undefined {
     const auth = this.options.auth.authenticate(headersOf(metadata));

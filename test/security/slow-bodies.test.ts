@@ -4,7 +4,9 @@
  * budget, stalled and trickling bodies are cut with 408 and their budget released, and a request
  * without a valid key is refused before its body is read. A normal OTLP request keeps getting 200.
  */
+import http2 from 'node:http2';
 import net from 'node:net';
+import { closeGrpcClients, exportCall, grpcClient, grpcPort } from '../support/otlp-grpc-client';
 import { encodeTraceRequestProto } from '../../core/otlp/encode';
 import { makeSpan } from '../../core/span';
 import { DEFAULT_CONFIG_KEY } from '../support/default-daemon';
@@ -150,5 +152,41 @@ describe('slow bodies with short body timeouts', () => {
     expect(statusLine(answer)).toBe('HTTP/1.1 408 Request Timeout');
     expect(answer).toMatch(/"code":"RCV_BODY_TIMEOUT"/);
     await waitFor('the budget to be released', async () => (await inflight(daemon, 'native')) === 0);
+  });
+});
+
+describe('a slow OTLP/gRPC message', () => {
+  let daemon: TestDaemon;
+  beforeAll(async () => {
+    ({ daemon } = await startListenerDaemon((yaml) => addOptions(yaml, ANCHOR.otlpGrpc, ['request_timeout_ms: 1000'])));
+  });
+  afterAll(async () => {
+    closeGrpcClients();
+    await daemon.stop();
+  });
+
+  it('is ended with DEADLINE_EXCEEDED when it does not arrive within grpc.request_timeout_ms, while other calls succeed', async () => {
+    const session = http2.connect(`http://127.0.0.1:${grpcPort(daemon)}`);
+    session.on('error', () => undefined);
+    try {
+      const stream = session.request({ ':method': 'POST', ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export', 'content-type': 'application/grpc', te: 'trailers' });
+      const status = new Promise<string | undefined>((resolve) => {
+        stream.on('response', (headers) => headers['grpc-status'] !== undefined && resolve(String(headers['grpc-status'])));
+        stream.on('trailers', (trailers) => resolve(String(trailers['grpc-status'])));
+        stream.on('close', () => resolve(undefined));
+      });
+      stream.on('error', () => undefined);
+      // A message header announcing 1 MiB, then 10 bytes of it, then nothing.
+      const head = Buffer.alloc(5);
+      head.writeUInt32BE(MiB, 1);
+      stream.write(Buffer.concat([head, Buffer.alloc(10)]));
+      const normal = await exportCall(grpcClient(daemon), Buffer.from(encodeTraceRequestProto([makeSpan({ traceId: 'ab'.repeat(16), spanId: '00000000000000d1', name: 'chat', startTimeUnixNano: 1_763_900_000_000_000_000n, endTimeUnixNano: 1_763_900_000_100_000_000n })])));
+      expect(normal.ok).toBe(true);
+      expect(await status).toBe('4'); // DEADLINE_EXCEEDED
+      expect(await metric(daemon, 'tracehouse_receiver_requests_total', { receiver: 'otlp', outcome: 'body_timeout' })).toBe(1);
+    } finally {
+      session.destroy();
+    }
+    expect(await normalOtlp(daemon)).toBe(200);
   });
 });
