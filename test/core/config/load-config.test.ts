@@ -15,6 +15,7 @@ describe('config loading', () => {
     const { config, diagnostics } = load('valid-minimal');
     expect(diagnostics).toEqual([]);
     expect(config?.receivers.get('otlp')?.config).toEqual({
+      default_workspace: 'default',
       http: { enabled: true, listen: '127.0.0.1:4318', traces_path: '/v1/traces', max_request_body_bytes: 20 * 1024 * 1024 },
       grpc: { enabled: true, listen: '127.0.0.1:4317', max_recv_msg_size_bytes: 20 * 1024 * 1024 },
       max_inflight_bytes: 128 * 1024 * 1024,
@@ -22,7 +23,11 @@ describe('config loading', () => {
     expect(config?.exporters.get('debug')?.config).toEqual({ verbosity: 'normal' });
     expect(config?.service).toEqual({
       pipelines: { traces: { receivers: ['otlp'], processors: [], exporters: ['debug'] } },
-      admin: { listen: '127.0.0.1:8888', query_timeout_ms: 30000 },
+      admin: {
+        listen: '127.0.0.1:8888',
+        query_timeout_ms: 30000,
+        query_limits: { max_memory_bytes: 1024 ** 3, max_rows_to_read: 1_000_000_000, max_result_bytes: 64 * 1024 ** 2, max_threads: 1, max_concurrent_queries: 2 },
+      },
       shutdown_timeout_ms: 30000,
       log_level: 'info',
     });
