@@ -184,8 +184,26 @@ function collect(req: IncomingMessage, maxBytes: number, declared: number | unde
   });
 }
 
+/**
+ * Prepares a receiver's answer to a BodyError: sets `Connection: close` and `Retry-After` on `res`
+ * where they belong, counts an in-flight refusal, and returns the outcome to count the request under.
+ */
+export function prepareBodyErrorAnswer(
+  res: { set(name: string, value: string): unknown },
+  err: BodyError,
+  telemetry: { refused(spans: number, reason: string): void },
+): string {
+  const answer = bodyErrorAnswer(err);
+  if (answer.closeConnection) res.set('Connection', 'close');
+  if (answer.retryAfterSeconds !== undefined) {
+    res.set('Retry-After', String(answer.retryAfterSeconds));
+    telemetry.refused(0, 'inflight_limit');
+  }
+  return answer.outcome;
+}
+
 /** How a receiver answers a BodyError besides its status: the outcome it counts, and what the answer carries. */
-export function bodyErrorAnswer(err: BodyError): { outcome: string; closeConnection: boolean; retryAfterSeconds?: number } {
+function bodyErrorAnswer(err: BodyError): { outcome: string; closeConnection: boolean; retryAfterSeconds?: number } {
   switch (err.code) {
     case 'RCV_TOO_LARGE':
       return { outcome: 'too_large', closeConnection: false };

@@ -53,7 +53,7 @@ export const CLIENT_RESERVED_PREFIX = 'client.';
  * Keys no receiver maps from a request: the daemon's stamps and what processors add. Spans a JSON
  * ingest route built lose these too, in case a mapping ever let one through.
  */
-const PIPELINE_KEYS: ReadonlySet<string> = new Set([
+export const PIPELINE_KEYS: ReadonlySet<string> = new Set([
   'tracehouse.workspace',
   'tracehouse.source',
   'tracehouse.verdict',

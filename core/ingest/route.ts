@@ -5,7 +5,7 @@ import type { SpanConsumer } from '../component';
 import { classifyDeliveryError } from '../delivery-error';
 import { errorMessage } from '../errors';
 import type { ConsumeResult } from '../evaluation';
-import { BodyError, bodyErrorAnswer, readBody } from '../http-body';
+import { BodyError, prepareBodyErrorAnswer, readBody } from '../http-body';
 import type { BodyTimeouts } from '../http-body';
 import type { BodyReservation, InflightLimiter } from '../inflight-limiter';
 import type { Logger } from '../logger';
@@ -184,13 +184,8 @@ export function mountIngestRoute(router: Router, route: IngestRoute, context: In
       raw = await readBody(req, { maxBytes: context.maxRequestBodyBytes, reservation, ...context.bodyTimeouts });
     } catch (err) {
       if (err instanceof BodyError) {
-        const answer = bodyErrorAnswer(err);
-        if (answer.closeConnection) res.set('Connection', 'close');
-        if (answer.retryAfterSeconds !== undefined) {
-          res.set('Retry-After', String(answer.retryAfterSeconds));
-          telemetry.refused(0, 'inflight_limit');
-        }
-        return refuse(res, { status: err.status, code: err.code, message: err.message }, answer.outcome);
+        const outcome = prepareBodyErrorAnswer(res, err, telemetry);
+        return refuse(res, { status: err.status, code: err.code, message: err.message }, outcome);
       }
       throw err;
     }

@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import { errorMessage, PermanentError } from '../errors';
-import { BodyError, bodyErrorAnswer, readBody } from '../http-body';
+import { BodyError, prepareBodyErrorAnswer, readBody } from '../http-body';
 import type { BodyTimeouts } from '../http-body';
 import type { BodyReservation } from '../inflight-limiter';
 import { decodeTraceRequestJson, decodeTraceRequestProto } from './decode';
@@ -109,14 +109,9 @@ export function createOtlpHttpHandler(options: OtlpHttpHandlerOptions): (req: Re
     } catch (err) {
       releaseDecompressed?.();
       if (err instanceof BodyError) {
-        const answer = bodyErrorAnswer(err);
-        if (answer.closeConnection) res.set('Connection', 'close');
-        if (answer.retryAfterSeconds !== undefined) {
-          res.set('Retry-After', String(answer.retryAfterSeconds));
-          telemetry.refused(0, 'inflight_limit');
-        }
+        const outcome = prepareBodyErrorAnswer(res, err, telemetry);
         const rpc = err.status === 408 ? RPC_CODE.DEADLINE_EXCEEDED : err.status === 429 ? RPC_CODE.RESOURCE_EXHAUSTED : RPC_CODE.INVALID_ARGUMENT;
-        return fail(res, err.status, encoding, rpc, err.message, answer.outcome);
+        return fail(res, err.status, encoding, rpc, err.message, outcome);
       }
       if (err instanceof PermanentError) return fail(res, 400, encoding, RPC_CODE.INVALID_ARGUMENT, err.message, 'undecodable');
       logger.error({ err: errorMessage(err) }, 'unexpected error reading an OTLP request');

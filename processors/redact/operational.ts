@@ -5,22 +5,15 @@
  * means the callback never fires), so they are redacted structurally instead of scanned as text.
  */
 
+import { PIPELINE_KEYS } from '../../core/ingest/attributes';
+
 /** Identifiers and markers the daemon sets or reads back: never scanned. */
 const UNSCANNED: ReadonlySet<string> = new Set([
-  'tracehouse.workspace',
-  'tracehouse.source',
+  ...PIPELINE_KEYS,
   'tracehouse.record_type',
   // The log's id: the callback payload carries it so that the client can match it to its log.
   'tracehouse.log_id',
   'tracehouse.callback.events',
-  'tracehouse.verdict',
-  'tracehouse.verdict.severity',
-  'tracehouse.findings',
-  'tracehouse.finding',
-  'tracehouse.finding.rule_id',
-  'tracehouse.finding.severity',
-  'tracehouse.cost_status',
-  'tracehouse.redactions',
 ]);
 
 /** URLs the daemon calls: credentials (userinfo) are removed, everything else is kept as it is. */

@@ -6,10 +6,8 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { DEFAULT_CONFIG_KEY } from '../support/default-daemon';
-import { processDataDir, queryRows, startDaemon, type TestDaemon } from '../support/daemon';
+import { DEFAULT_CONFIG_KEY, defaultConfigEnv, defaultPipelinesYaml } from '../support/default-daemon';
+import { queryRows, startDaemon, type TestDaemon } from '../support/daemon';
 import { waitFor } from '../support/wait';
 
 interface Received {
@@ -23,7 +21,7 @@ interface Received {
  * rule to get one) and callbacks allowed to reach this machine's test server.
  */
 function defaultYamlWithLoopbackCallbacks(): string {
-  const yaml = readFileSync(path.join(__dirname, '..', '..', 'pipelines.yaml'), 'utf8');
+  const yaml = defaultPipelinesYaml();
   const out = yaml.replace(/evaluate_rules:\n(\s+)rules: \[\]/, (_m, indent: string) =>
     [
       'evaluate_rules:',
@@ -51,15 +49,7 @@ describe('redaction of operational fields and span names (default pipeline)', ()
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     daemon = await startDaemon(defaultYamlWithLoopbackCallbacks(), {
-      env: {
-        TRACEHOUSE_OTLP_HTTP_LISTEN: '127.0.0.1:0',
-        TRACEHOUSE_OTLP_GRPC_LISTEN: '127.0.0.1:0',
-        TRACEHOUSE_INGEST_LISTEN: '127.0.0.1:0',
-        TRACEHOUSE_ADMIN_LISTEN: '127.0.0.1:0',
-        TRACEHOUSE_DATA_DIR: processDataDir,
-        TRACEHOUSE_ATTACHMENTS_DIR: path.join(processDataDir, 'attachments'),
-        TRACEHOUSE_API_KEY: DEFAULT_CONFIG_KEY,
-      },
+      env: defaultConfigEnv(),
     });
   });
 

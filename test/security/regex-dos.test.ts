@@ -6,15 +6,13 @@
  * No clock is read: a super-linear detector turns these into hours, and jest's timeout fails them.
  */
 import http from 'node:http';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { ExportTraceServiceRequest } from '../../core/otlp/pb';
 import { modelMatcher as alertModelMatcher } from '../../processors/alert/span-rules';
 import { enrichProcessorConfigSchema } from '../../processors/enrich/config';
 import { PriceBook } from '../../processors/enrich/pricing';
 import { decodedLength, isBase64 } from '../../receivers/logs/attachment-body';
-import { DEFAULT_CONFIG_KEY, startDefaultDaemon } from '../support/default-daemon';
-import { startDaemon, processDataDir, type TestDaemon } from '../support/daemon';
+import { DEFAULT_CONFIG_KEY, defaultConfigEnv, defaultPipelinesYaml, startDefaultDaemon } from '../support/default-daemon';
+import { startDaemon, type TestDaemon } from '../support/daemon';
 import { redactText } from '../processors/redact/support';
 
 const MiB = 1024 * 1024;
@@ -228,7 +226,7 @@ describe('user-written patterns and globs on the default pipeline with rules add
   let daemon: TestDaemon;
 
   beforeAll(async () => {
-    const yaml = readFileSync(path.join(__dirname, '..', '..', 'pipelines.yaml'), 'utf8').replace(
+    const yaml = defaultPipelinesYaml().replace(
       /evaluate_rules:\n(\s+)rules: \[\]/,
       (_m, indent: string) =>
         [
@@ -243,15 +241,7 @@ describe('user-written patterns and globs on the default pipeline with rules add
     expect(yaml).toContain('(a+)+$');
     // The environment startDefaultDaemon sets, on this YAML.
     daemon = await startDaemon(yaml, {
-      env: {
-        TRACEHOUSE_OTLP_HTTP_LISTEN: '127.0.0.1:0',
-        TRACEHOUSE_OTLP_GRPC_LISTEN: '127.0.0.1:0',
-        TRACEHOUSE_INGEST_LISTEN: '127.0.0.1:0',
-        TRACEHOUSE_ADMIN_LISTEN: '127.0.0.1:0',
-        TRACEHOUSE_DATA_DIR: processDataDir,
-        TRACEHOUSE_ATTACHMENTS_DIR: path.join(processDataDir, 'attachments'),
-        TRACEHOUSE_API_KEY: DEFAULT_CONFIG_KEY,
-      },
+      env: defaultConfigEnv(),
     });
   });
 

@@ -1,9 +1,7 @@
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
 import pino from 'pino';
-import { DEFAULT_CONFIG_KEY } from '../../support/default-daemon';
-import { processDataDir, startDaemon } from '../../support/daemon';
+import { defaultConfigEnv, defaultPipelinesYaml } from '../../support/default-daemon';
+import { startDaemon } from '../../support/daemon';
 import type { TestDaemon } from '../../support/daemon';
 
 /** Anchors in the repository's pipelines.yaml after which options are added. */
@@ -34,20 +32,12 @@ export interface ListenerDaemon {
  * startDefaultDaemon() starts it, optionally edited (a small cap for a test), with its log kept.
  */
 export async function startListenerDaemon(edit: (yaml: string) => string = (y) => y): Promise<ListenerDaemon> {
-  const yaml = edit(readFileSync(path.join(__dirname, '..', '..', '..', 'pipelines.yaml'), 'utf8'));
+  const yaml = edit(defaultPipelinesYaml());
   const logs: Record<string, unknown>[] = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
   const daemon = await startDaemon(yaml, {
     logger,
-    env: {
-      TRACEHOUSE_OTLP_HTTP_LISTEN: '127.0.0.1:0',
-      TRACEHOUSE_OTLP_GRPC_LISTEN: '127.0.0.1:0',
-      TRACEHOUSE_INGEST_LISTEN: '127.0.0.1:0',
-      TRACEHOUSE_ADMIN_LISTEN: '127.0.0.1:0',
-      TRACEHOUSE_DATA_DIR: processDataDir,
-      TRACEHOUSE_ATTACHMENTS_DIR: path.join(processDataDir, 'attachments'),
-      TRACEHOUSE_API_KEY: DEFAULT_CONFIG_KEY,
-    },
+    env: defaultConfigEnv(),
   });
   return { daemon, logs };
 }
