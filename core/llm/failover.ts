@@ -1,0 +1,243 @@
+/**
+ * Routes, failover and per-upstream health, behind one interface. A FailoverPolicy turns a request
+ * (its X-Route-ID, model and API) into a RoutePlan in the shape of the self-hosted failover-policy
+ * contract (route_id, primary_endpoint, fallback_endpoints, conditions); the YAML config fills one
+ * today, another source (a control plane) can implement the same interface. UpstreamHealth keeps
+ * a rolling window per upstream and a circuit breaker that opens on the route's conditions, cools
+ * down, then lets one probe through.
+ */
+
+export interface RouteConditions {
+  /** p95 latency (ms) over the window beyond which the breaker opens. */
+  latencyThresholdMs?: number;
+  /** Share of failed calls (0..1) over the window beyond which the breaker opens. */
+  errorRateThreshold?: number;
+}
+
+export interface RoutePlan {
+  routeId: string;
+  primaryEndpoint: string;
+  fallbackEndpoints: readonly string[];
+  conditions: RouteConditions;
+}
+
+export interface RouteQuery {
+  /** The X-Route-ID header, when sent. */
+  routeId?: string;
+  model?: string;
+  /** The wire family the client speaks (openai or anthropic). */
+  family: 'openai' | 'anthropic';
+}
+
+export type RouteResolution = { ok: true; plan: RoutePlan } | { ok: false; reason: 'unknown_route' | 'no_upstream'; message: string };
+
+export interface FailoverPolicy {
+  resolve(query: RouteQuery): RouteResolution;
+}
+
+export interface YamlRoute {
+  primary: string;
+  fallbacks: readonly string[];
+  models: readonly string[];
+  conditions: RouteConditions;
+}
+
+/** The policy of the receiver's `routes`, `default_upstreams` and `upstreams`. */
+export class YamlFailoverPolicy implements FailoverPolicy {
+  private readonly byModel = new Map<string, string>();
+
+  constructor(
+    private readonly routes: Readonly<Record<string, YamlRoute>>,
+    /** Upstream id per family, used when no route applies. */
+    private readonly defaults: Readonly<Partial<Record<'openai' | 'anthropic', string>>>,
+    /** Upstream id -> its family. */
+    private readonly families: ReadonlyMap<string, 'openai' | 'anthropic'>,
+  ) {
+    for (const [id, route] of Object.entries(routes)) for (const model of route.models) if (!this.byModel.has(model)) this.byModel.set(model, id);
+  }
+
+  resolve(query: RouteQuery): RouteResolution {
+    if (query.routeId !== undefined) {
+      const route = Object.prototype.hasOwnProperty.call(this.routes, query.routeId) ? this.routes[query.routeId] : undefined;
+      if (!route) return { ok: false, reason: 'unknown_route', message: `unknown route "${query.routeId}" (X-Route-ID)` };
+      return this.planOf(query.routeId, route, query.family);
+    }
+    const byModel = query.model !== undefined ? this.byModel.get(query.model) : undefined;
+    if (byModel !== undefined) {
+      const plan = this.planOf(byModel, this.routes[byModel], query.family);
+      if (plan.ok) return plan;
+    }
+    const upstream = this.defaults[query.family];
+    if (upstream === undefined) return { ok: false, reason: 'no_upstream', message: `no ${query.family} upstream is configured` };
+    return { ok: true, plan: { routeId: `default.${query.family}`, primaryEndpoint: upstream, fallbackEndpoints: [], conditions: {} } };
+  }
+
+  private planOf(routeId: string, route: YamlRoute, family: 'openai' | 'anthropic'): RouteResolution {
+    if (this.families.get(route.primary) !== family) {
+      return { ok: false, reason: 'no_upstream', message: `route "${routeId}" does not serve the ${family} API` };
+    }
+    return {
+      ok: true,
+      plan: {
+        routeId,
+        primaryEndpoint: route.primary,
+        fallbackEndpoints: route.fallbacks.filter((id) => this.families.get(id) === family),
+        conditions: route.conditions,
+      },
+    };
+  }
+}
+
+export type HealthState = 'healthy' | 'degraded' | 'open';
+
+export interface HealthOptions {
+  windowMs: number;
+  /** Calls in the window before the error rate may open the breaker. */
+  minRequests: number;
+  cooldownMs: number;
+  /** Samples kept per upstream (bounds memory whatever the traffic). */
+  maxSamples: number;
+}
+
+interface Sample {
+  at: number;
+  ok: boolean;
+  latencyMs: number;
+  ttftMs?: number;
+}
+
+interface Breaker {
+  samples: Sample[];
+  openedAt?: number;
+  /** A probe is in flight while half-open. */
+  probing: boolean;
+}
+
+export interface UpstreamHealthReport {
+  state: HealthState;
+  requests: number;
+  errorRate: number;
+  p95LatencyMs?: number;
+  p95TtftMs?: number;
+}
+
+/** Rolling health and a circuit breaker per upstream. */
+export class UpstreamHealth {
+  private readonly breakers = new Map<string, Breaker>();
+
+  constructor(
+    private readonly options: HealthOptions,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /**
+   * The upstreams to try for a plan, in order: the primary, then the fallbacks, leaving out those
+   * whose breaker is open (a cooled-down one is let through as the one probe). With every
+   * upstream open, the primary alone.
+   */
+  candidates(plan: RoutePlan): string[] {
+    const out: string[] = [];
+    for (const id of [plan.primaryEndpoint, ...plan.fallbackEndpoints]) {
+      if (out.includes(id)) continue;
+      if (this.admit(id, plan.conditions)) out.push(id);
+    }
+    return out.length > 0 ? out : [plan.primaryEndpoint];
+  }
+
+  /** Records one attempt's result (ok: an answer that is not a failover status). */
+  record(id: string, sample: { ok: boolean; latencyMs: number; ttftMs?: number }): void {
+    const breaker = this.breaker(id);
+    const now = this.now();
+    breaker.samples.push({ at: now, ...sample });
+    if (breaker.samples.length > this.options.maxSamples) breaker.samples.shift();
+    if (breaker.probing) {
+      breaker.probing = false;
+      if (sample.ok) {
+        breaker.openedAt = undefined;
+        // A fresh window: the failures that opened it are history.
+        breaker.samples = [breaker.samples[breaker.samples.length - 1]];
+      } else {
+        breaker.openedAt = now;
+      }
+    }
+  }
+
+  /** Forgets a probe that ended without a verdict (the client went away). */
+  release(id: string): void {
+    const breaker = this.breakers.get(id);
+    if (breaker) breaker.probing = false;
+  }
+
+  report(id: string, conditions: RouteConditions = {}): UpstreamHealthReport {
+    const breaker = this.breaker(id);
+    const window = this.window(breaker);
+    const failed = window.filter((s) => !s.ok).length;
+    const errorRate = window.length === 0 ? 0 : failed / window.length;
+    const p95LatencyMs = p95(window.map((s) => s.latencyMs));
+    const p95TtftMs = p95(window.flatMap((s) => (s.ttftMs === undefined ? [] : [s.ttftMs])));
+    let state: HealthState = 'healthy';
+    if (breaker.openedAt !== undefined || this.tripped(window, conditions)) state = 'open';
+    else if (failed > 0) state = 'degraded';
+    return { state, requests: window.length, errorRate, ...(p95LatencyMs !== undefined ? { p95LatencyMs } : {}), ...(p95TtftMs !== undefined ? { p95TtftMs } : {}) };
+  }
+
+  private admit(id: string, conditions: RouteConditions): boolean {
+    const breaker = this.breaker(id);
+    const now = this.now();
+    if (breaker.openedAt === undefined && this.tripped(this.window(breaker), conditions)) breaker.openedAt = now;
+    if (breaker.openedAt === undefined) return true;
+    if (now - breaker.openedAt < this.options.cooldownMs || breaker.probing) return false;
+    breaker.probing = true;
+    return true;
+  }
+
+  private tripped(window: Sample[], conditions: RouteConditions): boolean {
+    if (window.length < this.options.minRequests) return false;
+    const { errorRateThreshold, latencyThresholdMs } = conditions;
+    if (errorRateThreshold !== undefined && window.filter((s) => !s.ok).length / window.length > errorRateThreshold) return true;
+    if (latencyThresholdMs !== undefined) {
+      const latency = p95(window.map((s) => s.ttftMs ?? s.latencyMs));
+      if (latency !== undefined && latency > latencyThresholdMs) return true;
+    }
+    return false;
+  }
+
+  private window(breaker: Breaker): Sample[] {
+    const since = this.now() - this.options.windowMs;
+    while (breaker.samples.length > 0 && breaker.samples[0].at < since) breaker.samples.shift();
+    return breaker.samples;
+  }
+
+  private breaker(id: string): Breaker {
+    let breaker = this.breakers.get(id);
+    if (!breaker) {
+      breaker = { samples: [], probing: false };
+      this.breakers.set(id, breaker);
+    }
+    return breaker;
+  }
+}
+
+function p95(values: number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.95) - 1)];
+}
+
+/** Full-jitter exponential backoff before attempt `attempt` (1 = the first retry). */
+export function backoffMs(attempt: number, initialMs: number, maxMs: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(maxMs, initialMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+/** A provider's Retry-After (seconds or an HTTP date) or retry-after-ms, in ms; undefined when absent or invalid. */
+export function retryAfterMs(headers: Record<string, string | string[] | undefined>, now: number = Date.now()): number | undefined {
+  const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
+  const ms = Number(first(headers['retry-after-ms']));
+  if (first(headers['retry-after-ms']) !== undefined && Number.isFinite(ms) && ms >= 0) return ms;
+  const text = first(headers['retry-after'])?.trim();
+  if (!text) return undefined;
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}

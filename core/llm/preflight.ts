@@ -1,0 +1,36 @@
+/**
+ * Governance before a call is forwarded: the hook a gateway calls with the parsed request. A
+ * blocking decision answers the client in the provider's error envelope (400 for content findings,
+ * 403 for budget or model policy), records a flagged span, and the provider never sees the call.
+ * The default lets everything through; detectors, input rules, model allow-lists, size limits and
+ * spend budgets implement this interface.
+ */
+import type { GenAiMessage } from '../genai-messages';
+import type { Attributes } from '../span';
+import type { LlmApi } from './protocol';
+
+export interface PreflightRequest {
+  workspace: string;
+  api: LlmApi;
+  model: string | undefined;
+  body: Record<string, unknown>;
+  inputMessages: GenAiMessage[] | undefined;
+  bodyBytes: number;
+}
+
+export interface PreflightFinding {
+  rule: string;
+  message: string;
+}
+
+export type PreflightDecision =
+  | { action: 'allow'; attributes?: Attributes }
+  /** The body to forward instead (e.g. with personal data masked). */
+  | { action: 'rewrite'; body: Record<string, unknown>; attributes?: Attributes }
+  | { action: 'block'; status: 400 | 403; message: string; findings: PreflightFinding[]; attributes?: Attributes };
+
+export interface Preflight {
+  check(request: PreflightRequest, signal: AbortSignal): Promise<PreflightDecision> | PreflightDecision;
+}
+
+export const allowAll: Preflight = { check: () => ({ action: 'allow' }) };
