@@ -1,29 +1,10 @@
 import { z } from 'zod';
 import { LinearRegex, LinearRegexError } from '../../core/linear-regex';
+import { BUILTIN_DETECTOR_NAMES, REDACT_ACTIONS } from '../../core/pii/names';
+import type { BuiltinDetectorName } from '../../core/pii/names';
 
-/** Built-in detectors, in the order the README documents them. */
-export const BUILTIN_DETECTOR_NAMES = [
-  'email',
-  'phone',
-  'payment_card',
-  'iban',
-  'us_ssn',
-  'ipv4',
-  'ipv6',
-  'api_key',
-  'aws_access_key',
-  'github_token',
-  'slack_token',
-  'jwt',
-  'bearer_token',
-  'private_key',
-  'url_credentials',
-] as const;
-
-export type BuiltinDetectorName = (typeof BUILTIN_DETECTOR_NAMES)[number];
-
-export const REDACT_ACTIONS = ['mask', 'hash', 'drop'] as const;
-export type RedactAction = (typeof REDACT_ACTIONS)[number];
+export { BUILTIN_DETECTOR_NAMES, REDACT_ACTIONS } from '../../core/pii/names';
+export type { BuiltinDetectorName, RedactAction } from '../../core/pii/names';
 
 /** HMAC keys shorter than this are guessable enough to turn hashes back into values. */
 export const MIN_HASH_KEY_LENGTH = 16;

@@ -2,15 +2,15 @@ import type { ComponentSettings, Processor, SpanConsumer } from '../../core/comp
 import { ShuttingDownError } from '../../core/errors';
 import type { ConsumeResult } from '../../core/evaluation';
 import type { SpanBatch } from '../../core/span';
+import { BUILTIN_DETECTORS, BUILTIN_PRIORITY } from '../../core/pii/detectors';
+import { Scanner } from '../../core/pii/scanner';
+import type { ActiveDetector } from '../../core/pii/scanner';
+import { TextRedactor } from '../../core/pii/text-redactor';
 import type { ProcessorTelemetry } from '../../core/telemetry';
 import { BUILTIN_DETECTOR_NAMES } from './config';
 import type { RedactProcessorConfig } from './config';
-import { BUILTIN_DETECTORS, BUILTIN_PRIORITY } from './detectors';
 import { KeyFilter } from './key-filter';
-import { Scanner } from './scanner';
-import type { ActiveDetector } from './scanner';
 import { SpanRedactor } from './span-redactor';
-import { TextRedactor } from './text-redactor';
 
 /**
  * Every detector the config names, enabled or not, with a stable id (built-ins in documented

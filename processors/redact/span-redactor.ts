@@ -1,11 +1,11 @@
+import { DROP, Tally } from '../../core/pii/scanner';
+import type { Dropped } from '../../core/pii/scanner';
+import type { TextRedactor } from '../../core/pii/text-redactor';
 import { isAttributes } from '../../core/span';
 import type { AttributeValue, Attributes, Resource, Span, SpanBatch, SpanEvent, SpanLink, SpanStatus } from '../../core/span';
 import { KeyDecision } from './key-filter';
 import type { KeyFilter } from './key-filter';
 import { operationalKind, withoutUserinfo } from './operational';
-import { DROP, Tally } from './scanner';
-import type { Dropped } from './scanner';
-import type { TextRedactor } from './text-redactor';
 
 export const REDACTIONS_ATTRIBUTE = 'tracehouse.redactions';
 

@@ -1,4 +1,4 @@
-import { cardLengthFits, ibanLength, luhnValid } from '../../../processors/redact/checksums';
+import { cardLengthFits, ibanLength, luhnValid } from '../../../core/pii/checksums';
 
 describe('Luhn', () => {
   it.each(['4111111111111111', '4111 1111 1111 1111', '378282246310005', '6011111111111117', '5500005555555559', '79927398713'])('accepts %s', (n) => {

@@ -1,5 +1,5 @@
-import { DROP, Scanner, Tally } from '../../../processors/redact/scanner';
-import type { ActiveDetector } from '../../../processors/redact/scanner';
+import { DROP, Scanner, Tally } from '../../../core/pii/scanner';
+import type { ActiveDetector } from '../../../core/pii/scanner';
 import { redactText } from './support';
 
 function detector(id: number, name: string, pattern: string, extra: Partial<ActiveDetector['definition']> = {}): ActiveDetector {

@@ -1,4 +1,4 @@
-import { LinearRegex } from '../../core/linear-regex';
+import { LinearRegex } from '../linear-regex';
 import type { ActiveDetector, Dropped, Tally } from './scanner';
 
 /** What the scanner does with a custom match, and with the text between matches. */

@@ -1,6 +1,6 @@
 import { isIPv6 } from 'node:net';
 import { cardLengthFits, ibanLength, luhnValid } from './checksums';
-import type { BuiltinDetectorName } from './config';
+import type { BuiltinDetectorName } from './names';
 import { apiKeyLength, bearerCredentialLength, jwtLength } from './token-runs';
 import type { RunCache } from './token-runs';
 
@@ -8,8 +8,8 @@ import type { RunCache } from './token-runs';
  * One alternative of the scanner's combined expression, with what the expression cannot say.
  *
  * Built-in patterns run on the JavaScript engine, which backtracks, so each is written to be
- * linear (see the README, "Linear time"): every quantifier is bounded, or its characters cannot
- * occur again before the match ends (the domain after an "@" holds no "@"), and a token of
+ * linear (see processors/redact/README.md, "Linear time"): every quantifier is bounded, or its
+ * characters cannot occur again before the match ends (the domain after an "@" holds no "@"), and a token of
  * unbounded length is matched by a bounded prefix whose validator measures the rest (token-runs).
  */
 export interface DetectorDefinition {

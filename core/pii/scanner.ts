@@ -1,6 +1,6 @@
 import { createHmac, createSecretKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import type { RedactAction } from './config';
+import type { RedactAction } from './names';
 import { CustomDetectors } from './custom-detectors';
 import type { DetectorDefinition } from './detectors';
 import { WORD_DELIMITER, WORD_START } from './detectors';
