@@ -125,6 +125,9 @@ export class UpstreamClient {
       answer.body.on('error', (err) => decoder.destroy(err));
       body = answer.body.pipe(decoder);
     }
+    // Destroying an abandoned body (failover, client gone) emits an error nobody else awaits;
+    // readers still see errors through their own listeners.
+    body.on('error', () => undefined);
     const headers: Record<string, string | string[]> = {};
     for (const [name, value] of Object.entries(answer.headers)) if (value !== undefined) headers[name] = value;
     return { status: answer.statusCode, headers, body, decoded: decoder !== undefined, done };
