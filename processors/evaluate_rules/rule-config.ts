@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { linearRegexProblem } from '../../core/linear-regex';
+import { keywordRuleSchema, lengthRuleSchema, regexRuleSchema, SEVERITIES } from '../../core/rules/text-rules';
 import { compileJsonSchema } from './json-schema';
 import type { JsonSchemaValue } from './json-schema';
-import { RULE_TYPES, SEVERITIES, validRegexFlags } from './rule-types';
+import { RULE_TYPES } from './rule-types';
 
 /** What a text rule reads: the output text, the input text, or one string attribute. */
 const targetSchema = z
@@ -35,33 +35,10 @@ const common = {
 
 const textRule = { ...common, target: targetSchema };
 
-const keywords = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)], {
-  error: () => 'must be a keyword or a non-empty list of keywords',
-});
-
-const keywordRule = <T extends string>(type: T) =>
-  z.strictObject({ ...textRule, type: z.literal(type), value: keywords, case_sensitive: z.boolean().default(false) });
-
-const regexRule = <T extends string>(type: T) =>
-  z
-    .strictObject({
-      ...textRule,
-      type: z.literal(type),
-      /**
-       * JavaScript regular expression source, without slashes. Runs on the linear-time engine
-       * (RE2): lookaround and backreferences are refused when the config loads.
-       */
-      value: z.string().min(1),
-      flags: z.string().refine(validRegexFlags, 'must be some of i, m, s, u, each at most once').default(''),
-    })
-    .superRefine((rule, ctx) => {
-      if (!validRegexFlags(rule.flags)) return;
-      const problem = linearRegexProblem(rule.value, rule.flags);
-      if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['value'], message: problem });
-    });
-
-const lengthRule = <T extends string>(type: T) =>
-  z.strictObject({ ...textRule, type: z.literal(type), value: z.number().int().nonnegative() });
+// Keyword, regex and length rules are defined in core/rules, shared with the gateway's preflight.
+const keywordRule = <T extends string>(type: T) => keywordRuleSchema(type, textRule);
+const regexRule = <T extends string>(type: T) => regexRuleSchema(type, textRule);
+const lengthRule = <T extends string>(type: T) => lengthRuleSchema(type, textRule);
 
 const jsonSchemaValue = z.union([z.boolean(), z.record(z.string(), z.unknown())], {
   error: () => 'must be a JSON Schema (an object, or true/false)',

@@ -1,20 +1,9 @@
-import { globMatcher } from '../../core/glob';
+import { modelMatcher } from '../../core/rules/model-glob';
 import type { AttributeValue, Span } from '../../core/span';
 import type { RuleScope } from './rule-config';
 
-/**
- * Model names are ids, not paths: `*` crosses `/` (openrouter's `anthropic/claude-...`), dots are
- * ordinary characters, and case does not matter (`GPT-4o` is `gpt-4o`). `?` is one character
- * other than `/`, and `{a,b}` are alternatives, as picomatch had them. Names come from clients, so
- * globs match in linear time (core/glob), whatever their length.
- */
-const MODEL_GLOB_OPTIONS = { caseInsensitive: true, braces: true, questionMarkSkipsSlash: true } as const;
-
-export type ModelMatcher = (model: string) => boolean;
-
-export function modelMatcher(globs: string | readonly string[]): ModelMatcher {
-  return globMatcher(globs, MODEL_GLOB_OPTIONS);
-}
+export { modelMatcher } from '../../core/rules/model-glob';
+export type { ModelMatcher } from '../../core/rules/model-glob';
 
 /** Where a span names its model, response model first (what actually answered). */
 export const MODEL_KEYS = ['gen_ai.response.model', 'gen_ai.request.model'] as const;

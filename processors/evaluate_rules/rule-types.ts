@@ -32,13 +32,4 @@ export const TEXT_RULE_TYPES = [
 
 export type TextRuleType = (typeof TEXT_RULE_TYPES)[number];
 
-export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
-
-/** Regular expression flags a rule may use; g and y are left out because they make test() stateful. */
-export const REGEX_FLAGS = 'imsu';
-
-/** True when `flags` are some of REGEX_FLAGS, each at most once. */
-export function validRegexFlags(flags: string): boolean {
-  for (let i = 0; i < flags.length; i++) if (!REGEX_FLAGS.includes(flags[i]) || flags.indexOf(flags[i]) !== i) return false;
-  return true;
-}
+export { REGEX_FLAGS, SEVERITIES, validRegexFlags } from '../../core/rules/text-rules';

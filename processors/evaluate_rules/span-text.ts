@@ -1,3 +1,4 @@
+import { messagesText as textOfMessages } from '../../core/rules/text-rules';
 import type { AttributeValue, Attributes } from '../../core/span';
 import type { RuleTarget } from './rule-config';
 
@@ -54,15 +55,8 @@ function messagesText(key: string, json: string): TargetText {
     return { kind: 'unreadable', reason: `attribute ${key} is not valid JSON` };
   }
   if (!Array.isArray(messages)) return { kind: 'unreadable', reason: `attribute ${key} is not a JSON array of messages` };
-  const texts: string[] = [];
-  for (const message of messages) {
-    const parts = isRecord(message) ? message.parts : undefined;
-    if (!Array.isArray(parts)) continue;
-    for (const part of parts) {
-      if (isRecord(part) && part.type === 'text' && typeof part.content === 'string') texts.push(part.content);
-    }
-  }
-  return texts.length === 0 ? ABSENT : { kind: 'text', text: texts.join('\n') };
+  const text = textOfMessages(messages);
+  return text === undefined ? ABSENT : { kind: 'text', text };
 }
 
 /** How a value's type is named in findings (never the value itself). */
@@ -75,8 +69,4 @@ export function typeName(value: AttributeValue): string {
   if (value instanceof Uint8Array) return 'bytes';
   if (Array.isArray(value)) return 'an array';
   return 'a kvlist';
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }

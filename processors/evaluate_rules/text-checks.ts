@@ -1,6 +1,7 @@
-import { LinearRegex } from '../../core/linear-regex';
+import { inputRuleCheck } from '../../core/rules/text-rules';
+import type { TextCheck } from '../../core/rules/text-rules';
 import type { Span } from '../../core/span';
-import type { CheckResult, SpanCheck } from './check';
+import type { SpanCheck } from './check';
 import { erred, PASSED, triggered } from './check';
 import { compileJsonSchema, schemaFailure } from './json-schema';
 import type { JsonSchemaValue } from './json-schema';
@@ -9,8 +10,6 @@ import type { TextRuleType } from './rule-types';
 import type { SpanTexts } from './span-text';
 
 export type TextRuleConfig = Extract<RuleConfig, { type: TextRuleType }>;
-
-type TextCheck = (text: string) => CheckResult;
 
 /** A rule over the target text: it applies when the span carries that text. */
 export function textRuleCheck(rule: TextRuleConfig): SpanCheck {
@@ -26,55 +25,20 @@ export function textRuleCheck(rule: TextRuleConfig): SpanCheck {
 
 function textCheck(rule: TextRuleConfig): TextCheck {
   switch (rule.type) {
+    // Keyword, regex and length checks are core/rules', shared with the gateway's preflight.
     case 'keyword_required':
     case 'keyword_forbidden':
-      return keywordCheck(rule.type === 'keyword_required', rule.value, rule.case_sensitive);
     case 'regex_required':
-    case 'regex_forbidden': {
-      // Linear in the text's length whatever the pattern (RE2); the config check refused what RE2 cannot run.
-      const pattern = LinearRegex.compile(rule.value, rule.flags);
-      return rule.type === 'regex_required'
-        ? (text) => (pattern.test(text) ? PASSED : triggered('no match for the pattern'))
-        : (text) => (pattern.test(text) ? triggered('matches the pattern') : PASSED);
-    }
+    case 'regex_forbidden':
     case 'min_length':
-      return (text) => {
-        const n = characters(text);
-        return n < rule.value ? triggered(`${n} characters, fewer than ${rule.value}`) : PASSED;
-      };
     case 'max_length':
-      return (text) => {
-        const n = characters(text);
-        return n > rule.value ? triggered(`${n} characters, more than ${rule.value}`) : PASSED;
-      };
+      return inputRuleCheck(rule);
     case 'json_valid':
       // JSON.parse's message quotes the text, so the detail does not pass it on.
       return (text) => (parseJson(text) === NOT_JSON ? triggered('not valid JSON') : PASSED);
     case 'json_schema':
       return jsonSchemaCheck(rule.value as JsonSchemaValue);
   }
-}
-
-/**
- * keyword_required: every keyword must occur (triggers when one is missing); keyword_forbidden:
- * none may occur (triggers when one does). Keywords are plain substrings. Findings name keywords
- * by position in the rule's list, so that not even a forbidden word's spelling is copied out.
- */
-function keywordCheck(required: boolean, value: string | string[], caseSensitive: boolean): TextCheck {
-  const keywords = typeof value === 'string' ? [value] : value;
-  const needles = caseSensitive ? keywords : keywords.map((k) => k.toLowerCase());
-  const what = required ? 'required' : 'forbidden';
-  return (text) => {
-    const haystack = caseSensitive ? text : text.toLowerCase();
-    const hits: number[] = [];
-    needles.forEach((needle, i) => {
-      if (haystack.includes(needle) !== required) hits.push(i + 1);
-    });
-    if (hits.length === 0) return PASSED;
-    const verb = required ? 'missing' : 'contains';
-    if (keywords.length === 1) return triggered(`${verb} the ${what} keyword`);
-    return triggered(`${verb} ${hits.length} of ${keywords.length} ${what} keywords (#${hits.join(', #')})`);
-  };
 }
 
 function jsonSchemaCheck(schema: JsonSchemaValue): TextCheck {
@@ -101,19 +65,4 @@ function parseJson(text: string): unknown {
   } catch {
     return NOT_JSON;
   }
-}
-
-/** Length in Unicode code points, so that an emoji or a CJK character outside the BMP counts once. */
-export function characters(text: string): number {
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    // A high surrogate followed by a low one is one character.
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      const d = text.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) i++;
-    }
-    n++;
-  }
-  return n;
 }
