@@ -1,11 +1,11 @@
 import type { ComponentSettings, Processor, SpanConsumer } from '../../core/component';
 import type { ConsumeResult } from '../../core/evaluation';
+import { builtInCatalog, costUsd, PriceBook } from '../../core/pricing/pricing';
 import { attributeAsNumber, type AttributeValue, type Attributes, type Span, type SpanBatch } from '../../core/span';
 import type { ProcessorTelemetry } from '../../core/telemetry';
 import { AttributeDraft } from './attribute-draft';
 import type { EnrichProcessorConfig } from './config';
 import { normalizeAttributes } from './normalize';
-import { builtInCatalog, costUsd, PriceBook } from './pricing';
 import { accountTokens } from './tokens';
 
 export const COST_USD = 'tracehouse.cost_usd';

@@ -9,7 +9,7 @@ import http from 'node:http';
 import { ExportTraceServiceRequest } from '../../core/otlp/pb';
 import { modelMatcher as alertModelMatcher } from '../../processors/alert/span-rules';
 import { enrichProcessorConfigSchema } from '../../processors/enrich/config';
-import { PriceBook } from '../../processors/enrich/pricing';
+import { PriceBook } from '../../core/pricing/pricing';
 import { decodedLength, isBase64 } from '../../receivers/logs/attachment-body';
 import { DEFAULT_CONFIG_KEY, defaultConfigEnv, defaultPipelinesYaml, startDefaultDaemon } from '../support/default-daemon';
 import { startDaemon, type TestDaemon } from '../support/daemon';

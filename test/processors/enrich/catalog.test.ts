@@ -1,6 +1,6 @@
 /** The built-in price catalog is data: these checks keep it honest as it is edited. */
-import catalogJson from '../../../processors/enrich/prices.json';
-import { builtInCatalog, PriceBook } from '../../../processors/enrich/pricing';
+import catalogJson from '../../../core/pricing/prices.json';
+import { builtInCatalog, PriceBook } from '../../../core/pricing/pricing';
 
 const { catalog, entries } = builtInCatalog();
 

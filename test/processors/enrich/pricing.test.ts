@@ -1,5 +1,5 @@
-import { builtInCatalog, modelNameCandidates, PriceBook } from '../../../processors/enrich/pricing';
-import type { CatalogEntry } from '../../../processors/enrich/pricing';
+import { builtInCatalog, modelNameCandidates, PriceBook } from '../../../core/pricing/pricing';
+import type { CatalogEntry } from '../../../core/pricing/pricing';
 import { harness, llmSpan, resource } from './support';
 
 const usage = (model: string, input: bigint, output: bigint, extra: Record<string, bigint | string> = {}) =>

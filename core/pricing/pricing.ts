@@ -4,10 +4,26 @@
  * `us.anthropic.claude-sonnet-4-20250514-v1:0`, `claude-3-5-sonnet-v2@20241022`).
  */
 import { z } from 'zod';
-import { LinearRegex } from '../../core/linear-regex';
-import type { PriceOverrideConfig } from './config';
+import { LinearRegex } from '../linear-regex';
 import catalogJson from './prices.json';
-import type { TokenUsage } from './tokens';
+
+/** An operator's price for models matching `model` (enrich's `price_overrides` entries). */
+export interface PriceOverride {
+  /** Model name, matched exactly or as a regular expression over the whole (normalized) name. */
+  model: string;
+  workspace?: string;
+  project?: string;
+  input_per_mtok: number;
+  output_per_mtok: number;
+  cached_input_per_mtok?: number;
+}
+
+/** Token counts by OpenTelemetry's rule: cached input inside input. */
+export interface PricedUsage {
+  input?: bigint;
+  output?: bigint;
+  cacheRead?: bigint;
+}
 
 const catalogSchema = z.strictObject({
   version: z.string().min(1),
@@ -135,7 +151,7 @@ interface CompiledOverride {
   price: Price;
 }
 
-function compileOverride(o: PriceOverrideConfig): CompiledOverride {
+function compileOverride(o: PriceOverride): CompiledOverride {
   return {
     exact: o.model.toLowerCase(),
     pattern: LinearRegex.compile(`^(?:${o.model})$`, 'i'),
@@ -164,7 +180,7 @@ export class PriceBook {
 
   constructor(
     private readonly entries: readonly CatalogEntry[],
-    overrides: readonly PriceOverrideConfig[],
+    overrides: readonly PriceOverride[],
     private readonly cacheSize = 10_000,
   ) {
     // Stable sort keeps the listed order within a level.
@@ -212,7 +228,7 @@ export class PriceBook {
  * cost = (input − cached) × input price + cached × cached price + output × output price, per
  * million tokens, with input and output counted the OpenTelemetry way (cached inside input).
  */
-export function costUsd(price: Price, usage: TokenUsage): number {
+export function costUsd(price: Price, usage: PricedUsage): number {
   const input = Number(usage.input ?? 0n);
   const cached = Math.min(Number(usage.cacheRead ?? 0n), input);
   const output = Number(usage.output ?? 0n);
