@@ -7,7 +7,7 @@
  */
 import type { GenAiMessage } from '../genai-messages';
 import type { Attributes } from '../span';
-import type { LlmApi } from './protocol';
+import type { LlmApi, LlmUsage } from './protocol';
 
 export interface PreflightRequest {
   workspace: string;
@@ -29,8 +29,26 @@ export type PreflightDecision =
   | { action: 'rewrite'; body: Record<string, unknown>; attributes?: Attributes }
   | { action: 'block'; status: 400 | 403; message: string; findings: PreflightFinding[]; attributes?: Attributes };
 
+/** A call that was forwarded, once it ended: what it used, so spend budgets can credit its cost. */
+export interface PreflightSettlement {
+  workspace: string;
+  api: LlmApi;
+  /** The model that answered, else the one requested. */
+  model: string | undefined;
+  /** gen_ai.provider.name of the upstream that answered. */
+  providerName: string;
+  /** What the provider reported; undefined when none arrived (a cut stream). */
+  usage: LlmUsage | undefined;
+  /** The last HTTP status of the call; undefined when it never got one. */
+  status: number | undefined;
+  /** Bytes of the request body, for an estimate when no usage arrived. */
+  bodyBytes: number;
+}
+
 export interface Preflight {
   check(request: PreflightRequest, signal: AbortSignal): Promise<PreflightDecision> | PreflightDecision;
+  /** Called once for every call that reached an upstream, after it ended. */
+  settle?(call: PreflightSettlement): void;
 }
 
 export const allowAll: Preflight = { check: () => ({ action: 'allow' }) };
