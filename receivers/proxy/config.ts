@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ingestOptions } from '../../core/ingest/config';
+import { preflightConfigSchema } from '../../core/llm/governance-config';
 
 const MiB = 1024 * 1024;
 const ID = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -104,6 +105,8 @@ export const proxyReceiverConfigSchema = z
         max_chars: z.number().int().positive().default(256 * 1024),
       })
       .prefault({}),
+    /** Governance before forwarding (core/llm/governance): PII, input rules, models, size, spend budget. Absent: none. */
+    preflight: preflightConfigSchema.optional(),
   })
   .superRefine((config, ctx) => {
     const ids = new Set(Object.keys(config.upstreams));

@@ -20,7 +20,7 @@ import { SseDecoder, SseFramer } from '../../core/llm/sse';
 import { bodyFailureKind, UpstreamCallError, UpstreamClient } from '../../core/llm/upstream-client';
 import type { UpstreamResponse } from '../../core/llm/upstream-client';
 import { bodyTimeoutsOf, listenerOptionsOf } from '../../core/listener-config';
-import type { Span } from '../../core/span';
+import type { Attributes, Span } from '../../core/span';
 import type { ReceiverTelemetry } from '../../core/telemetry';
 import { DEFAULT_WORKSPACE, receiverAuthenticator } from '../../core/workspaces';
 import type { ProxyReceiverConfig, UpstreamConfig } from './config';
@@ -273,8 +273,8 @@ export class ProxyReceiver implements Receiver {
     return headers;
   }
 
-  private emit(spans: Span[], workspace: string): void {
-    const { spans: stamped } = stampSpans(spans, { 'tracehouse.workspace': workspace, 'tracehouse.source': this.settings.id }, 'receiver');
+  private emit(spans: Span[], workspace: string, verdict: Attributes = {}): void {
+    const { spans: stamped } = stampSpans(spans, { 'tracehouse.workspace': workspace, 'tracehouse.source': this.settings.id, ...verdict }, 'receiver');
     this.queue.push(stamped);
   }
 
@@ -342,7 +342,10 @@ export class ProxyReceiver implements Receiver {
         this.refuse(res, api, decision.status, decision.status === 403 ? (api === 'messages' ? 'permission_error' : 'permission_denied') : 'invalid_request_error', 'blocked_by_policy', decision.message, 'blocked', { findings: decision.findings });
         return;
       }
-      if (decision.action === 'rewrite') body = decision.body;
+      if (decision.action === 'rewrite') {
+        body = decision.body;
+        record.inputMessages = inputMessagesOf(api, body);
+      }
       if (decision.attributes) record.preflight = { blocked: false, findings: [], attributes: decision.attributes };
       // Chat streams always ask for usage; the client's stream stays as it asked (see streamAnswer).
       const clientAskedUsage = isRecord(body.stream_options) && body.stream_options.include_usage === true;
@@ -355,7 +358,11 @@ export class ProxyReceiver implements Receiver {
       if (controller.signal.aborted && controller.signal.reason instanceof ClientGone) record.cancelled = true;
       record.endNanos = nowNanos();
       if (record.ttftMs === undefined && record.outcome.firstContentAt !== undefined) record.ttftMs = record.outcome.firstContentAt - started;
-      this.emit(callSpans(record), workspace);
+      // A call the preflight refused is stored flagged (its only span: it never had an attempt).
+      this.emit(callSpans(record), workspace, record.preflight?.blocked ? { 'tracehouse.verdict': 'flagged', 'tracehouse.verdict.severity': 'high' } : {});
+      if (record.attempts.length > 0 && !record.preflight?.blocked) {
+        this.preflight.settle?.({ workspace, api, model: record.outcome.responseModel ?? model, providerName: record.providerName, usage: record.outcome.usage, status: record.httpStatus, bodyBytes: raw.length });
+      }
     }
   }
 
