@@ -11,6 +11,9 @@ export interface SpanQueueOptions {
   maxRetryMs?: number;
 }
 
+/** Spans handed to the pipeline at once: about what one ClickHouse insert takes comfortably. */
+const MAX_BATCH_SPANS = 2_000;
+
 interface Entry {
   spans: Span[];
   firstTriedAt?: number;
@@ -18,7 +21,7 @@ interface Entry {
 
 /**
  * The gateway's spans on their way into the pipeline, after the answer ended: bounded, delivered
- * one batch at a time with retries (backoff, up to retryMaxElapsedMs), and never silently lost:
+ * in batches of every call queued so far, one batch at a time, with retries (backoff, up to retryMaxElapsedMs), and never silently lost:
  * spans that do not fit or cannot be delivered are counted (tracehouse_receiver_refused_spans_total
  * with reason span_queue_full or undeliverable) and logged.
  */
@@ -58,23 +61,21 @@ export class SpanQueue {
   private async run(): Promise<void> {
     let delay = this.options.initialRetryMs ?? 200;
     while (this.entries.length > 0) {
-      const entry = this.entries[0];
-      if (entry.spans.length === 0) {
-        this.entries.shift();
-        continue;
-      }
-      entry.firstTriedAt ??= Date.now();
+      // Every call queued so far goes in as one batch: one pipeline pass and one insert share them,
+      // so the queue keeps up with the gateway instead of paying an insert per call.
+      const batch = this.takeBatch();
+      if (batch.spans.length === 0) continue;
       try {
-        await this.next.consume(entry.spans, this.controller.signal);
-        this.telemetry.accepted(entry.spans.length);
-        this.done(entry);
+        await this.next.consume(batch.spans, this.controller.signal);
+        this.telemetry.accepted(batch.spans.length);
+        this.done(batch.entries);
         delay = this.options.initialRetryMs ?? 200;
       } catch (err) {
-        const expired = Date.now() - entry.firstTriedAt >= this.options.retryMaxElapsedMs;
+        const expired = Date.now() - (batch.entries[0].firstTriedAt ?? Date.now()) >= this.options.retryMaxElapsedMs;
         if (isPermanent(err) || expired || this.controller.signal.aborted) {
-          this.telemetry.refused(entry.spans.length, 'undeliverable');
-          this.logger.error({ err: errorMessage(err), spans: entry.spans.length }, 'proxy spans could not be delivered to the pipeline and are dropped');
-          this.done(entry);
+          this.telemetry.refused(batch.spans.length, 'undeliverable');
+          this.logger.error({ err: errorMessage(err), spans: batch.spans.length }, 'proxy spans could not be delivered to the pipeline and are dropped');
+          this.done(batch.entries);
           continue;
         }
         await this.sleep(delay);
@@ -83,9 +84,24 @@ export class SpanQueue {
     }
   }
 
-  private done(entry: Entry): void {
-    this.entries.shift();
-    this.queued -= entry.spans.length;
+  /** The entries at the head of the queue, up to MAX_BATCH_SPANS spans (at least one entry). */
+  private takeBatch(): { entries: Entry[]; spans: Span[] } {
+    const entries: Entry[] = [];
+    const spans: Span[] = [];
+    const now = Date.now();
+    for (const entry of this.entries) {
+      if (entries.length > 0 && spans.length + entry.spans.length > MAX_BATCH_SPANS) break;
+      entry.firstTriedAt ??= now;
+      entries.push(entry);
+      for (const span of entry.spans) spans.push(span);
+    }
+    if (spans.length === 0) this.done(entries);
+    return { entries, spans };
+  }
+
+  private done(entries: Entry[]): void {
+    this.entries.splice(0, entries.length);
+    for (const entry of entries) this.queued -= entry.spans.length;
   }
 
   private sleep(ms: number): Promise<void> {
