@@ -264,3 +264,18 @@ describe('InMemorySpendLedger', () => {
     expect(ledger.spent('c', 0)).toBe(0);
   });
 });
+
+describe('the proxy README', () => {
+  it('documents a preflight configuration the receiver accepts', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { parse } = await import('yaml');
+    const { proxyReceiverConfigSchema } = await import('../../../receivers/proxy/config');
+    const md = readFileSync(`${__dirname}/../../../receivers/proxy/README.md`, 'utf8');
+    const section = md.slice(md.indexOf('## Preflight governance'));
+    const start = section.indexOf('```yaml') + '```yaml'.length;
+    const config = proxyReceiverConfigSchema.parse(parse(section.slice(start, section.indexOf('```', start))).receivers.proxy);
+    expect(config.preflight?.pii.detectors).toMatchObject({ api_key: 'block', email: 'mask' });
+    expect(config.preflight?.rules.map((r) => r.type)).toEqual(['keyword_forbidden', 'regex_forbidden']);
+    expect(config.preflight?.budget).toEqual({ usd: 50, window_seconds: 86400, workspaces: { acme: { usd: 500 } } });
+  });
+});
