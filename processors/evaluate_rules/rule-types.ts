@@ -1,11 +1,8 @@
+import { INPUT_RULE_TYPES } from '../../core/rules/text-rules';
+
 /** Every rule type, in the order the README documents them. */
 export const RULE_TYPES = [
-  'keyword_required',
-  'keyword_forbidden',
-  'regex_required',
-  'regex_forbidden',
-  'min_length',
-  'max_length',
+  ...INPUT_RULE_TYPES,
   'json_valid',
   'json_schema',
   'confidence_threshold',
@@ -20,12 +17,7 @@ export type RuleType = (typeof RULE_TYPES)[number];
 
 /** Rule types that read a text (the output, the input, or a string attribute) chosen by `target`. */
 export const TEXT_RULE_TYPES = [
-  'keyword_required',
-  'keyword_forbidden',
-  'regex_required',
-  'regex_forbidden',
-  'min_length',
-  'max_length',
+  ...INPUT_RULE_TYPES,
   'json_valid',
   'json_schema',
 ] as const satisfies readonly RuleType[];
