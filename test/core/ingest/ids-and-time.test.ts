@@ -1,4 +1,4 @@
-import { spanIdFor, traceIdFor } from '../../../core/ingest/ids';
+import { randomSpanId, randomTraceId, spanIdFor, traceIdFor } from '../../../core/ingest/ids';
 import { isoToNanos } from '../../../core/ingest/time';
 
 describe('client ids to OTLP ids', () => {
@@ -34,4 +34,13 @@ describe('ISO 8601 timestamps', () => {
     expect(isoToNanos('yesterday')).toBeUndefined();
     expect(isoToNanos('2026-13-45T10:00:00Z')).toBeUndefined();
   });
+});
+
+test('random trace and span ids from the pool are well-formed and never repeat across pool refills', () => {
+  const traces = Array.from({ length: 1000 }, () => randomTraceId());
+  const spans = Array.from({ length: 1000 }, () => randomSpanId());
+  expect(traces.every((id) => /^[0-9a-f]{32}$/.test(id))).toBe(true);
+  expect(spans.every((id) => /^[0-9a-f]{16}$/.test(id))).toBe(true);
+  expect(new Set(traces).size).toBe(1000);
+  expect(new Set(spans).size).toBe(1000);
 });
