@@ -109,6 +109,40 @@ export class Telemetry {
     registers: [this.registry],
   });
 
+  /** Readers of each gateway's upstream health, sampled at scrape time. */
+  private readonly upstreamReaders = new Map<string, () => Record<string, UpstreamHealthUse>>();
+  private readonly upstreamState = new Gauge({
+    name: 'tracehouse_upstream_health',
+    help: 'An LLM gateway upstream\'s health: 1 for its current state (healthy, degraded, open), 0 for the others.',
+    labelNames: ['receiver', 'upstream', 'state'],
+    registers: [this.registry],
+    collect: () => this.sampleUpstreams(),
+  });
+  private readonly upstreamErrorRate = new Gauge({
+    name: 'tracehouse_upstream_error_rate',
+    help: 'Failed fraction of an LLM gateway upstream\'s calls in its rolling window.',
+    labelNames: ['receiver', 'upstream'],
+    registers: [this.registry],
+  });
+  private readonly upstreamP95 = new Gauge({
+    name: 'tracehouse_upstream_p95_latency_seconds',
+    help: 'p95 latency of an LLM gateway upstream\'s calls in its rolling window.',
+    labelNames: ['receiver', 'upstream'],
+    registers: [this.registry],
+  });
+
+  private sampleUpstreams(): void {
+    for (const [receiver, read] of this.upstreamReaders) {
+      for (const [upstream, health] of Object.entries(read())) {
+        for (const state of ['healthy', 'degraded', 'open'] as const) {
+          this.upstreamState.set({ receiver, upstream, state }, health.state === state ? 1 : 0);
+        }
+        this.upstreamErrorRate.set({ receiver, upstream }, health.errorRate);
+        if (health.p95LatencyMs !== undefined) this.upstreamP95.set({ receiver, upstream }, health.p95LatencyMs / 1000);
+      }
+    }
+  }
+
   forReceiver(id: string): ReceiverTelemetry {
     return {
       accepted: (spans) => this.receiverAccepted.inc({ receiver: id }, spans),
@@ -116,6 +150,7 @@ export class Telemetry {
       request: (outcome) => this.receiverRequests.inc({ receiver: id, outcome }),
       listener: (name) => this.forListener(name),
       watchInflight: (read) => void this.inflightReaders.set(id, read),
+      watchUpstreams: (read) => void this.upstreamReaders.set(id, read),
     };
   }
 
@@ -179,6 +214,14 @@ export interface ReceiverTelemetry {
   listener?(name: string): ListenerTelemetry;
   /** Reports the receiver's in-flight bound at every scrape; absent in test doubles. */
   watchInflight?(read: () => InflightUse): void;
+  /** Reports an LLM gateway's upstream health at every scrape; absent in test doubles. */
+  watchUpstreams?(read: () => Record<string, UpstreamHealthUse>): void;
+}
+
+export interface UpstreamHealthUse {
+  state: 'healthy' | 'degraded' | 'open';
+  errorRate: number;
+  p95LatencyMs?: number;
 }
 
 export interface InflightUse {

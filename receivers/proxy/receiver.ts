@@ -143,6 +143,7 @@ export class ProxyReceiver implements Receiver {
     this.policy = new YamlFailoverPolicy(routes, defaults, families);
     this.settings.telemetry.watchInflight?.(() => ({ held: this.limiter.inUse, receiving: this.limiter.receiving }));
     host.registerAdminAction(this.settings.id, 'health', async () => this.healthReport());
+    this.telemetry.watchUpstreams?.(() => Object.fromEntries([...this.upstreams.keys()].map((id) => [id, this.health.report(id)])));
     this.listener = await host.acquireHttpListener(config.listen, this.settings.id, listenerOptionsOf(config));
     const router = this.listener.router;
     for (const route of LLM_ROUTES) router.all(route.path, (req, res) => this.track(req, res, () => this.handleCall(req, res, route)));

@@ -167,6 +167,11 @@ describe('proxy receiver: circuit breakers', () => {
     expect(skipped.headers.get('x-tracehouse-upstream')).toBe('backup');
     expect(skipped.headers.get('x-tracehouse-attempts')).toBe('1');
     expect(gw.openai.requests).toHaveLength(2);
+    // The breaker's state is on /metrics, per upstream.
+    const metrics = await (await fetch(`${gw.daemon.adminUrl}/metrics`)).text();
+    expect(metrics).toContain('tracehouse_upstream_health{receiver="proxy",upstream="openai",state="open"} 1');
+    expect(metrics).toContain('tracehouse_upstream_health{receiver="proxy",upstream="backup",state="healthy"} 1');
+    expect(metrics).toContain('tracehouse_upstream_error_rate{receiver="proxy",upstream="openai"} 1');
     // After the cooldown one probe reaches the primary; it succeeds and closes the breaker.
     const probe = await waitFor('a probe to the primary', async () => {
       const res = await chat(gw, newTask('probe'));
