@@ -180,7 +180,10 @@ function collect(req: IncomingMessage, maxBytes: number, declared: number | unde
     req.on('error', (err) => fail(new BodyError('RCV_BODY_READ', `error reading request body: ${err.message}`, 400)));
     req.on('aborted', () => fail(new BodyError('RCV_BODY_READ', 'client aborted the request', 400)));
     // Without 'end' first, the connection went away mid-body.
-    req.on('close', () => fail(new BodyError('RCV_BODY_READ', 'the connection closed before the request body ended', 400)));
+    // (Every request closes: the error, with its stack, is built only when the body did not end.)
+    req.on('close', () => {
+      if (!failed) fail(new BodyError('RCV_BODY_READ', 'the connection closed before the request body ended', 400));
+    });
   });
 }
 
