@@ -14,20 +14,14 @@ import { silentLogger } from '../../../core/logger';
 import { Telemetry } from '../../../core/telemetry';
 import { openEmbeddedPaths } from '../../../core/clickhouse/embedded-engine';
 import { TEST_QUERY_LIMITS } from '../../support/daemon';
-import { createHarness, genAiSpan, insertCount, settle, signal, tempDir, type Harness } from './support';
+import { createHarness, embeddedHarnesses, genAiSpan, insertCount, settle, signal, tempDir } from './support';
 
 const dataPath = tempDir('tracehouse-ch-embedded-');
-const started: Harness[] = [];
-
-async function startHarness(database: string, extra: Record<string, unknown> = {}): Promise<Harness> {
-  const harness = createHarness({ path: dataPath, database, ...extra });
-  await harness.exporter.start(harness.host);
-  started.push(harness);
-  return harness;
-}
+const harnesses = embeddedHarnesses(dataPath);
+const startHarness = harnesses.start;
 
 afterAll(async () => {
-  for (const harness of started) await harness.exporter.shutdown();
+  await harnesses.shutdown();
   expect(openEmbeddedPaths()).toEqual([]);
   fs.rmSync(dataPath, { recursive: true, force: true });
 });

@@ -7,20 +7,14 @@ import { PermanentError } from '../../../core/errors';
 import { EmbeddedConnection } from '../../../exporters/clickhouse/embedded-connection';
 import { isDataError } from '../../../exporters/clickhouse/connection';
 import { dayOf, groupByDays, MAX_DAYS_PER_INSERT } from '../../../exporters/clickhouse/partitions';
-import { createHarness, genAiSpan, insertCount, settle, signal, tempDir, type Harness } from './support';
+import { embeddedHarnesses, genAiSpan, insertCount, settle, signal, tempDir } from './support';
 
 const dataPath = tempDir('tracehouse-ch-insert-safety-');
-const started: Harness[] = [];
-
-async function startHarness(database: string, extra: Record<string, unknown> = {}): Promise<Harness> {
-  const harness = createHarness({ path: dataPath, database, ...extra });
-  await harness.exporter.start(harness.host);
-  started.push(harness);
-  return harness;
-}
+const harnesses = embeddedHarnesses(dataPath);
+const startHarness = harnesses.start;
 
 afterAll(async () => {
-  for (const harness of started) await harness.exporter.shutdown();
+  await harnesses.shutdown();
   fs.rmSync(dataPath, { recursive: true, force: true });
 });
 

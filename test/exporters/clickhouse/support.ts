@@ -119,3 +119,25 @@ export async function settle<T>(promise: Promise<T>): Promise<{ ok: true; value:
     return { ok: false, error };
   }
 }
+
+/**
+ * Exporters of one test file on one embedded data directory: `start` opens one per database,
+ * `shutdown` stops them all (in afterAll).
+ */
+export function embeddedHarnesses(dataPath: string): {
+  start(database: string, extra?: Record<string, unknown>): Promise<Harness>;
+  shutdown(): Promise<void>;
+} {
+  const started: Harness[] = [];
+  return {
+    async start(database, extra = {}) {
+      const harness = createHarness({ path: dataPath, database, ...extra });
+      await harness.exporter.start(harness.host);
+      started.push(harness);
+      return harness;
+    },
+    async shutdown() {
+      for (const harness of started.splice(0)) await harness.exporter.shutdown();
+    },
+  };
+}
