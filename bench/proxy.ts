@@ -27,6 +27,8 @@ const WARMUP = Math.min(500, Math.ceil(PAIRS / 4));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const RATES = (process.env.BENCH_PROXY_RATES ?? '500,1000').split(',').map(Number);
 const KEY = 'th_bench_proxy_0123456789abcdef';
+/** BENCH_PROXY_PIPELINE=bare: spans go to the debug exporter with no processors (the gateway's own cost). */
+const BARE = process.env.BENCH_PROXY_PIPELINE === 'bare';
 
 const chatBody = (stream: boolean) =>
   JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello in five words.' }], stream });
@@ -44,6 +46,7 @@ processors:
 exporters:
   clickhouse:
     path: \${env:TRACEHOUSE_DATA_DIR}
+  debug:
 workspaces:
   bench:
     api_keys: ["${KEY}"]
@@ -52,7 +55,7 @@ service:
     listen: 127.0.0.1:${ADMIN_PORT}
   log_level: warn
   pipelines:
-    traces: { receivers: [proxy], processors: [redact, enrich], exporters: [clickhouse] }
+    traces: ${BARE ? '{ receivers: [proxy], exporters: [debug] }' : '{ receivers: [proxy], processors: [redact, enrich], exporters: [clickhouse] }'}
 `;
 }
 
@@ -98,6 +101,7 @@ async function addedLatency(provider: FakeLlmProvider, stream: boolean): Promise
   const directHeaders = { authorization: 'Bearer sk-bench' };
   const added: number[] = [];
   const directMs: number[] = [];
+  const overheads: number[] = [];
   let failures = 0;
   for (let i = 0; i < WARMUP + PAIRS; i++) {
     // Alternate which goes first, so neither always runs on a warmer machine.
@@ -112,11 +116,12 @@ async function addedLatency(provider: FakeLlmProvider, stream: boolean): Promise
     if (i < WARMUP) continue;
     added.push(p.ms - d.ms);
     directMs.push(d.ms);
+    if (p.overheadMs !== undefined) overheads.push(p.overheadMs);
   }
   await direct.close();
   await proxied.close();
   const what = stream ? 'SSE, time to first content delta' : 'JSON, whole answer';
-  return `${what}: added ${summary(added)} (direct ${summary(directMs)}; ${added.length} pairs, ${failures} failed)\n`;
+  return `${what}: added ${summary(added)} (direct ${summary(directMs)}; ${added.length} pairs, ${failures} failed); gateway overhead per answer ${summary(overheads)}\n`;
 }
 
 async function openLoop(rate: number, daemonPid: number | undefined): Promise<string> {

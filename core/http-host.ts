@@ -91,7 +91,10 @@ export class HttpHost {
     app.set('etag', false);
     const server = http.createServer(INGEST_LISTENER_TIMEOUTS, app);
     trackRequests(server);
-    const port = () => (server.address() as AddressInfo | null)?.port ?? addr.port;
+    // The Host check runs on every request: the bound port is read from the socket once.
+    let boundPort: number | undefined;
+    server.once('listening', () => (boundPort = (server.address() as AddressInfo).port));
+    const port = () => boundPort ?? addr.port;
     const guard = new RequestGuard(addr.host, port);
     // Named by the bound address once listening; requests only arrive after that.
     let name = `http ${addr.host}:${addr.port}`;

@@ -91,6 +91,8 @@ export const proxyReceiverConfigSchema = z
     span_queue: z
       .strictObject({
         max_spans: z.number().int().positive().default(10_000),
+        /** How long a call's spans wait for other calls' before they enter the pipeline as one batch. */
+        linger_ms: z.number().int().nonnegative().max(60_000).default(500),
         /** Give up on a span after retrying delivery this long. */
         retry_max_elapsed_ms: z.number().int().nonnegative().default(60_000),
         /** Longest shutdown waits for calls in flight and the queue to drain. */

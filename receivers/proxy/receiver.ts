@@ -58,6 +58,8 @@ export const MODELS_PATH = '/v1/models';
 const MAX_ID_CHARS = 256;
 const MAX_JSON_PARSE_BYTES = 16 * 1024 * 1024;
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
+/** JSON answers up to this size (with a length) are held and sent in one write. */
+const MAX_WHOLE_ANSWER_BYTES = 1024 * 1024;
 
 /** The caller's credentials, split into the workspace key and the provider key (never stored). */
 interface Credentials {
@@ -115,7 +117,7 @@ export class ProxyReceiver implements Receiver {
       cooldownMs: config.health.cooldown_ms,
       maxSamples: config.health.max_samples,
     });
-    this.queue = new SpanQueue(next, { maxSpans: config.span_queue.max_spans, retryMaxElapsedMs: config.span_queue.retry_max_elapsed_ms }, settings.telemetry, settings.logger);
+    this.queue = new SpanQueue(next, { maxSpans: config.span_queue.max_spans, retryMaxElapsedMs: config.span_queue.retry_max_elapsed_ms, lingerMs: config.span_queue.linger_ms }, settings.telemetry, settings.logger);
   }
 
   async start(host: Host): Promise<void> {
@@ -321,6 +323,8 @@ export class ProxyReceiver implements Receiver {
       stream,
       startNanos,
       endNanos: startNanos,
+      startedMs: started,
+      upstreamWaitMs: 0,
       inputMessages,
       inputChars: raw.length,
       outcome: emptyOutcome(),
@@ -374,7 +378,6 @@ export class ProxyReceiver implements Receiver {
     const failoverStatus = new Set(fo.on_status.filter((s) => ![400, 401, 403, 404, 422].includes(s)));
     let waited = 0;
     const lastRetryAfter = new Map<string, number>();
-    const started = performance.now();
     for (let n = 0; n < fo.max_attempts; n++) {
       const upstream = this.upstreams.get(candidates[Math.min(n, candidates.length - 1)]) as Upstream;
       // A repeat of an upstream already tried waits (Retry-After or backoff), within max_retry_wait_ms.
@@ -382,7 +385,9 @@ export class ProxyReceiver implements Receiver {
         const wait = Math.max(backoffMs(n - candidates.length + 1, fo.backoff_initial_ms, fo.backoff_max_ms), lastRetryAfter.get(upstream.id) ?? 0);
         if (waited + wait > fo.max_retry_wait_ms) break;
         waited += wait;
-        if (!(await sleep(wait, signal))) return;
+        const slept = await sleep(wait, signal);
+        record.upstreamWaitMs += wait;
+        if (!slept) return;
       }
       const isLast = () => {
         if (n + 1 >= fo.max_attempts) return true;
@@ -406,6 +411,7 @@ export class ProxyReceiver implements Receiver {
       try {
         answer = await upstream.client.send({ method: 'POST', path: req.path === '/api/proxy/openai/responses' ? '/v1/responses' : req.path, headers: this.upstreamHeaders(req, upstream, credentials), body: upstreamBody, signal });
       } catch (err) {
+        record.upstreamWaitMs += performance.now() - attemptStarted;
         const kind = err instanceof UpstreamCallError ? err.kind : 'network';
         finishAttempt(false, kind);
         if (signal.aborted) return;
@@ -417,6 +423,7 @@ export class ProxyReceiver implements Receiver {
         this.refuse(res, record.api, record.httpStatus, record.api === 'messages' ? 'api_error' : 'server_error', `upstream_${kind}`, `upstream ${upstream.id}: ${errorMessage(err)}`, `upstream_${kind}`);
         return;
       }
+      record.upstreamWaitMs += performance.now() - attemptStarted;
       attempt.status = answer.status;
       const retryAfter = retryAfterMs(answer.headers);
       if (retryAfter !== undefined) lastRetryAfter.set(upstream.id, retryAfter);
@@ -437,7 +444,7 @@ export class ProxyReceiver implements Receiver {
       try {
         if (answer.status < 300 && contentType.startsWith('text/event-stream')) {
           const canFailOver = fo.on_error_event && !isLast();
-          const result = await this.streamAnswer(res, record, answer, headers, stripUsage, canFailOver, started);
+          const result = await this.streamAnswer(res, record, answer, headers, stripUsage, canFailOver);
           const ttft = record.outcome.firstContentAt !== undefined ? record.outcome.firstContentAt - attemptStarted : undefined;
           if (result === 'failover') {
             record.outcome = emptyOutcome();
@@ -469,13 +476,25 @@ export class ProxyReceiver implements Receiver {
     const kept: Buffer[] = [];
     let keptBytes = 0;
     const limit = answer.status >= 400 ? MAX_ERROR_BODY_BYTES : MAX_JSON_PARSE_BYTES;
+    // A small answer of known length goes out whole with its length: one write instead of a
+    // chunked header, body and terminator (the client cannot use half a JSON document anyway).
+    const declared = answer.decoded ? NaN : Number(firstHeader(answer.headers['content-length']));
+    const whole = Number.isInteger(declared) && declared >= 0 && declared <= Math.min(MAX_WHOLE_ANSWER_BYTES, limit);
+    if (!whole) res.set('x-tracehouse-overhead-ms', overheadOf(record));
+    let mark = performance.now();
     try {
       for await (const chunk of answer.body as AsyncIterable<Buffer>) {
+        record.upstreamWaitMs += performance.now() - mark;
         if (keptBytes + chunk.length <= limit) {
           kept.push(chunk);
           keptBytes += chunk.length;
         } else keptBytes = limit + 1;
-        await write(res, chunk);
+        if (!whole) await write(res, chunk);
+        mark = performance.now();
+      }
+      if (whole) {
+        if (res.destroyed) throw new ClientGone('the client went away');
+        res.set({ 'Content-Length': String(keptBytes), 'x-tracehouse-overhead-ms': overheadOf(record) }).end(kept.length === 1 ? kept[0] : Buffer.concat(kept));
       }
     } catch (err) {
       if (err instanceof ClientGone) return;
@@ -487,7 +506,7 @@ export class ProxyReceiver implements Receiver {
       } else res.destroy();
       return;
     }
-    res.end();
+    if (!whole) res.end();
     this.telemetry.request(answer.status < 400 ? 'forwarded' : `upstream_${answer.status}`);
     if (keptBytes > limit) return;
     let parsed: unknown;
@@ -506,7 +525,7 @@ export class ProxyReceiver implements Receiver {
    * still fail over with nothing sent. For a chat stream whose client did not ask for usage, the
    * usage chunk and the `"usage":null` fields the option added are taken out again, event by event.
    */
-  private async streamAnswer(res: Response, record: CallRecord, answer: UpstreamResponse, headers: Record<string, string | string[]>, stripUsage: boolean, canFailOver: boolean, started: number): Promise<'ok' | 'failover' | string> {
+  private async streamAnswer(res: Response, record: CallRecord, answer: UpstreamResponse, headers: Record<string, string | string[]>, stripUsage: boolean, canFailOver: boolean): Promise<'ok' | 'failover' | string> {
     const framer = new SseFramer();
     const decoder = new SseDecoder();
     const reader = streamReaderFor(record.api, this.config.capture.max_chars);
@@ -515,7 +534,7 @@ export class ProxyReceiver implements Receiver {
     let committed = false;
     const commit = async () => {
       committed = true;
-      res.status(answer.status).set(headers).set({ 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' });
+      res.status(answer.status).set(headers).set({ 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no', 'x-tracehouse-overhead-ms': overheadOf(record) });
       res.socket?.setNoDelay(true);
       res.flushHeaders();
       for (const piece of held.splice(0)) await write(res, piece);
@@ -535,8 +554,10 @@ export class ProxyReceiver implements Receiver {
       return { verdict, out: bytes };
     };
     let failure: string | undefined;
+    let mark = performance.now();
     try {
       for await (const chunk of answer.body as AsyncIterable<Buffer>) {
+        if (!committed) record.upstreamWaitMs += performance.now() - mark;
         let content = false;
         let error = false;
         if (!stripUsage) await emit(chunk);
@@ -553,6 +574,7 @@ export class ProxyReceiver implements Receiver {
           }
           if (content || error || heldBytes > this.config.failover.max_held_bytes) await commit();
         }
+        mark = performance.now();
       }
       const rest = framer.end();
       if (rest) {
@@ -563,7 +585,7 @@ export class ProxyReceiver implements Receiver {
       failure = err instanceof ClientGone ? 'aborted' : bodyFailureKind(err);
     }
     record.outcome = reader.result();
-    if (record.outcome.firstContentAt !== undefined) record.ttftMs = record.outcome.firstContentAt - started;
+    if (record.outcome.firstContentAt !== undefined) record.ttftMs = record.outcome.firstContentAt - record.startedMs;
     if (failure === 'aborted') return 'aborted';
     if (failure !== undefined) {
       record.failure = failure;
@@ -656,6 +678,14 @@ export function withoutUsageNull(event: Buffer): Buffer {
     if (at !== -1) return Buffer.from(text.slice(0, at) + text.slice(at + needle.length), 'utf8');
   }
   return event;
+}
+
+/**
+ * The gateway's own time in a call so far, in ms (3 decimals): since the call arrived, minus the
+ * time spent waiting on upstreams. Sent as x-tracehouse-overhead-ms with the answer's headers.
+ */
+function overheadOf(record: CallRecord): string {
+  return Math.max(0, performance.now() - record.startedMs - record.upstreamWaitMs).toFixed(3);
 }
 
 /** Writes with back-pressure; rejects with ClientGone when the client went away. */

@@ -7,6 +7,12 @@ import type { ReceiverTelemetry } from '../../core/telemetry';
 export interface SpanQueueOptions {
   maxSpans: number;
   retryMaxElapsedMs: number;
+  /**
+   * How long the first queued call waits for others before its batch goes (0: at once). Nobody
+   * waits on this acknowledgement, so lingering costs only freshness, while every batch saves the
+   * storage a fixed cost per insert.
+   */
+  lingerMs: number;
   initialRetryMs?: number;
   maxRetryMs?: number;
 }
@@ -16,12 +22,13 @@ const MAX_BATCH_SPANS = 2_000;
 
 interface Entry {
   spans: Span[];
+  queuedAt: number;
   firstTriedAt?: number;
 }
 
 /**
  * The gateway's spans on their way into the pipeline, after the answer ended: bounded, delivered
- * in batches of every call queued so far, one batch at a time, with retries (backoff, up to retryMaxElapsedMs), and never silently lost:
+ * in batches of the calls queued within lingerMs (or until a batch is full), one batch at a time, with retries (backoff, up to retryMaxElapsedMs), and never silently lost:
  * spans that do not fit or cannot be delivered are counted (tracehouse_receiver_refused_spans_total
  * with reason span_queue_full or undeliverable) and logged.
  */
@@ -32,6 +39,8 @@ export class SpanQueue {
   private readonly controller = new AbortController();
   private retryTimer: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
+  /** Set by drain: what is queued goes without lingering. */
+  private flushing = false;
 
   constructor(
     private readonly next: SpanConsumer,
@@ -50,8 +59,9 @@ export class SpanQueue {
       this.logger.warn({ spans: spans.length, queued: this.queued }, 'proxy span queue is full: spans of a call are dropped');
       return;
     }
-    this.entries.push({ spans });
+    this.entries.push({ spans, queuedAt: Date.now() });
     this.queued += spans.length;
+    if (this.queued >= MAX_BATCH_SPANS) this.interruptSleep();
     this.running ??= this.run().finally(() => {
       this.running = undefined;
       if (this.entries.length > 0 && !this.controller.signal.aborted) this.push([]);
@@ -61,8 +71,10 @@ export class SpanQueue {
   private async run(): Promise<void> {
     let delay = this.options.initialRetryMs ?? 200;
     while (this.entries.length > 0) {
-      // Every call queued so far goes in as one batch: one pipeline pass and one insert share them,
-      // so the queue keeps up with the gateway instead of paying an insert per call.
+      // The calls queued within the linger go in as one batch: one pipeline pass and one insert
+      // share them, so the queue keeps up with the gateway instead of paying an insert per call.
+      const wait = this.entries[0].queuedAt + this.options.lingerMs - Date.now();
+      if (wait > 0 && !this.flushing && this.queued < MAX_BATCH_SPANS) await this.sleep(wait);
       const batch = this.takeBatch();
       if (batch.spans.length === 0) continue;
       try {
@@ -104,6 +116,7 @@ export class SpanQueue {
     for (const entry of entries) this.queued -= entry.spans.length;
   }
 
+  /** A sleep that interruptSleep ends early (a full batch, a drain). */
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       this.wake = resolve;
@@ -111,17 +124,23 @@ export class SpanQueue {
     });
   }
 
+  private interruptSleep(): void {
+    clearTimeout(this.retryTimer);
+    this.wake?.();
+  }
+
   /** Delivers what is queued, within `timeoutMs`; what is left then is counted and logged as lost. */
   async drain(timeoutMs: number): Promise<void> {
+    this.flushing = true;
     if (this.running) {
+      this.interruptSleep();
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
       const outcome = await Promise.race([this.running.then(() => 'drained' as const), timedOut]);
       clearTimeout(timer);
       if (outcome === 'timeout') {
         this.controller.abort();
-        clearTimeout(this.retryTimer);
-        this.wake?.();
+        this.interruptSleep();
         await this.running?.catch(() => undefined);
       }
     }

@@ -32,6 +32,10 @@ export interface CallRecord {
   stream: boolean;
   startNanos: bigint;
   endNanos: bigint;
+  /** performance.now() when the call arrived. */
+  startedMs: number;
+  /** Time spent waiting on upstreams (answers, body chunks, retry waits): not the gateway's overhead. */
+  upstreamWaitMs: number;
   inputMessages?: GenAiMessage[];
   /** Characters of the input, for an estimate when the provider reported no usage. */
   inputChars: number;

@@ -95,6 +95,7 @@ describe('proxy receiver: OpenAI routes with the openai SDK', () => {
     expect(got.headers.get('content-encoding')).toBeNull();
     expect(got.headers.get('x-tracehouse-upstream')).toBe('openai');
     expect(got.headers.get('x-tracehouse-attempts')).toBe('1');
+    expect(got.headers.get('x-tracehouse-overhead-ms')).toMatch(/^\d+\.\d{3}$/);
     // Upstream, usage was asked for.
     expect(gw.openai.requests[0].body.stream_options).toEqual({ include_usage: true });
     const [row] = await gw.callRows(task);
@@ -103,6 +104,24 @@ describe('proxy receiver: OpenAI routes with the openai SDK', () => {
     expect(row.SpanAttributes['gen_ai.request.stream']).toBe('true');
     expect(Number(row.SpanAttributes['tracehouse.proxy.ttft_ms'])).toBeGreaterThan(0);
     expect(JSON.parse(row.Output)).toEqual([{ role: 'assistant', parts: [{ type: 'text', content: 'Hello from the fake provider.' }], finish_reason: 'stop' }]);
+  });
+
+  it('sends a JSON answer whole with its length, and reports its own overhead without the provider\'s time', async () => {
+    const task = newTask('chat-overhead');
+    const request = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] };
+    gw.openai.setDefault({ latencyMs: 1_000 });
+    const started = performance.now();
+    const got = await rawPost(gw.url, '/v1/chat/completions', request, { authorization: `Bearer ${TEST_API_KEY}`, 'x-task-id': task });
+    const elapsed = performance.now() - started;
+    expect(got.status).toBe(200);
+    expect(got.headers.get('content-length')).toBe(String(got.bytes.length));
+    expect(got.headers.get('transfer-encoding')).toBeNull();
+    const overhead = got.headers.get('x-tracehouse-overhead-ms') ?? '';
+    expect(overhead).toMatch(/^\d+\.\d{3}$/);
+    // The provider held the answer for a second: that wait is not the gateway's.
+    expect(elapsed).toBeGreaterThanOrEqual(1_000);
+    expect(Number(overhead)).toBeLessThan(1_000);
+    expect(JSON.parse(got.bytes.toString()).object).toBe('chat.completion');
   });
 
   it('keeps the usage chunk for a client that asked for it, through the SDK', async () => {

@@ -46,6 +46,7 @@ export async function startGateway(options: { health?: string } = {}): Promise<G
     failover: { backoff_initial_ms: 1, backoff_max_ms: 5, max_retry_wait_ms: 50 }
     health: ${options.health ?? '{ min_requests: 1000, cooldown_ms: 600000 }'}
     rate_limit: { limit: 1000, per_route: { "/v1/embeddings": { limit: 2 } } }
+    span_queue: { linger_ms: 10 }
 exporters:
   clickhouse:
     path: \${env:TEST_DATA_DIR}

@@ -50,7 +50,7 @@ function scriptedConsumer(outcomes: ('ok' | 'retryable' | 'permanent' | 'hang')[
 test('calls queued while a delivery is in flight go to the pipeline together as one batch', async () => {
   const consumer = scriptedConsumer();
   const telemetry = recordingTelemetry();
-  const queue = new SpanQueue(consumer, { maxSpans: 100, retryMaxElapsedMs: 1000 }, telemetry, silentLogger());
+  const queue = new SpanQueue(consumer, { maxSpans: 100, retryMaxElapsedMs: 1000, lingerMs: 0 }, telemetry, silentLogger());
   queue.push(spans(2));
   queue.push(spans(3));
   queue.push(spans(1));
@@ -60,10 +60,31 @@ test('calls queued while a delivery is in flight go to the pipeline together as 
   expect(queue.size).toBe(0);
 });
 
+test('calls queued within the linger share one batch; a full batch or a drain does not wait for it', async () => {
+  const consumer = scriptedConsumer();
+  const telemetry = recordingTelemetry();
+  const lingering = new SpanQueue(consumer, { maxSpans: 10_000, retryMaxElapsedMs: 1000, lingerMs: 200 }, telemetry, silentLogger());
+  lingering.push(spans(2));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  lingering.push(spans(3));
+  await waitFor('linger batch delivered', () => (telemetry.accepted_ === 5 ? true : undefined));
+  expect(consumer.batches.map((b) => b.length)).toEqual([5]);
+
+  // With an hour's linger, only a full batch (2,000 spans) or a drain can send anything.
+  const patient = new SpanQueue(consumer, { maxSpans: 10_000, retryMaxElapsedMs: 1000, lingerMs: 3_600_000 }, telemetry, silentLogger());
+  patient.push(spans(1_999));
+  patient.push(spans(1));
+  await waitFor('full batch delivered', () => (telemetry.accepted_ === 2_005 ? true : undefined));
+  patient.push(spans(7));
+  await patient.drain(10_000);
+  expect(consumer.batches.map((b) => b.length)).toEqual([5, 2_000, 7]);
+  expect(telemetry.refused_).toEqual({});
+});
+
 test('a retryable failure is retried until delivered; a permanent one is counted as undeliverable', async () => {
   const consumer = scriptedConsumer(['retryable', 'retryable', 'ok', 'permanent']);
   const telemetry = recordingTelemetry();
-  const queue = new SpanQueue(consumer, { maxSpans: 100, retryMaxElapsedMs: 10_000, initialRetryMs: 1, maxRetryMs: 2 }, telemetry, silentLogger());
+  const queue = new SpanQueue(consumer, { maxSpans: 100, retryMaxElapsedMs: 10_000, initialRetryMs: 1, maxRetryMs: 2, lingerMs: 0 }, telemetry, silentLogger());
   queue.push(spans(2));
   await waitFor('delivered after retries', () => (telemetry.accepted_ === 2 ? true : undefined));
   queue.push(spans(3));
@@ -75,7 +96,7 @@ test('a retryable failure is retried until delivered; a permanent one is counted
 test('spans beyond max_spans are refused and counted, never silently lost', async () => {
   const consumer = scriptedConsumer(['hang']);
   const telemetry = recordingTelemetry();
-  const queue = new SpanQueue(consumer, { maxSpans: 5, retryMaxElapsedMs: 1000 }, telemetry, silentLogger());
+  const queue = new SpanQueue(consumer, { maxSpans: 5, retryMaxElapsedMs: 1000, lingerMs: 0 }, telemetry, silentLogger());
   queue.push(spans(4));
   queue.push(spans(2));
   expect(telemetry.refused_.span_queue_full).toBe(2);
@@ -89,7 +110,7 @@ test('spans beyond max_spans are refused and counted, never silently lost', asyn
 test('drain delivers what is queued before shutdown', async () => {
   const consumer = scriptedConsumer(['retryable']);
   const telemetry = recordingTelemetry();
-  const queue = new SpanQueue(consumer, { maxSpans: 100, retryMaxElapsedMs: 10_000, initialRetryMs: 1, maxRetryMs: 2 }, telemetry, silentLogger());
+  const queue = new SpanQueue(consumer, { maxSpans: 100, retryMaxElapsedMs: 10_000, initialRetryMs: 1, maxRetryMs: 2, lingerMs: 0 }, telemetry, silentLogger());
   queue.push(spans(3));
   queue.push(spans(2));
   await queue.drain(10_000);
