@@ -73,6 +73,11 @@ export interface HttpListenerOptions {
 /** A shared HTTP listener: receivers on the same address mount their routes on one server. */
 export interface HttpListener {
   readonly router: Router;
+  /**
+   * Routes tried only after no receiver's route matched: a protocol's own "not found" for its
+   * path space (the gateway answers unknown /v1/... paths in OpenAI's envelope).
+   */
+  readonly fallback: Router;
   /** Actual bound port (useful with port 0 in tests). */
   readonly port: number;
   release(): Promise<void>;

@@ -17,6 +17,7 @@ import type { ListenerTelemetry, Telemetry } from './telemetry';
 interface SharedServer {
   server: http.Server;
   router: express.Router;
+  fallback: express.Router;
   port: number;
   owners: Set<string>;
   guard: RequestGuard;
@@ -70,6 +71,7 @@ export class HttpHost {
     let released = false;
     return {
       router: shared.router,
+      fallback: shared.fallback,
       port: shared.port,
       release: async () => {
         if (released) return;
@@ -109,6 +111,8 @@ export class HttpHost {
     );
     const router = express.Router();
     app.use(router);
+    const fallback = express.Router();
+    app.use(fallback);
     app.use((req, res) => {
       res.status(404).json({ code: 5, message: `no route for ${req.method} ${req.path}` });
     });
@@ -122,6 +126,7 @@ export class HttpHost {
     return {
       server,
       router,
+      fallback,
       port: port(),
       owners: new Set(),
       guard,

@@ -81,6 +81,19 @@ function credentialsOf(headers: IncomingHttpHeaders, family: Family, authEnabled
   return { workspaceHeaders: authorization !== undefined ? { authorization } : {} };
 }
 
+/**
+ * The caller's provider credential as the upstream expects it: Anthropic takes API keys in
+ * x-api-key, so `Authorization: Bearer sk-ant-api...` (an SDK or tool that only knows Bearer keys)
+ * goes there; anything else (OAuth bearer tokens included) is forwarded as it came.
+ */
+function providerCredentialFor(family: Family, [name, value]: [string, string]): [string, string] {
+  if (family === 'anthropic' && name === 'authorization') {
+    const token = /^Bearer\s+(sk-ant-api\S+)$/i.exec(value)?.[1];
+    if (token !== undefined) return ['x-api-key', token];
+  }
+  return [name, value];
+}
+
 function boundedId(value: string | string[] | undefined): string | undefined {
   const v = firstHeader(value);
   return v === undefined ? undefined : v.slice(0, MAX_ID_CHARS);
@@ -151,6 +164,12 @@ export class ProxyReceiver implements Receiver {
     for (const route of LLM_ROUTES) router.all(route.path, (req, res) => this.track(req, res, () => this.handleCall(req, res, route)));
     router.get(MODELS_PATH, (req, res) => this.track(req, res, () => this.handlePassthrough(req, res, 'openai')));
     for (const path of config.passthrough) router.all(path, (req, res) => this.track(req, res, () => this.handlePassthrough(req, res, 'openai')));
+    // Any other /v1/... path (no other receiver on this listener took it): the provider's own 404.
+    this.listener.fallback.all(/^\/v1\//, (req, res) => {
+      req.resume();
+      const api = req.headers['anthropic-version'] !== undefined || req.path.startsWith('/v1/messages') ? 'messages' : 'openai';
+      this.refuse(res, api, 404, api === 'messages' ? 'not_found_error' : 'invalid_request_error', 'unknown_url', `Unknown request URL: ${req.method} ${req.path}. This gateway serves ${[...LLM_ROUTES.map((r) => r.path), MODELS_PATH, ...config.passthrough].join(', ')}.`, 'unknown_url');
+    });
     this.accepting = true;
   }
 
@@ -268,7 +287,10 @@ export class ProxyReceiver implements Receiver {
 
   private upstreamHeaders(req: Request, upstream: Upstream, credentials: Credentials): Record<string, string> {
     const headers = upstreamRequestHeaders(req.headers);
-    if (credentials.providerHeader) headers[credentials.providerHeader[0]] = credentials.providerHeader[1];
+    if (credentials.providerHeader) {
+      const [name, value] = providerCredentialFor(upstream.family, credentials.providerHeader);
+      headers[name] = value;
+    }
     else if (upstream.config.api_key !== '') {
       if (upstream.family === 'anthropic') headers['x-api-key'] = upstream.config.api_key;
       else headers.authorization = `Bearer ${upstream.config.api_key}`;

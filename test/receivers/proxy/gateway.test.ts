@@ -260,6 +260,18 @@ describe('proxy receiver: keys', () => {
     }
   });
 
+  it("takes an Anthropic caller's own key as Bearer beside X-API-Key and hands it to Anthropic as x-api-key", async () => {
+    const task = newTask('own-anthropic-key');
+    const callerKey = 'sk-ant-api03-caller-own-key-8888';
+    const res = await rawPost(gw.url, '/v1/messages', { model: 'claude-sonnet-4', max_tokens: 16, messages: [{ role: 'user', content: 'x' }] }, { 'x-api-key': TEST_API_KEY, authorization: `Bearer ${callerKey}`, 'anthropic-version': '2023-06-01', 'x-task-id': task });
+    expect(res.status).toBe(200);
+    expect(gw.anthropic.requests[0].headers['x-api-key']).toBe(callerKey);
+    expect(gw.anthropic.requests[0].headers.authorization).toBeUndefined();
+    const stored = JSON.stringify(await waitFor('all rows', () => gw.allRows(task, 1)));
+    expect(stored).not.toContain(callerKey);
+    expect(gw.logs.join('\n')).not.toContain(callerKey);
+  });
+
   it('applies the workspace rate limit with 429, Retry-After and X-RateLimit-* in the OpenAI envelope', async () => {
     // The limit is 2 per minute: whatever earlier tests spent, the third call from here is over it.
     for (const input of ['a', 'b']) await rawPost(gw.url, '/v1/embeddings', { model: 'e', input }, { authorization: `Bearer ${TEST_API_KEY}` });

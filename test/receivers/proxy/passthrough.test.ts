@@ -59,8 +59,20 @@ test('a passthrough path is forwarded verbatim and recorded as an HTTP client sp
   expect(span.SpanAttributes).toMatchObject({ 'http.response.status_code': '404', 'tracehouse.proxy.upstream': 'openai', 'enduser.id': 'user-7' });
 });
 
-test('a path that is not listed is not forwarded', async () => {
+test('a path that is not listed is not forwarded, and is answered 404 in the provider\'s envelope', async () => {
   const res = await fetch(`${gw.url}/v1/fine_tuning/jobs`, { method: 'GET', headers: { authorization: `Bearer ${TEST_API_KEY}` } });
   expect(res.status).toBe(404);
+  const answer = (await res.json()) as { error: { message: string; type: string; code: string } };
+  expect(answer.error).toMatchObject({ type: 'invalid_request_error', code: 'unknown_url' });
+  expect(answer.error.message).toContain('GET /v1/fine_tuning/jobs');
+  // An Anthropic client gets Anthropic's envelope.
+  const anthropic = await fetch(`${gw.url}/v1/messages/batches`, { method: 'POST', headers: { 'x-api-key': TEST_API_KEY, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' }, body: '{}' });
+  expect(anthropic.status).toBe(404);
+  expect(await anthropic.json()).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
   expect(gw.openai.requests).toHaveLength(0);
+  expect(gw.anthropic.requests).toHaveLength(0);
+  // Paths outside /v1 keep the listener's own answer.
+  const other = await fetch(`${gw.url}/nothing-here`);
+  expect(other.status).toBe(404);
+  expect(await other.json()).toMatchObject({ code: 5 });
 });

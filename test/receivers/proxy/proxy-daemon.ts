@@ -26,7 +26,19 @@ export const CALL_COLUMNS =
   "SpanName, SpanKind, StatusCode, StatusMessage, Workspace, GenAIOperation, GenAIProvider, GenAIRequestModel, GenAIResponseModel, InputTokens, OutputTokens, Input, Output, SpanAttributes, TraceId, SpanId";
 
 /** The daemon with the proxy receiver in front of three fake providers, storing into its own database. */
-export async function startGateway(options: { health?: string } = {}): Promise<Gateway> {
+export interface GatewayOptions {
+  health?: string;
+  /** Replaces the failover section (flow YAML). */
+  failover?: string;
+  /** A timeouts section (flow YAML). */
+  timeouts?: string;
+  /** More upstreams, as lines of the upstreams map (8-space indent). */
+  upstreams?: string;
+  /** More routes, as lines of the routes map (8-space indent). */
+  routes?: string;
+}
+
+export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
   const [openai, backup, anthropic] = await Promise.all([FakeLlmProvider.start(), FakeLlmProvider.start(), FakeLlmProvider.start()]);
   const database = uniqueDatabase('proxy');
   const logs: string[] = [];
@@ -39,11 +51,14 @@ export async function startGateway(options: { health?: string } = {}): Promise<G
       openai: { provider: openai, base_url: "${openai.url}", api_key: "${OPENAI_CONFIG_KEY}" }
       backup: { provider: openai_compatible, base_url: "${backup.url}", api_key: "${BACKUP_CONFIG_KEY}", provider_name: azure.ai.openai }
       anthropic: { provider: anthropic, base_url: "${anthropic.url}", api_key: "${ANTHROPIC_CONFIG_KEY}" }
+${options.upstreams ?? ''}
     routes:
       prod-chat: { primary: openai, fallbacks: [backup], conditions: { error_rate_threshold: 0.5 } }
+${options.routes ?? ''}
     default_upstreams: { openai: openai }
     passthrough: [/v1/files]
-    failover: { backoff_initial_ms: 1, backoff_max_ms: 5, max_retry_wait_ms: 50 }
+    failover: ${options.failover ?? '{ backoff_initial_ms: 1, backoff_max_ms: 5, max_retry_wait_ms: 50 }'}
+    timeouts: ${options.timeouts ?? '{}'}
     health: ${options.health ?? '{ min_requests: 1000, cooldown_ms: 600000 }'}
     rate_limit: { limit: 1000, per_route: { "/v1/embeddings": { limit: 2 } } }
     span_queue: { linger_ms: 10 }
