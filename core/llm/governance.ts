@@ -179,7 +179,9 @@ export class Governance implements Preflight {
       }
     }
 
-    if (findings.length > 0) return block(400, findings, 'content');
+    // A refused call is still recorded: with everything the detectors found masked, the secret
+    // that got it refused is not stored either.
+    if (findings.length > 0) return { ...block(400, findings, 'content'), ...(masked !== undefined ? { recordedBody: masked } : {}) };
     if (masked !== undefined && maskedCounts !== undefined) {
       return { action: 'rewrite', body: masked, attributes: { [PREFLIGHT_MASKED_ATTRIBUTE]: JSON.stringify(maskedCounts) } };
     }

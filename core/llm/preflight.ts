@@ -27,7 +27,15 @@ export type PreflightDecision =
   | { action: 'allow'; attributes?: Attributes }
   /** The body to forward instead (e.g. with personal data masked). */
   | { action: 'rewrite'; body: Record<string, unknown>; attributes?: Attributes }
-  | { action: 'block'; status: 400 | 403; message: string; findings: PreflightFinding[]; attributes?: Attributes };
+  | {
+      action: 'block';
+      status: 400 | 403;
+      message: string;
+      findings: PreflightFinding[];
+      attributes?: Attributes;
+      /** The input as the refused call's span may keep it (what was found, masked); absent: as sent. */
+      recordedBody?: Record<string, unknown>;
+    };
 
 /** A call that was forwarded, once it ended: what it used, so spend budgets can credit its cost. */
 export interface PreflightSettlement {

@@ -365,6 +365,7 @@ export class ProxyReceiver implements Receiver {
       const decision = await this.preflight.check({ workspace, api, model, body, inputMessages, bodyBytes: raw.length }, controller.signal);
       if (decision.action === 'block') {
         record.preflight = { blocked: true, findings: decision.findings, attributes: decision.attributes };
+        if (decision.recordedBody) record.inputMessages = inputMessagesOf(api, decision.recordedBody);
         record.httpStatus = decision.status;
         this.refuse(res, api, decision.status, decision.status === 403 ? (api === 'messages' ? 'permission_error' : 'permission_denied') : 'invalid_request_error', 'blocked_by_policy', decision.message, 'blocked', { findings: decision.findings });
         return;

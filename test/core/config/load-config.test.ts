@@ -187,10 +187,13 @@ describe('config loading', () => {
     expect(defaults.diagnostics.map((d) => `${d.severity} ${d.path} [${d.code}]`)).toEqual(['warning workspaces.dev.api_keys.0 [CFG_WEAK_KEY]']);
     expect(loadConfigFile(path.join(root, 'pipelines.yaml'), registry, { env: { TRACEHOUSE_API_KEY: 'th_live_0123456789abcdef' } }).diagnostics).toEqual([]);
     expect(defaults.config?.workspaces).toEqual({ dev: { api_keys: ['dev-key'], webhook_signing_secrets: [] } });
-    for (const id of ['native', 'logs', 'jsonapi', 'webhook', 'events']) {
+    for (const id of ['native', 'logs', 'jsonapi', 'webhook', 'events', 'proxy']) {
       expect(defaults.config?.receivers.get(id)?.config).toMatchObject({ listen: '127.0.0.1:8080', auth: 'workspaces' });
     }
-    expect(defaults.config?.service.pipelines.traces.receivers).toEqual(['otlp', 'native', 'logs', 'jsonapi', 'webhook', 'events']);
+    expect(defaults.config?.service.pipelines.traces.receivers).toEqual(['otlp', 'native', 'logs', 'jsonapi', 'webhook', 'events', 'proxy']);
+    expect(defaults.config?.receivers.get('proxy')?.config).toMatchObject({
+      upstreams: { openai: { provider: 'openai', base_url: 'https://api.openai.com', api_key: '' }, anthropic: { provider: 'anthropic', base_url: 'https://api.anthropic.com', api_key: '' } },
+    });
     expect(defaults.config?.exporters.get('clickhouse')?.config).toMatchObject({ path: './data/clickhouse', database: 'default' });
     expect(defaults.config?.receivers.get('otlp')?.config).toMatchObject({ http: { listen: '127.0.0.1:4318' } });
     const server = loadConfigFile(path.join(root, 'examples', 'clickhouse-server.yaml'), registry, {

@@ -79,7 +79,7 @@ function callRow(task: string): Promise<Record<string, any>> {
   return waitFor(`the call span of ${task}`, async () => {
     const rows = await queryRows<Record<string, any>>(
       daemon,
-      `SELECT StatusCode, Verdict, Workspace, GenAIRequestModel, SpanAttributes FROM otel_traces WHERE SpanAttributes['tracehouse.task'] = '${task}' AND ParentSpanId = ''`,
+      `SELECT StatusCode, Verdict, Workspace, GenAIRequestModel, Input, SpanAttributes FROM otel_traces WHERE SpanAttributes['tracehouse.task'] = '${task}' AND ParentSpanId = ''`,
       database,
     );
     return rows[0];
@@ -109,6 +109,9 @@ describe('proxy receiver: preflight governance', () => {
       'tracehouse.proxy.attempts': '0',
     });
     expect(JSON.parse(row.SpanAttributes['tracehouse.proxy.preflight.findings'])).toEqual(body.findings);
+    // The stored input has the secret masked: refusing it must not store it.
+    expect(row.Input).toContain('my key is');
+    expect(row.Input).not.toContain(SECRET_KEY);
   });
 
   it('blocks a forbidden keyword of an input rule with 400, naming the rule', async () => {
