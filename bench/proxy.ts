@@ -9,6 +9,9 @@
  *    against a provider that answers in 60 ms, reporting latency p50/p99, errors, the gateway's own
  *    overhead per answer (x-tracehouse-overhead-ms) and the daemon's CPU and RSS.
  *
+ * 3. The same pairs through bench/minimal-proxy.ts (no logic, its own process): what any Node.js
+ *    hop adds on this machine, for comparison (BENCH_PROXY_FLOOR=0 skips it).
+ *
  * BENCH_PROXY_PAIRS (default 2000) and BENCH_SECONDS (default 10 per rate) size the runs;
  * BENCH_DAEMON_NODE_ARGS (e.g. --cpu-prof) goes to the daemon's node.
  */
@@ -25,7 +28,7 @@ const ADMIN_PORT = Number(process.env.BENCH_ADMIN_PORT ?? 18888);
 const PAIRS = Number(process.env.BENCH_PROXY_PAIRS ?? 2000);
 const WARMUP = Math.min(500, Math.ceil(PAIRS / 4));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const RATES = (process.env.BENCH_PROXY_RATES ?? '500,1000').split(',').map(Number);
+const RATES = (process.env.BENCH_PROXY_RATES ?? '500,1000').split(',').map(Number).filter((r) => r > 0);
 const KEY = 'th_bench_proxy_0123456789abcdef';
 /** BENCH_PROXY_PIPELINE=bare: spans go to the debug exporter with no processors (the gateway's own cost). */
 const BARE = process.env.BENCH_PROXY_PIPELINE === 'bare';
@@ -93,11 +96,15 @@ function summary(values: number[]): string {
   return `p50 ${percentile(sorted, 50).toFixed(3)} ms, p99 ${percentile(sorted, 99).toFixed(3)} ms`;
 }
 
-async function addedLatency(provider: FakeLlmProvider, stream: boolean): Promise<string> {
+interface Hop {
+  origin: string;
+  headers: Record<string, string>;
+}
+
+/** Direct and proxied calls one after the other, alternating which goes first; the per-pair difference. */
+async function addedLatency(provider: FakeLlmProvider, stream: boolean, hop: Hop, label: string): Promise<string> {
   const direct = new Agent({ connections: 4, keepAliveTimeout: 30_000 });
   const proxied = new Agent({ connections: 4, keepAliveTimeout: 30_000 });
-  const proxyOrigin = `http://127.0.0.1:${PROXY_PORT}`;
-  const proxyHeaders = { authorization: `Bearer ${KEY}` };
   const directHeaders = { authorization: 'Bearer sk-bench' };
   const added: number[] = [];
   const directMs: number[] = [];
@@ -106,8 +113,8 @@ async function addedLatency(provider: FakeLlmProvider, stream: boolean): Promise
   for (let i = 0; i < WARMUP + PAIRS; i++) {
     // Alternate which goes first, so neither always runs on a warmer machine.
     const first = i % 2 === 0;
-    const a = first ? await call(direct, provider.url, stream, directHeaders) : await call(proxied, proxyOrigin, stream, proxyHeaders);
-    const b = first ? await call(proxied, proxyOrigin, stream, proxyHeaders) : await call(direct, provider.url, stream, directHeaders);
+    const a = first ? await call(direct, provider.url, stream, directHeaders) : await call(proxied, hop.origin, stream, hop.headers);
+    const b = first ? await call(proxied, hop.origin, stream, hop.headers) : await call(direct, provider.url, stream, directHeaders);
     const [d, p] = first ? [a, b] : [b, a];
     if (d.status !== 200 || p.status !== 200 || d.ms < 0 || p.ms < 0) {
       failures += 1;
@@ -121,7 +128,24 @@ async function addedLatency(provider: FakeLlmProvider, stream: boolean): Promise
   await direct.close();
   await proxied.close();
   const what = stream ? 'SSE, time to first content delta' : 'JSON, whole answer';
-  return `${what}: added ${summary(added)} (direct ${summary(directMs)}; ${added.length} pairs, ${failures} failed); gateway overhead per answer ${summary(overheads)}\n`;
+  const overhead = overheads.length > 0 ? `; gateway overhead per answer ${summary(overheads)}` : '';
+  return `${label}${what}: added ${summary(added)} (direct ${summary(directMs)}; ${added.length} pairs, ${failures} failed)${overhead}\n`;
+}
+
+/** The same pairs through a proxy with no logic, in its own process: the floor of a Node.js hop here. */
+async function floor(provider: FakeLlmProvider): Promise<string> {
+  const port = PROXY_PORT + 1;
+  const child = spawn(process.execPath, [path.join(root, 'dist', 'bench', 'minimal-proxy.js'), provider.url, String(port)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  try {
+    await new Promise((resolve, reject) => {
+      child.once('message', resolve);
+      child.once('exit', (code) => reject(new Error(`minimal proxy exited with ${code}`)));
+    });
+    const hop = { origin: `http://127.0.0.1:${port}`, headers: {} };
+    return (await addedLatency(provider, false, hop, 'minimal Node.js proxy (floor), ')) + (await addedLatency(provider, true, hop, 'minimal Node.js proxy (floor), '));
+  } finally {
+    child.kill();
+  }
 }
 
 async function openLoop(rate: number, daemonPid: number | undefined): Promise<string> {
@@ -176,8 +200,10 @@ async function main(): Promise<void> {
   try {
     await waitForHealth(ADMIN_PORT);
     process.stdout.write(`bench:proxy ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, node ${process.version}\n`);
-    process.stdout.write(await addedLatency(provider, false));
-    process.stdout.write(await addedLatency(provider, true));
+    const gateway = { origin: `http://127.0.0.1:${PROXY_PORT}`, headers: { authorization: `Bearer ${KEY}` } };
+    process.stdout.write(await addedLatency(provider, false, gateway, ''));
+    process.stdout.write(await addedLatency(provider, true, gateway, ''));
+    if (process.env.BENCH_PROXY_FLOOR !== '0') process.stdout.write(await floor(provider));
     provider.setDefault({ chunks: ['Hello', ' there', ',', ' friend', '!'], latencyMs: 60 });
     for (const rate of RATES) process.stdout.write(await openLoop(rate, daemon.pid));
   } finally {

@@ -114,6 +114,8 @@ export class ProxyReceiver implements Receiver {
   private readonly queue: SpanQueue;
   private readonly inflight = new Set<Promise<void>>();
   private readonly telemetry: ReceiverTelemetry;
+  /** Statuses that fail over (never 400, 401, 403, 404 or 422, whatever on_status says). */
+  private readonly failoverStatus: ReadonlySet<number>;
 
   constructor(
     private readonly config: ProxyReceiverConfig,
@@ -122,6 +124,7 @@ export class ProxyReceiver implements Receiver {
     private readonly preflight: Preflight = allowAll,
   ) {
     this.telemetry = settings.telemetry;
+    this.failoverStatus = new Set(config.failover.on_status.filter((s) => ![400, 401, 403, 404, 422].includes(s)));
     this.rateLimits = new RateLimits(config.rate_limit);
     this.limiter = new InflightLimiter(config.max_inflight_bytes, config.max_receiving_bytes);
     this.health = new UpstreamHealth({
@@ -398,7 +401,7 @@ export class ProxyReceiver implements Receiver {
   private async forward(req: Request, res: Response, record: CallRecord, plan: RoutePlan, credentials: Credentials, upstreamBody: Buffer, stripUsage: boolean, signal: AbortSignal): Promise<void> {
     const fo = this.config.failover;
     const candidates = this.health.candidates(plan);
-    const failoverStatus = new Set(fo.on_status.filter((s) => ![400, 401, 403, 404, 422].includes(s)));
+    const failoverStatus = this.failoverStatus;
     let waited = 0;
     const lastRetryAfter = new Map<string, number>();
     for (let n = 0; n < fo.max_attempts; n++) {
@@ -495,7 +498,8 @@ export class ProxyReceiver implements Receiver {
 
   /** A JSON (or any non-stream) answer: forwarded chunk by chunk, parsed on the side. */
   private async jsonAnswer(res: Response, record: CallRecord, answer: UpstreamResponse, headers: Record<string, string | string[]>): Promise<void> {
-    res.status(answer.status).set(headers);
+    res.statusCode = answer.status;
+    setHeaders(res, headers);
     const kept: Buffer[] = [];
     let keptBytes = 0;
     const limit = answer.status >= 400 ? MAX_ERROR_BODY_BYTES : MAX_JSON_PARSE_BYTES;
@@ -517,7 +521,9 @@ export class ProxyReceiver implements Receiver {
       }
       if (whole) {
         if (res.destroyed) throw new ClientGone('the client went away');
-        res.set({ 'Content-Length': String(keptBytes), 'x-tracehouse-overhead-ms': overheadOf(record) }).end(kept.length === 1 ? kept[0] : Buffer.concat(kept));
+        res.setHeader('content-length', keptBytes);
+        res.setHeader('x-tracehouse-overhead-ms', overheadOf(record));
+        res.end(kept.length === 1 ? kept[0] : Buffer.concat(kept));
       }
     } catch (err) {
       if (err instanceof ClientGone) return;
@@ -557,7 +563,8 @@ export class ProxyReceiver implements Receiver {
     let committed = false;
     const commit = async () => {
       committed = true;
-      res.status(answer.status).set(headers).set({ 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no', 'x-tracehouse-overhead-ms': overheadOf(record) });
+      res.statusCode = answer.status;
+      setHeaders(res, { ...headers, 'cache-control': 'no-cache', 'x-accel-buffering': 'no', 'x-tracehouse-overhead-ms': overheadOf(record) });
       res.socket?.setNoDelay(true);
       res.flushHeaders();
       for (const piece of held.splice(0)) await write(res, piece);
@@ -701,6 +708,11 @@ export function withoutUsageNull(event: Buffer): Buffer {
     if (at !== -1) return Buffer.from(text.slice(0, at) + text.slice(at + needle.length), 'utf8');
   }
   return event;
+}
+
+/** The provider's answer headers as they are (express's res.set would rewrite Content-Type). */
+function setHeaders(res: Response, headers: Record<string, string | string[]>): void {
+  for (const name in headers) res.setHeader(name, headers[name]);
 }
 
 /**
