@@ -47,9 +47,7 @@ processors:
   redact:
   enrich:
 exporters:
-  clickhouse:
-    path: \${env:TRACEHOUSE_DATA_DIR}
-  debug:
+  ${BARE ? 'debug:' : 'clickhouse: { path: "${env:TRACEHOUSE_DATA_DIR}" }'}
 workspaces:
   bench:
     api_keys: ["${KEY}"]
@@ -156,6 +154,7 @@ async function openLoop(rate: number, daemonPid: number | undefined): Promise<st
   let errors = 0;
   const total = rate * SECONDS;
   const cpu0 = cpuSeconds(daemonPid);
+  const own0 = process.cpuUsage();
   let peakRss = 0;
   const start = performance.now();
   const pending: Promise<void>[] = [];
@@ -179,11 +178,13 @@ async function openLoop(rate: number, daemonPid: number | undefined): Promise<st
   await Promise.all(pending);
   const elapsed = (performance.now() - start) / 1000;
   const cpu = cpuSeconds(daemonPid) - cpu0;
+  const own = process.cpuUsage(own0);
+  const ownShare = ((own.user + own.system) / 1e6 / elapsed) * 100;
   await dispatcher.close();
   const overhead = overheads.length > 0 ? `, gateway overhead per answer ${summary(overheads)}` : '';
   return (
     `open loop ${rate} req/s for ${SECONDS} s: ${latencies.length} ok, ${errors} errors, latency ${summary(latencies)}` +
-    `${overhead}; daemon CPU ${((cpu / Math.max(1, latencies.length)) * 1e6).toFixed(0)} µs per call, ${(cpu / elapsed * 100).toFixed(0)} % of a core, RSS ${(peakRss / 1024).toFixed(0)} MiB\n`
+    `${overhead}; daemon CPU ${((cpu / Math.max(1, latencies.length)) * 1e6).toFixed(0)} µs per call, ${(cpu / elapsed * 100).toFixed(0)} % of a core, RSS ${(peakRss / 1024).toFixed(0)} MiB; load generator and fake provider ${ownShare.toFixed(0)} % of a core\n`
   );
 }
 
