@@ -1,5 +1,6 @@
 import type { ComponentRegistry } from './core/component';
 import { exporterFactories } from './exporters/index';
+import { extensionFactories } from './extensions/index';
 import { processorFactories } from './processors/index';
 import { receiverFactories } from './receivers/index';
 
@@ -8,4 +9,5 @@ export const registry: ComponentRegistry = {
   receivers: receiverFactories,
   processors: processorFactories,
   exporters: exporterFactories,
+  extensions: extensionFactories,
 };

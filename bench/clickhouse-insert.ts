@@ -11,6 +11,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ObjectCatalog } from '../core/control/catalog';
 import { silentLogger } from '../core/logger';
 import { makeSpan, type Resource, type Span } from '../core/span';
 import { Telemetry } from '../core/telemetry';
@@ -100,6 +101,9 @@ const host: Host = {
   workspaces: new WorkspaceDirectory(),
   store: () => undefined,
   registerAdminAction: () => undefined,
+  objects: ObjectCatalog.detached(silentLogger()),
+  provideRuleEvaluator: () => undefined,
+  ruleEvaluator: () => undefined,
 };
 
 interface Run {

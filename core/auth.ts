@@ -23,6 +23,14 @@ export const receiverAuthConfigSchema = z.union([authConfigSchema, z.literal('wo
 
 export type ReceiverAuthConfig = z.output<typeof receiverAuthConfigSchema>;
 
+/**
+ * What a key may do: `ingest` (write spans and logs), `read` (read logs and stored data back),
+ * `admin` (change the control plane, rotate keys). Keys configured without roles have all three.
+ */
+export const ROLES = ['ingest', 'read', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+export const ALL_ROLES: readonly Role[] = ROLES;
+
 /** The outcome of checking the key a request presents. */
 export type AuthResult =
   | {
@@ -31,6 +39,8 @@ export type AuthResult =
       workspace: string | undefined;
       /** A non-secret name for the key (a digest prefix), used for rate-limit buckets and logs. */
       principal: string;
+      /** What the key may do (all roles for plain API keys and `auth: none`). */
+      roles: readonly Role[];
     }
   | { outcome: 'missing' | 'invalid' }
   /** A valid key that is not allowed on this receiver. */
@@ -57,11 +67,11 @@ export class ApiKeyAuth implements Authenticator {
   }
 
   authenticate(headers: IncomingHttpHeaders): AuthResult {
-    if (!this.enabled) return { outcome: 'ok', workspace: undefined, principal: ANONYMOUS };
+    if (!this.enabled) return { outcome: 'ok', workspace: undefined, principal: ANONYMOUS, roles: ALL_ROLES };
     const presented = presentedKey(headers);
     if (presented === undefined) return { outcome: 'missing' };
     const match = this.keys.find(digestOf(presented));
-    return match === -1 ? { outcome: 'invalid' } : { outcome: 'ok', workspace: undefined, principal: principalOf(this.keys.at(match)) };
+    return match === -1 ? { outcome: 'invalid' } : { outcome: 'ok', workspace: undefined, principal: principalOf(this.keys.at(match)), roles: ALL_ROLES };
   }
 }
 

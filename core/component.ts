@@ -1,7 +1,8 @@
 import type { Router } from 'express';
 import type { z } from 'zod';
 import type { ReceiverAuthConfig } from './auth';
-import type { ConsumeResult } from './evaluation';
+import type { ControlObjects } from './control/catalog';
+import type { ConsumeResult, RuleEvaluator } from './evaluation';
 import type { Logger } from './logger';
 import type { SpanBatch } from './span';
 import type { ExporterTelemetry, ProcessorTelemetry, ReceiverTelemetry } from './telemetry';
@@ -26,6 +27,8 @@ export interface SpanConsumer {
 }
 
 export type Receiver = Component;
+/** A component outside pipelines (control plane, read APIs): it may mount routes on a shared listener. */
+export type Extension = Component;
 export interface Processor extends Component, SpanConsumer {}
 export interface Exporter extends Component, SpanConsumer {}
 
@@ -124,6 +127,15 @@ export interface Host {
   registerAdminAction(owner: string, name: string, action: AdminAction): void;
   /** The workspaces of the config's top-level `workspaces` section (receivers with `auth: workspaces`). */
   readonly workspaces: WorkspaceDirectory;
+  /**
+   * The control-plane objects (rules, alert rules, targets, policies, settings, keys): components
+   * declare the ones their config holds and watch the kinds they apply.
+   */
+  readonly objects: ControlObjects;
+  /** Offers the rule engine to components outside pipelines (the first offer wins). */
+  provideRuleEvaluator(owner: string, evaluator: RuleEvaluator): void;
+  /** The rule engine some processor offered, if any (extensions start after processors). */
+  ruleEvaluator(): RuleEvaluator | undefined;
 }
 
 export type Stability = 'development' | 'alpha' | 'beta' | 'stable';
@@ -179,10 +191,19 @@ export interface ExporterFactory<Schema extends z.ZodType = z.ZodType>
   createExporter(config: z.output<Schema>, settings: ComponentSettings<ExporterTelemetry>): Exporter;
 }
 
-export type AnyFactory = ReceiverFactory | ProcessorFactory | ExporterFactory;
+export interface ExtensionFactory<Schema extends z.ZodType = z.ZodType>
+  extends FactoryBase<'extension', Schema> {
+  createExtension(config: z.output<Schema>, settings: ComponentSettings<ReceiverTelemetry>): Extension;
+  /** Listen addresses and routes the extension would serve with this config. */
+  claimedRoutes(config: z.output<Schema>): ClaimedRoute[];
+}
+
+export type AnyFactory = ReceiverFactory | ProcessorFactory | ExporterFactory | ExtensionFactory;
 
 export interface ComponentRegistry {
   receivers: readonly ReceiverFactory[];
   processors: readonly ProcessorFactory[];
   exporters: readonly ExporterFactory[];
+  /** Absent: no extensions (test registries). */
+  extensions?: readonly ExtensionFactory[];
 }

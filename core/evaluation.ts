@@ -84,3 +84,11 @@ export function mergeConsumeResults(results: readonly (ConsumeResult | void)[]):
   }
   return { evaluations: merged };
 }
+
+/**
+ * Evaluates one rule, given in the log-evaluation API's shape, against an output without storing
+ * anything (`POST /api/rules/evaluate`). Offered through the host by the rule engine's owner.
+ */
+export interface RuleEvaluator {
+  evaluate(rule: Record<string, unknown>, output: string, options: { confidence?: number; workspace: string; signal?: AbortSignal }): Promise<Finding[]>;
+}

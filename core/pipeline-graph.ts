@@ -1,4 +1,4 @@
-import type { Exporter, Processor, Receiver, SpanConsumer } from './component';
+import type { Exporter, Extension, Processor, Receiver, SpanConsumer } from './component';
 import type { ResolvedConfig } from './config/load-config';
 import { isPermanent } from './errors';
 import { mergeConsumeResults } from './evaluation';
@@ -13,6 +13,8 @@ export interface PipelineGraph {
   /** Per pipeline, in listed order. */
   processors: Map<string, Processor[]>;
   receivers: Map<string, Receiver>;
+  /** The extensions of service.extensions, started after the receivers. */
+  extensions: Map<string, Extension>;
 }
 
 /**
@@ -81,7 +83,12 @@ export function buildPipelineGraph(
       ),
     );
   }
-  return { exporters, processors, receivers };
+  const extensions = new Map<string, Extension>();
+  for (const id of config.service.extensions) {
+    const { factory, config: cfg } = required(config.extensions.get(id), 'extension', id);
+    extensions.set(id, factory.createExtension(cfg, { id, logger: logger.child({ component: id, kind: 'extension' }), telemetry: telemetry.forReceiver(id) }));
+  }
+  return { exporters, processors, receivers, extensions };
 }
 
 /**

@@ -1,7 +1,9 @@
 import { AdminServer } from './admin-server';
+import { ObjectCatalog } from './control/catalog';
 import { isTraceStore } from './component';
 import type { AdminAction, Component, Host, HttpListener, HttpListenerOptions, QueryBackend } from './component';
 import type { ResolvedConfig } from './config/load-config';
+import type { RuleEvaluator } from './evaluation';
 import { errorMessage } from './errors';
 import { HttpHost } from './http-host';
 import type { Logger } from './logger';
@@ -29,6 +31,8 @@ export class Service {
   private readonly queryBackends: { owner: string; backend: QueryBackend }[] = [];
   private readonly adminActions = new Map<string, AdminAction>();
   private readonly started: Component[] = [];
+  /** The control-plane objects every component sees through the host. */
+  readonly objects: ObjectCatalog;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private stopping: Promise<void> | undefined;
 
@@ -41,6 +45,11 @@ export class Service {
     );
     this.graph = buildPipelineGraph(config, names, options.logger, this.telemetry);
     this.httpHost = new HttpHost(options.logger.child({ component: 'service' }), this.telemetry);
+    this.objects = new ObjectCatalog({
+      logger: options.logger.child({ component: 'control_plane' }),
+      refreshIntervalMs: config.service.control_plane.refresh_interval_ms,
+      secretsKey: config.service.control_plane.secrets_key,
+    });
     this.admin = new AdminServer({
       listen: config.service.admin.listen,
       auth: config.service.admin.auth,
@@ -82,6 +91,8 @@ export class Service {
 
   async start(): Promise<void> {
     if (this.state !== 'new') throw new Error(`service cannot start from state ${this.state}`);
+    const workspaces = new WorkspaceDirectory(this.config.workspaces);
+    let evaluatorOffered: RuleEvaluator | undefined;
     const host: Host = {
       acquireHttpListener: async (listen: string, owner: string, options?: HttpListenerOptions): Promise<HttpListener> => {
         const listener = await this.httpHost.acquire(listen, owner, options);
@@ -91,7 +102,7 @@ export class Service {
       registerQueryBackend: (owner: string, backend: QueryBackend) => {
         this.queryBackends.push({ owner, backend });
       },
-      workspaces: new WorkspaceDirectory(this.config.workspaces),
+      workspaces,
       registerAdminAction: (owner: string, name: string, action: AdminAction) => {
         this.adminActions.set(`${owner}/${name}`, action);
       },
@@ -99,21 +110,38 @@ export class Service {
         const found = this.queryBackends.find((b) => owner === undefined || b.owner === owner)?.backend;
         return found && isTraceStore(found) ? found : undefined;
       },
+      objects: this.objects,
+      provideRuleEvaluator: (_owner, evaluator) => {
+        evaluatorOffered ??= evaluator;
+      },
+      ruleEvaluator: () => evaluatorOffered,
     };
-    const ordered: [string, Component][] = [
-      ...this.graph.exporters,
-      ...[...this.graph.processors.entries()].flatMap(([pipeline, chain]) =>
-        chain.map((p, i): [string, Component] => [`${this.config.service.pipelines[pipeline].processors[i]} (pipeline ${pipeline})`, p]),
-      ),
-      ...this.graph.receivers,
-    ];
-    try {
-      for (const [id, component] of ordered) {
+    const startAll = async (components: Iterable<[string, Component]>) => {
+      for (const [id, component] of components) {
         this.started.push(component);
         await component.start(host).catch((err: unknown) => {
           throw new Error(`${id} failed to start: ${errorMessage(err)}`, { cause: err });
         });
       }
+    };
+    try {
+      await startAll(this.graph.exporters);
+      // The object store lives beside the spans: attached once the exporters opened their stores.
+      await this.objects.attach(this.controlPlaneStore(host)).catch((err: unknown) => {
+        throw new Error(`the control-plane object store failed to open: ${errorMessage(err)}`, { cause: err });
+      });
+      // Keys issued and revoked over HTTP (the api_key kind) apply on every daemon.
+      this.objects.watch('api_key', (keys) =>
+        workspaces.setManagedKeys(keys.map((k) => ({ workspace: k.workspace, sha256: String(k.spec.sha256 ?? ''), roles: k.spec.roles as never, revoked: k.spec.revoked === true }))),
+      );
+      await startAll(
+        [...this.graph.processors.entries()].flatMap(([pipeline, chain]) =>
+          chain.map((p, i): [string, Component] => [`${this.config.service.pipelines[pipeline].processors[i]} (pipeline ${pipeline})`, p]),
+        ),
+      );
+      await startAll(this.graph.receivers);
+      await startAll(this.graph.extensions);
+      this.objects.startRefresh();
       await this.admin.start();
     } catch (err) {
       await this.shutdown();
@@ -132,8 +160,16 @@ export class Service {
     return this.stopping;
   }
 
+  private controlPlaneStore(host: Host) {
+    const owner = this.config.service.control_plane.store;
+    const store = host.store(owner);
+    if (owner !== undefined && !store) throw new Error(`service.control_plane.store: exporter "${owner}" has no ClickHouse store`);
+    return store;
+  }
+
   private async stop(): Promise<void> {
     this.state = 'stopping';
+    await this.objects.stop();
     for (const component of [...this.started].reverse()) {
       try {
         await component.shutdown();

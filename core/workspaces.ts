@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { z } from 'zod';
-import { ApiKeyAuth, digestOf, KeyDigests, presentedKey, principalOf } from './auth';
-import type { AuthResult, Authenticator, ReceiverAuthConfig } from './auth';
+import { ALL_ROLES, ApiKeyAuth, digestOf, KeyDigests, presentedKey, principalOf, ROLES } from './auth';
+import type { AuthResult, Authenticator, ReceiverAuthConfig, Role } from './auth';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
@@ -16,6 +16,8 @@ const workspaceKeySchema = z.union([
       key: z.string().min(1).optional(),
       sha256: z.string().regex(SHA256_HEX, 'must be 64 lowercase hex digits (the SHA-256 of the key)').optional(),
       receivers: z.array(z.string().min(1)).min(1).optional(),
+      /** What the key may do (default: all of ingest, read and admin). */
+      roles: z.array(z.enum(ROLES)).min(1).optional(),
     })
     .refine((k) => (k.key === undefined) !== (k.sha256 === undefined), {
       message: 'give exactly one of "key" and "sha256"',
@@ -46,12 +48,26 @@ interface KeyEntry {
   workspace: string;
   receivers: readonly string[] | undefined;
   principal: string;
+  roles: readonly Role[];
+}
+
+/** A key managed over HTTP (control-plane kind `api_key`): only its digest is known. */
+export interface ManagedKey {
+  workspace: string;
+  /** SHA-256 of the key, 64 hex digits. */
+  sha256: string;
+  roles?: readonly Role[];
+  /** A revoked key (e.g. one rotated away, also one from pipelines.yaml) is refused. */
+  revoked?: boolean;
 }
 
 /** Every workspace key, found by the key a request presents, compared in constant time. */
 export class WorkspaceDirectory {
   private readonly digests: KeyDigests;
   private readonly entries: KeyEntry[] = [];
+  private managed = new KeyDigests([]);
+  private managedEntries: KeyEntry[] = [];
+  private revoked = new KeyDigests([]);
   private readonly secrets = new Map<string, readonly string[]>();
 
   constructor(config: WorkspacesConfig = {}) {
@@ -59,10 +75,10 @@ export class WorkspaceDirectory {
     for (const [workspace, ws] of Object.entries(config)) {
       this.secrets.set(workspace, ws.webhook_signing_secrets);
       for (const key of ws.api_keys) {
-        const spec = typeof key === 'string' ? { key, sha256: undefined, receivers: undefined } : key;
+        const spec = typeof key === 'string' ? { key, sha256: undefined, receivers: undefined, roles: undefined } : key;
         const digest = spec.key !== undefined ? digestOf(spec.key) : Buffer.from(spec.sha256 ?? '', 'hex');
         digests.push(digest);
-        this.entries.push({ workspace, receivers: spec.receivers, principal: principalOf(digest) });
+        this.entries.push({ workspace, receivers: spec.receivers, principal: principalOf(digest), roles: spec.roles ?? ALL_ROLES });
       }
     }
     this.digests = new KeyDigests(digests);
@@ -72,15 +88,31 @@ export class WorkspaceDirectory {
     return this.digests.size;
   }
 
+  /** Replaces the keys managed over HTTP (issued and revoked keys). */
+  setManagedKeys(keys: readonly ManagedKey[]): void {
+    const live = keys.filter((k) => !k.revoked && SHA256_HEX.test(k.sha256));
+    this.managed = new KeyDigests(live.map((k) => Buffer.from(k.sha256, 'hex')));
+    this.managedEntries = live.map((k) => ({ workspace: k.workspace, receivers: undefined, principal: `key:${k.sha256.slice(0, 12)}`, roles: k.roles ?? ALL_ROLES }));
+    this.revoked = new KeyDigests(keys.filter((k) => k.revoked && SHA256_HEX.test(k.sha256)).map((k) => Buffer.from(k.sha256, 'hex')));
+  }
+
   /** Authenticates a request for receiver `receiverId`. */
   authenticate(headers: IncomingHttpHeaders, receiverId: string): AuthResult {
     const presented = presentedKey(headers);
     if (presented === undefined) return { outcome: 'missing' };
-    const index = this.digests.find(digestOf(presented));
-    if (index === -1) return { outcome: 'invalid' };
-    const entry = this.entries[index];
+    const digest = digestOf(presented);
+    if (this.revoked.find(digest) !== -1) return { outcome: 'invalid' };
+    const index = this.digests.find(digest);
+    const managedIndex = index === -1 ? this.managed.find(digest) : -1;
+    const entry = index !== -1 ? this.entries[index] : managedIndex !== -1 ? this.managedEntries[managedIndex] : undefined;
+    if (!entry) return { outcome: 'invalid' };
     if (entry.receivers && !entry.receivers.includes(receiverId)) return { outcome: 'forbidden', workspace: entry.workspace };
-    return { outcome: 'ok', workspace: entry.workspace, principal: entry.principal };
+    return { outcome: 'ok', workspace: entry.workspace, principal: entry.principal, roles: entry.roles };
+  }
+
+  /** The workspaces of the config (managed keys only ever belong to one of them). */
+  get ids(): string[] {
+    return [...this.secrets.keys()];
   }
 
   /** The workspace's webhook signing secrets (empty when it has none). */

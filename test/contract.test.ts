@@ -5,12 +5,13 @@ import { registry } from '../components';
 import type { AnyFactory, Component, Host, SpanConsumer } from '../core/component';
 import { WorkspaceDirectory } from '../core/workspaces';
 import { HttpHost } from '../core/http-host';
+import { ObjectCatalog } from '../core/control/catalog';
 import { silentLogger } from '../core/logger';
 import { Telemetry } from '../core/telemetry';
 import { processDataDir } from './support/daemon';
 
 const root = path.join(__dirname, '..');
-const factories: AnyFactory[] = [...registry.receivers, ...registry.processors, ...registry.exporters];
+const factories: AnyFactory[] = [...registry.receivers, ...registry.processors, ...registry.exporters, ...(registry.extensions ?? [])];
 const folderOf = (f: AnyFactory) => path.join(root, `${f.kind}s`, f.type);
 
 /** Rewrites addresses and data paths in a config so instances can start side by side in tests. */
@@ -38,6 +39,8 @@ function create(f: AnyFactory): Component {
       return f.createProcessor(config, { ...settings, telemetry: telemetry.forProcessor(f.type) }, next);
     case 'exporter':
       return f.createExporter(config, { ...settings, telemetry: telemetry.forExporter(f.type) });
+    case 'extension':
+      return f.createExtension(config, { ...settings, telemetry: telemetry.forReceiver(f.type) });
   }
 }
 
@@ -72,6 +75,9 @@ describe.each(factories.map((f) => [`${f.kind} ${f.type}`, f] as const))('%s fol
       workspaces: new WorkspaceDirectory({ dev: { api_keys: ['contract-test-key-0000'], webhook_signing_secrets: [] } }),
       store: () => undefined,
       registerAdminAction: () => {},
+      objects: ObjectCatalog.detached(silentLogger()),
+      provideRuleEvaluator: () => {},
+      ruleEvaluator: () => undefined,
     };
     const component = create(factory);
     await component.start(host);

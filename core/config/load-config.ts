@@ -5,6 +5,7 @@ import type {
   ClaimedRoute,
   ComponentRegistry,
   ExporterFactory,
+  ExtensionFactory,
   ProcessorFactory,
   ReceiverFactory,
 } from '../component';
@@ -30,6 +31,8 @@ export interface ResolvedConfig {
   receivers: Map<string, ConfiguredComponent<ReceiverFactory>>;
   processors: Map<string, ConfiguredComponent<ProcessorFactory>>;
   exporters: Map<string, ConfiguredComponent<ExporterFactory>>;
+  /** Components outside pipelines (control plane, read APIs), run when listed in service.extensions. */
+  extensions: Map<string, ConfiguredComponent<ExtensionFactory>>;
   /** The top-level `workspaces` section (empty when absent). */
   workspaces: WorkspacesConfig;
   service: ServiceConfig;
@@ -49,7 +52,7 @@ export interface LoadOptions {
 
 const SECTIONS = ['receivers', 'processors', 'exporters'] as const;
 type Section = (typeof SECTIONS)[number];
-const TOP_LEVEL_KEYS = new Set<string>([...SECTIONS, 'workspaces', 'service']);
+const TOP_LEVEL_KEYS = new Set<string>([...SECTIONS, 'extensions', 'workspaces', 'service']);
 /** Keys shorter than this draw a warning (the development default `dev-key` is one). */
 const STRONG_KEY_LENGTH = 16;
 const COMPONENT_ID = /^([a-z][a-z0-9_]*)(?:\/([A-Za-z0-9_.-]+))?$/;
@@ -86,34 +89,75 @@ export function loadConfigText(
   }
   for (const key of Object.keys(root)) {
     if (!TOP_LEVEL_KEYS.has(key)) {
-      source.report([], `unknown key "${key}" (expected receivers, processors, exporters, workspaces, service)`, 'CFG_UNKNOWN_KEY', { atKey: key });
+      source.report([], `unknown key "${key}" (expected receivers, processors, exporters, extensions, workspaces, service)`, 'CFG_UNKNOWN_KEY', { atKey: key });
     }
   }
 
   const receivers = parseSection(source, root, 'receivers', registry.receivers);
   const processors = parseSection(source, root, 'processors', registry.processors);
   const exporters = parseSection(source, root, 'exporters', registry.exporters);
+  const extensions = parseSection(source, root, 'extensions', registry.extensions ?? []);
   const workspaces = parseWorkspaces(source, root);
   const service = parseService(source, root);
   if (service) {
     const selected = selectPipelines(source, service, options.pipelines);
     // References are checked against every declared id, even one whose settings are invalid, so
     // that one mistake is reported once.
-    const declared = (section: Section) => new Set(isPlainObject(root[section]) ? Object.keys(root[section]) : []);
+    const declared = (section: Section | 'extensions') => new Set(isPlainObject(root[section]) ? Object.keys(root[section]) : []);
     checkPipelines(source, service, selected, { receivers: declared('receivers'), processors: declared('processors'), exporters: declared('exporters') });
-    checkListeners(source, service, selected, receivers);
-    checkWorkspaceAuth(source, root, service, selected, receivers, workspaces, declared('receivers'));
+    checkExtensions(source, service, declared('extensions'));
+    const listening = [...receiversOf(service, selected, receivers), ...extensionsOf(service, extensions)];
+    checkListeners(source, service, listening);
+    checkWorkspaceAuth(source, root, listening, workspaces, new Set([...declared('receivers'), ...declared('extensions')]));
   }
 
   const diagnostics = source.diagnostics;
   if (hasErrors(diagnostics) || !service) return { diagnostics };
-  return { config: { file, receivers, processors, exporters, workspaces, service }, diagnostics };
+  return { config: { file, receivers, processors, exporters, extensions, workspaces, service }, diagnostics };
+}
+
+/** A component that listens: a receiver of a selected pipeline, or an extension the service runs. */
+interface Listening {
+  section: 'receivers' | 'extensions';
+  id: string;
+  claims: ClaimedRoute[];
+}
+
+function receiversOf(service: ServiceConfig, selected: readonly string[], receivers: Map<string, ConfiguredComponent<ReceiverFactory>>): Listening[] {
+  const active = new Set(selected.flatMap((p) => service.pipelines[p].receivers));
+  const out: Listening[] = [];
+  for (const id of active) {
+    const receiver = receivers.get(id);
+    if (receiver) out.push({ section: 'receivers', id, claims: receiver.factory.claimedRoutes(receiver.config) });
+  }
+  return out;
+}
+
+function extensionsOf(service: ServiceConfig, extensions: Map<string, ConfiguredComponent<ExtensionFactory>>): Listening[] {
+  const out: Listening[] = [];
+  for (const id of service.extensions) {
+    const extension = extensions.get(id);
+    if (extension) out.push({ section: 'extensions', id, claims: extension.factory.claimedRoutes(extension.config) });
+  }
+  return out;
+}
+
+function checkExtensions(source: YamlSource, service: ServiceConfig, defined: Set<string>): void {
+  const seen = new Set<string>();
+  service.extensions.forEach((id, index) => {
+    if (seen.has(id)) source.report(['service', 'extensions', index], `extension "${id}" is listed twice`, 'CFG_DUPLICATE_REFERENCE');
+    seen.add(id);
+    if (!defined.has(id)) source.report(['service', 'extensions', index], `extension "${id}" is not configured under extensions`, 'CFG_UNDEFINED_COMPONENT');
+  });
+  for (const id of defined) {
+    if (!seen.has(id)) source.report(['extensions', id], `extension "${id}" is configured but not listed in service.extensions`, 'CFG_UNUSED_COMPONENT', { severity: 'warning' });
+  }
 }
 
 function parseSection<F extends AnyFactory>(
   source: YamlSource,
   root: Record<string, unknown>,
-  section: Section,
+  section: Section | 'extensions',
   factories: readonly F[],
 ): Map<string, ConfiguredComponent<F>> {
   const out = new Map<string, ConfiguredComponent<F>>();
@@ -242,27 +286,17 @@ function checkPipelines(
 }
 
 /** Route conflicts and the rule that a non-loopback listener needs auth (or an explicit `auth: none`). */
-function checkListeners(
-  source: YamlSource,
-  service: ServiceConfig,
-  selected: readonly string[],
-  receivers: Map<string, ConfiguredComponent<ReceiverFactory>>,
-): void {
-  const active = new Set(selected.flatMap((p) => service.pipelines[p].receivers));
-  const claims: (ClaimedRoute & { owner: string })[] = [];
-  for (const id of active) {
-    const receiver = receivers.get(id);
-    if (!receiver) continue;
-    for (const claim of receiver.factory.claimedRoutes(receiver.config)) claims.push({ ...claim, owner: id });
-  }
+function checkListeners(source: YamlSource, service: ServiceConfig, listening: readonly Listening[]): void {
+  const claims: (ClaimedRoute & { owner: string; section: Listening['section'] })[] = [];
+  for (const component of listening) for (const claim of component.claims) claims.push({ ...claim, owner: component.id, section: component.section });
   const admin = service.admin;
   checkAuth(source, admin.listen, admin.auth, ['service', 'admin', 'listen']);
 
-  const claimsAt = new Map<string, (ClaimedRoute & { owner: string })[]>();
+  const claimsAt = new Map<string, (ClaimedRoute & { owner: string; section: Listening['section'] })[]>();
   const hostByPort = new Map<number, { key: string; owner: string }>();
   hostByPort.set(parseListen(admin.listen)?.port ?? -1, { key: listenKey(admin.listen), owner: 'service.admin' });
   for (const claim of claims) {
-    const path = ['receivers', claim.owner, ...claim.configPath.split('.')];
+    const path = [claim.section, claim.owner, ...claim.configPath.split('.')];
     const addr = parseListen(claim.listen);
     if (!addr) continue;
     checkAuth(source, claim.listen, claim.auth, path);
@@ -270,7 +304,7 @@ function checkListeners(
     // Port 0 (an ephemeral port, as tests use) never collides with anything.
     const portOwner = addr.port === 0 ? undefined : hostByPort.get(addr.port);
     if (portOwner && portOwner.owner === 'service.admin') {
-      source.report(path, `${claim.listen} is the admin listener's port; receivers must listen elsewhere`, 'CFG_LISTEN_CONFLICT');
+      source.report(path, `${claim.listen} is the admin listener's port; receivers and extensions must listen elsewhere`, 'CFG_LISTEN_CONFLICT');
       continue;
     }
     if (portOwner && portOwner.key !== key) {
@@ -285,7 +319,7 @@ function checkListeners(
     const clash = addr.port === 0 ? undefined : claimsAt.get(key)?.find((c) => c.route === claim.route || c.route === '*' || claim.route === '*');
     if (clash) {
       const what = claim.route === '*' || clash.route === '*' ? `${claim.listen}` : `route ${claim.route} on ${claim.listen}`;
-      source.report(path, `${what} is already served by receiver "${clash.owner}" (${clash.configPath})`, 'CFG_ROUTE_CONFLICT');
+      source.report(path, `${what} is already served by ${clash.section === 'extensions' ? 'extension' : 'receiver'} "${clash.owner}" (${clash.configPath})`, 'CFG_ROUTE_CONFLICT');
     }
     claimsAt.set(key, [...(claimsAt.get(key) ?? []), claim]);
   }
@@ -298,21 +332,16 @@ function checkListeners(
 function checkWorkspaceAuth(
   source: YamlSource,
   root: Record<string, unknown>,
-  service: ServiceConfig,
-  selected: readonly string[],
-  receivers: Map<string, ConfiguredComponent<ReceiverFactory>>,
+  listening: readonly Listening[],
   workspaces: WorkspacesConfig,
   declaredReceivers: Set<string>,
 ): void {
-  const active = new Set(selected.flatMap((p) => service.pipelines[p].receivers));
   // A workspace that failed to parse was reported already; do not also report its absence.
   const hasKeys = Object.keys(workspaces).length > 0 || isPlainObject(root.workspaces);
-  for (const id of active) {
-    const receiver = receivers.get(id);
-    if (!receiver || hasKeys) continue;
-    const claim = receiver.factory.claimedRoutes(receiver.config).find((c) => c.auth === 'workspaces');
-    if (claim) {
-      source.report(['receivers', id], `receiver uses "auth: workspaces" but no workspaces are configured: add a top-level workspaces section, or set auth: none`, 'CFG_NO_WORKSPACES');
+  for (const component of listening) {
+    if (hasKeys) break;
+    if (component.claims.some((c) => c.auth === 'workspaces')) {
+      source.report([component.section, component.id], `${component.section === 'extensions' ? 'extension' : 'receiver'} uses "auth: workspaces" but no workspaces are configured: add a top-level workspaces section, or set auth: none`, 'CFG_NO_WORKSPACES');
     }
   }
   for (const [wsId, ws] of Object.entries(workspaces)) {
@@ -320,7 +349,7 @@ function checkWorkspaceAuth(
       if (typeof key === 'string') return;
       key.receivers?.forEach((receiverId, r) => {
         if (!declaredReceivers.has(receiverId)) {
-          source.report(['workspaces', wsId, 'api_keys', index, 'receivers', r], `receiver "${receiverId}" is not configured under receivers`, 'CFG_UNDEFINED_COMPONENT');
+          source.report(['workspaces', wsId, 'api_keys', index, 'receivers', r], `"${receiverId}" is not configured under receivers or extensions`, 'CFG_UNDEFINED_COMPONENT');
         }
       });
     });

@@ -13,6 +13,19 @@ export const pipelineConfigSchema = z.strictObject({
 
 export const serviceConfigSchema = z.strictObject({
   pipelines: z.record(z.string(), pipelineConfigSchema),
+  /** The extensions (components outside pipelines: control plane, read APIs) to run. */
+  extensions: z.array(z.string()).default([]),
+  /** The control-plane object store (rules, alert rules, targets, policies, settings, keys managed over HTTP). */
+  control_plane: z
+    .strictObject({
+      /** How often every daemon reads the store for changes other daemons made. */
+      refresh_interval_ms: z.number().int().min(100).max(600_000).default(2_000),
+      /** Encrypts secrets inside objects (webhook URLs, passwords, provider keys); use \${env:...}. Without it, objects holding secrets are refused. */
+      secrets_key: z.string().min(16, 'must have at least 16 characters (e.g. openssl rand -hex 32)').optional(),
+      /** The exporter whose ClickHouse keeps the objects (default: the first that stores spans). */
+      store: z.string().min(1).optional(),
+    })
+    .prefault({}),
   /** The admin listener: /healthz, /metrics and the read-only query endpoint. */
   admin: z
     .strictObject({

@@ -143,6 +143,9 @@ export function mountIngestRoute(router: Router, route: IngestRoute, context: In
       if (problem.status === 401) res.set('WWW-Authenticate', 'Bearer');
       return refuseUnread(req, res, problem, who.outcome === 'forbidden' ? 'permission_denied' : 'unauthenticated');
     }
+    if (!who.roles.includes('ingest')) {
+      return refuseUnread(req, res, { status: 403, code: 'RCV_FORBIDDEN', message: 'this API key has no ingest role' }, 'permission_denied');
+    }
     const decision = rateLimits.take(who.principal, route.path);
     if (decision) res.set(rateLimitHeaders(decision));
     if (decision && !decision.allowed) {

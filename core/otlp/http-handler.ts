@@ -60,6 +60,7 @@ export function createOtlpHttpHandler(options: OtlpHttpHandlerOptions): (req: Re
         ? refuse(req, res, 403, answerEncoding, RPC_CODE.PERMISSION_DENIED, 'this API key is not allowed on this receiver', 'permission_denied')
         : refuse(req, res, 401, answerEncoding, RPC_CODE.UNAUTHENTICATED, authResult.outcome === 'missing' ? 'missing API key: send Authorization: Bearer <key>' : 'invalid API key', 'unauthenticated');
     }
+    if (!authResult.roles.includes('ingest')) return refuse(req, res, 403, answerEncoding, RPC_CODE.PERMISSION_DENIED, 'this API key has no ingest role', 'permission_denied');
     const { workspace } = authResult;
     const decision = options.rateLimit?.limits.take(authResult.principal, options.rateLimit.route);
     if (decision) res.set(rateLimitHeaders(decision));

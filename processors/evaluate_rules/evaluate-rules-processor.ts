@@ -1,12 +1,20 @@
-import type { ComponentSettings, Processor, SpanConsumer } from '../../core/component';
+import type { ComponentSettings, Host, Processor, SpanConsumer } from '../../core/component';
+import type { ControlObject } from '../../core/control/objects';
+import { GLOBAL_WORKSPACE } from '../../core/control/objects';
+import { apiRuleOf, engineRuleOf } from '../../core/rules/api-rules';
+import type { ApiRule } from '../../core/rules/api-rules';
 import { errorMessage, ShuttingDownError } from '../../core/errors';
 import { mergeConsumeResults, spanKey, verdictOf } from '../../core/evaluation';
 import type { ConsumeResult, Finding, Severity, SpanEvaluation, Verdict } from '../../core/evaluation';
+import { IngestError } from '../../core/ingest/problems';
+import { makeSpan } from '../../core/span';
 import type { Attributes, Span, SpanBatch } from '../../core/span';
 import type { ProcessorTelemetry } from '../../core/telemetry';
 import { AgentRunDetector, agentRunSpanKey } from './agent-runs';
 import { CallbackSender } from './callbacks';
 import type { EvaluateRulesProcessorConfig } from './config';
+import { ruleConfigSchema } from './rule-config';
+import type { RuleConfig } from './rule-config';
 import { RuleEngine } from './rule-engine';
 
 export const VERDICT_ATTRIBUTE = 'tracehouse.verdict';
@@ -45,7 +53,9 @@ interface Evaluated {
  * Once the spans are durable, each evaluation goes to the span's callback URL, if it has one.
  */
 export class EvaluateRulesProcessor implements Processor {
-  private readonly engine: RuleEngine;
+  /** The rules of the config plus those managed over HTTP (control-plane kind `rule`), rebuilt on every change. */
+  private engine: RuleEngine;
+  private unwatch: (() => void) | undefined;
   private readonly detector: AgentRunDetector;
   private readonly callbacks: CallbackSender;
   private readonly telemetry: ProcessorTelemetry;
@@ -53,7 +63,7 @@ export class EvaluateRulesProcessor implements Processor {
   private stopping: Promise<void> | undefined;
 
   constructor(
-    config: EvaluateRulesProcessorConfig,
+    private readonly config: EvaluateRulesProcessorConfig,
     private readonly settings: ComponentSettings<ProcessorTelemetry>,
     private readonly next: SpanConsumer,
   ) {
@@ -63,10 +73,42 @@ export class EvaluateRulesProcessor implements Processor {
     this.callbacks = new CallbackSender(config.callbacks, { logger: settings.logger, telemetry: settings.telemetry });
   }
 
-  async start(): Promise<void> {}
+  async start(host: Host): Promise<void> {
+    host.objects.declare(
+      this.settings.id,
+      'rule',
+      this.config.rules.map((rule) => ({ workspace: rule.scope?.workspace ?? GLOBAL_WORKSPACE, id: rule.id, spec: apiRuleOf(rule) })),
+    );
+    this.unwatch = host.objects.watch('rule', (objects) => this.applyManagedRules(objects));
+    host.provideRuleEvaluator(this.settings.id, { evaluate: async (rule, output, options) => this.evaluateOne(rule, output, options.confidence) });
+  }
+
+  /** One API rule against one output, nothing stored (POST /api/rules/evaluate); scope is not applied. */
+  private evaluateOne(rule: Record<string, unknown>, output: string, confidence: number | undefined): Finding[] {
+    const spec = { ...rule, projectName: undefined, taskName: undefined, isActive: true } as ApiRule;
+    const parsed = ruleConfigSchema.safeParse(engineRuleOf(undefined, typeof rule.id === 'string' ? rule.id : 'evaluate', spec));
+    if (!parsed.success) throw new IngestError(422, 'RCV_VALIDATION', `the rule cannot be evaluated: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'rule'}: ${i.message}`).join('; ')}`);
+    const attributes: Attributes = { 'gen_ai.completion': output };
+    if (confidence !== undefined) attributes['tracehouse.confidence'] = confidence;
+    return new RuleEngine([parsed.data]).evaluate(makeSpan({ traceId: '0'.repeat(31) + '1', spanId: '0'.repeat(15) + '1', name: 'evaluate', attributes }));
+  }
+
+  /** Rebuilds the engine from the config's rules and the valid rules managed over HTTP. */
+  private applyManagedRules(objects: readonly ControlObject[]): void {
+    const managed: RuleConfig[] = [];
+    for (const object of objects) {
+      if (object.source !== 'api') continue;
+      const candidate = engineRuleOf(object.workspace === GLOBAL_WORKSPACE ? undefined : object.workspace, object.id, object.spec as ApiRule);
+      const parsed = ruleConfigSchema.safeParse(candidate);
+      if (parsed.success) managed.push(parsed.data);
+      else this.settings.logger.warn({ rule: object.id, workspace: object.workspace, type: candidate.type }, 'a rule managed over HTTP cannot be applied by this processor and is skipped');
+    }
+    this.engine = new RuleEngine([...this.config.rules, ...managed]);
+  }
 
   shutdown(): Promise<void> {
     this.stopped = true;
+    this.unwatch?.();
     // Drains callbacks already queued for stored spans; a second call waits for the same drain.
     this.stopping ??= this.callbacks.shutdown();
     return this.stopping;

@@ -191,8 +191,8 @@ export class OtlpGrpcServer {
       return { code: grpc.status.UNAUTHENTICATED, message: 'missing API key: send metadata authorization: Bearer <key>', outcome: 'unauthenticated' };
     }
     if (auth.outcome === 'invalid') return { code: grpc.status.UNAUTHENTICATED, message: 'invalid API key', outcome: 'unauthenticated' };
-    if (auth.outcome === 'forbidden') {
-      return { code: grpc.status.PERMISSION_DENIED, message: 'this API key is not allowed on this receiver', outcome: 'permission_denied' };
+    if (auth.outcome === 'forbidden' || (auth.outcome === 'ok' && !auth.roles.includes('ingest'))) {
+      return { code: grpc.status.PERMISSION_DENIED, message: auth.outcome === 'forbidden' ? 'this API key is not allowed on this receiver' : 'this API key has no ingest role', outcome: 'permission_denied' };
     }
     if (!this.options.accepting()) {
       return { code: grpc.status.UNAVAILABLE, message: 'receiver is shutting down', outcome: 'shutting_down', retryAfterSeconds: THROTTLE_RETRY_AFTER_SECONDS };

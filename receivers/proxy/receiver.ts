@@ -234,6 +234,11 @@ export class ProxyReceiver implements Receiver {
       else this.refuse(res, api, 401, api === 'messages' ? 'authentication_error' : 'invalid_request_error', 'invalid_api_key', who.outcome === 'missing' ? 'missing workspace key: send X-API-Key: <workspace key> or Authorization: Bearer <workspace key>' : 'invalid workspace key', 'unauthenticated');
       return undefined;
     }
+    if (!who.roles.includes('ingest')) {
+      unread();
+      this.refuse(res, api, 403, api === 'messages' ? 'permission_error' : 'invalid_request_error', 'forbidden', 'this workspace key has no ingest role', 'permission_denied');
+      return undefined;
+    }
     const decision = this.rateLimits.take(who.principal, routePath);
     if (decision && !decision.allowed) {
       unread();

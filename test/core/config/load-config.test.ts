@@ -28,6 +28,8 @@ describe('config loading', () => {
         query_timeout_ms: 30000,
         query_limits: { max_memory_bytes: 1024 ** 3, max_rows_to_read: 1_000_000_000, max_result_bytes: 64 * 1024 ** 2, max_threads: 1, max_concurrent_queries: 2 },
       },
+      extensions: [],
+      control_plane: { refresh_interval_ms: 2000 },
       shutdown_timeout_ms: 30000,
       log_level: 'info',
     });

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { isTraceStore } from '../../../core/component';
 import type { Host, QueryBackend, TraceStore } from '../../../core/component';
+import { ObjectCatalog } from '../../../core/control/catalog';
 import { silentLogger } from '../../../core/logger';
 import { makeSpan, type Resource, type Span } from '../../../core/span';
 import { Telemetry } from '../../../core/telemetry';
@@ -18,6 +19,11 @@ export class FakeHost implements Host {
   readonly backends = new Map<string, QueryBackend>();
   readonly workspaces = new WorkspaceDirectory();
   registerAdminAction(): void {}
+  readonly objects = ObjectCatalog.detached(silentLogger());
+  provideRuleEvaluator(): void {}
+  ruleEvaluator(): undefined {
+    return undefined;
+  }
   acquireHttpListener(): never {
     throw new Error('not used by exporters');
   }

@@ -2,6 +2,8 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import type { Exporter, Host } from '../../../core/component';
+import { ObjectCatalog } from '../../../core/control/catalog';
+import { silentLogger } from '../../../core/logger';
 import type { Logger } from '../../../core/logger';
 import { encodeTraceRequestProto } from '../../../core/otlp/encode';
 import type { SpanBatch } from '../../../core/span';
@@ -46,6 +48,9 @@ export const stubHost: Host = {
   registerQueryBackend: () => {},
   store: () => undefined,
   registerAdminAction: () => {},
+  objects: ObjectCatalog.detached(silentLogger()),
+  provideRuleEvaluator: () => {},
+  ruleEvaluator: () => undefined,
   workspaces: new WorkspaceDirectory({}),
 };
 

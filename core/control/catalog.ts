@@ -1,0 +1,272 @@
+/**
+ * The control-plane catalog: every control-plane object this daemon knows, from pipelines.yaml
+ * (declared by the components that own them, read-only) and from the object store (written over
+ * HTTP, shared by every daemon on the same ClickHouse). Components watch the kinds they use; a
+ * write is applied here before it is answered, and the other daemons pick it up within
+ * refresh_interval_ms by polling the store for rows inserted since their last look.
+ */
+import type { TraceStore } from '../component';
+import { errorMessage } from '../errors';
+import type { Logger } from '../logger';
+import { ObjectTable } from './object-table';
+import type { StoredObject } from './object-table';
+import { GLOBAL_WORKSPACE, objectKey } from './objects';
+import type { ControlObject, ObjectKind, ObjectSpec } from './objects';
+import { SECRET_FIELDS } from './secret-fields';
+import { hasSecrets, mapSecrets, SecretBox, SecretsKeyError } from './secrets';
+
+export type ObjectListener = (objects: readonly ControlObject[]) => void;
+
+/** Why a write was refused; `status` is the HTTP answer. */
+export class ObjectWriteError extends Error {
+  constructor(
+    readonly status: 404 | 409 | 412 | 422 | 503,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ObjectWrite {
+  kind: ObjectKind;
+  workspace: string;
+  id: string;
+  /** The new spec; null deletes the object. */
+  spec: ObjectSpec | null;
+  changedBy: string;
+  /** The version the writer last saw (If-Match); a different current version answers 412. */
+  ifMatch?: number;
+  /** Create only: an existing object answers 409. */
+  create?: boolean;
+}
+
+/** What components see of the catalog (through the host). */
+export interface ControlObjects {
+  /** The objects of `kind` (every workspace, config and API), now and after every change. */
+  watch(kind: ObjectKind, listener: ObjectListener): () => void;
+  /** Replaces the config objects `owner` declares for `kind` (shown read-only in the API). */
+  declare(owner: string, kind: ObjectKind, objects: readonly { workspace: string; id: string; spec: ObjectSpec }[]): void;
+  /** The objects of `kind` visible to `workspace` (its own and the global ones), or all. */
+  list(kind: ObjectKind, workspace?: string): ControlObject[];
+  get(kind: ObjectKind, workspace: string, id: string): ControlObject | undefined;
+  /** Creates, replaces or deletes an API object; resolves with it (undefined after a delete). */
+  write(change: ObjectWrite): Promise<ControlObject | undefined>;
+  /** Whether writes can be stored (a store is attached). */
+  readonly writable: boolean;
+}
+
+export interface CatalogOptions {
+  logger: Logger;
+  refreshIntervalMs: number;
+  /** The operator's secrets key; without one, objects holding secrets cannot be stored (422). */
+  secretsKey?: string;
+  /** Tests move time. */
+  now?: () => number;
+}
+
+/** Rows inserted this long before the newest seen are read again (inserts of other daemons that landed late). */
+const POLL_OVERLAP_MS = 5_000;
+
+export class ObjectCatalog implements ControlObjects {
+  private readonly objects = new Map<string, ControlObject>();
+  private readonly declared = new Map<string, ControlObject[]>();
+  private readonly listeners = new Map<ObjectKind, Set<ObjectListener>>();
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly box: SecretBox | undefined;
+  private readonly now: () => number;
+  private table: ObjectTable | undefined;
+  private newestInsert = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private polling: Promise<void> | undefined;
+
+  /** A catalog with no store: config objects only (hosts of tests and benchmarks). */
+  static detached(logger: Logger): ObjectCatalog {
+    return new ObjectCatalog({ logger, refreshIntervalMs: 60_000 });
+  }
+
+  constructor(private readonly options: CatalogOptions) {
+    this.box = options.secretsKey ? new SecretBox(options.secretsKey) : undefined;
+    this.now = options.now ?? Date.now;
+  }
+
+  get writable(): boolean {
+    return this.table !== undefined;
+  }
+
+  /** Opens the store's tables and loads every stored object; fails when stored secrets cannot be read. */
+  async attach(store: TraceStore | undefined): Promise<void> {
+    if (!store) return;
+    const table = new ObjectTable(store);
+    await table.ensure();
+    const rows = await table.all();
+    for (const row of rows) this.applyStored(row, false);
+    this.table = table;
+    for (const kind of new Set(rows.map((r) => r.kind))) this.notify(kind);
+  }
+
+  /** Starts polling the store for other daemons' changes. */
+  startRefresh(): void {
+    if (!this.table || this.timer) return;
+    this.timer = setInterval(() => void this.refresh(), this.options.refreshIntervalMs);
+    this.timer.unref?.();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.polling;
+  }
+
+  /** Reads rows inserted since the last look and applies the newer versions. */
+  refresh(): Promise<void> {
+    this.polling ??= this.poll().finally(() => (this.polling = undefined));
+    return this.polling;
+  }
+
+  private async poll(): Promise<void> {
+    const table = this.table;
+    if (!table) return;
+    let rows: StoredObject[];
+    try {
+      rows = await table.insertedSince(this.newestInsert - POLL_OVERLAP_MS);
+    } catch (err) {
+      this.options.logger.warn({ err: errorMessage(err) }, 'control plane: reading the object store failed; retrying at the next refresh');
+      return;
+    }
+    const changed = new Set<ObjectKind>();
+    for (const row of rows) {
+      try {
+        if (this.applyStored(row, true)) changed.add(row.kind);
+      } catch (err) {
+        this.options.logger.error({ err: errorMessage(err), kind: row.kind, workspace: row.workspace, id: row.id }, 'control plane: a stored object cannot be read');
+      }
+    }
+    for (const kind of changed) this.notify(kind);
+  }
+
+  /** Applies a stored row when it is newer than what is held; true when something changed. */
+  private applyStored(row: StoredObject, onlyNewer: boolean): boolean {
+    this.newestInsert = Math.max(this.newestInsert, row.insertedAt);
+    const key = objectKey(row.kind, row.workspace, row.id);
+    const held = this.objects.get(key);
+    if (onlyNewer && held && held.version >= row.version) return false;
+    if (row.deleted) return this.objects.delete(key);
+    this.objects.set(key, { ...row.object, spec: this.openSecrets(row.object.kind, row.object.spec) });
+    return true;
+  }
+
+  watch(kind: ObjectKind, listener: ObjectListener): () => void {
+    let set = this.listeners.get(kind);
+    if (!set) this.listeners.set(kind, (set = new Set()));
+    set.add(listener);
+    listener(this.list(kind));
+    return () => set.delete(listener);
+  }
+
+  declare(owner: string, kind: ObjectKind, objects: readonly { workspace: string; id: string; spec: ObjectSpec }[]): void {
+    const at = this.now();
+    this.declared.set(
+      `${owner}\u0000${kind}`,
+      objects.map((o) => ({ kind, workspace: o.workspace, id: o.id, version: 1, createdAt: at, updatedAt: at, changedBy: 'config', source: 'config', spec: o.spec })),
+    );
+    this.notify(kind);
+  }
+
+  list(kind: ObjectKind, workspace?: string): ControlObject[] {
+    const visible = (o: ControlObject) => workspace === undefined || o.workspace === workspace || o.workspace === GLOBAL_WORKSPACE;
+    const out: ControlObject[] = [];
+    for (const objects of this.declared.values()) for (const o of objects) if (o.kind === kind && visible(o)) out.push(o);
+    for (const o of this.objects.values()) if (o.kind === kind && visible(o)) out.push(o);
+    return out;
+  }
+
+  get(kind: ObjectKind, workspace: string, id: string): ControlObject | undefined {
+    return this.configObject(kind, workspace, id) ?? this.objects.get(objectKey(kind, workspace, id)) ?? this.objects.get(objectKey(kind, GLOBAL_WORKSPACE, id));
+  }
+
+  private configObject(kind: ObjectKind, workspace: string, id: string): ControlObject | undefined {
+    for (const objects of this.declared.values()) {
+      const found = objects.find((o) => o.kind === kind && o.id === id && (o.workspace === workspace || o.workspace === GLOBAL_WORKSPACE));
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  write(change: ObjectWrite): Promise<ControlObject | undefined> {
+    // One write per object at a time in this process (another daemon can still race: see README).
+    const key = objectKey(change.kind, change.workspace, change.id);
+    const previous = this.locks.get(key) ?? Promise.resolve();
+    const run = previous.catch(() => undefined).then(() => this.writeNow(change));
+    this.locks.set(key, run);
+    void run.finally(() => {
+      if (this.locks.get(key) === run) this.locks.delete(key);
+    }).catch(() => undefined);
+    return run;
+  }
+
+  private async writeNow(change: ObjectWrite): Promise<ControlObject | undefined> {
+    const table = this.table;
+    if (!table) throw new ObjectWriteError(503, 'the control plane has no object store: configure a clickhouse exporter (service.control_plane.store)');
+    if (this.configObject(change.kind, change.workspace, change.id)) {
+      throw new ObjectWriteError(409, `${change.kind} "${change.id}" comes from pipelines.yaml and is read-only here; change it in the file`);
+    }
+    // The store's latest version, not only this process's (another daemon may have written it).
+    const stored = await table.one(change.kind, change.workspace, change.id);
+    if (stored) this.applyStored(stored, true);
+    const current = stored && !stored.deleted ? stored.object : undefined;
+    const currentVersion = stored?.version ?? 0;
+    if (change.create && current) throw new ObjectWriteError(409, `${change.kind} "${change.id}" already exists`);
+    if (!change.create && !current && (change.spec === null || change.ifMatch !== undefined)) throw new ObjectWriteError(404, `${change.kind} "${change.id}" not found`);
+    if (change.ifMatch !== undefined && change.ifMatch !== current?.version) {
+      throw new ObjectWriteError(412, `${change.kind} "${change.id}" is at version ${current?.version ?? 'none'}, not ${change.ifMatch} (If-Match): read it again`);
+    }
+    const at = this.now();
+    const version = currentVersion + 1;
+    const next: ControlObject | undefined =
+      change.spec === null
+        ? undefined
+        : { kind: change.kind, workspace: change.workspace, id: change.id, version, createdAt: current?.createdAt ?? at, updatedAt: at, changedBy: change.changedBy, source: 'api', spec: change.spec };
+    const sealedSpec = next ? this.sealSecrets(next.kind, next.spec) : {};
+    await table.write(
+      { kind: change.kind, workspace: change.workspace, id: change.id, version, createdAt: next?.createdAt ?? current?.createdAt ?? at, updatedAt: at, changedBy: change.changedBy, deleted: next === undefined, spec: sealedSpec },
+      { action: next === undefined ? 'delete' : current ? 'update' : 'create', before: current ? this.sealSecrets(current.kind, current.spec) : undefined, after: next ? sealedSpec : undefined },
+    );
+    const key = objectKey(change.kind, change.workspace, change.id);
+    if (next) this.objects.set(key, next);
+    else this.objects.delete(key);
+    this.notify(change.kind);
+    return next;
+  }
+
+  private sealSecrets(kind: ObjectKind, spec: ObjectSpec): ObjectSpec {
+    const paths = SECRET_FIELDS[kind];
+    if (!hasSecrets(spec, paths)) return spec;
+    const box = this.box;
+    if (!box) throw new ObjectWriteError(422, `this ${kind} holds secrets (${paths.map((p) => p.join('.')).join(', ')}); set service.control_plane.secrets_key (e.g. \${env:TRACEHOUSE_SECRETS_KEY}) to store them encrypted`);
+    return mapSecrets(spec, paths, (v) => box.seal(v));
+  }
+
+  private openSecrets(kind: ObjectKind, spec: ObjectSpec): ObjectSpec {
+    const paths = SECRET_FIELDS[kind];
+    if (!hasSecrets(spec, paths)) return spec;
+    const box = this.box;
+    return mapSecrets(spec, paths, (v) => {
+      if (!v.startsWith('enc:')) return v;
+      if (!box) throw new SecretsKeyError('stored control-plane objects hold encrypted secrets: set service.control_plane.secrets_key to the key they were stored with');
+      return box.open(v);
+    });
+  }
+
+  private notify(kind: ObjectKind): void {
+    const set = this.listeners.get(kind);
+    if (!set || set.size === 0) return;
+    const objects = this.list(kind);
+    for (const listener of set) {
+      try {
+        listener(objects);
+      } catch (err) {
+        this.options.logger.error({ err: errorMessage(err), kind }, 'control plane: a component failed to apply a change');
+      }
+    }
+  }
+}
