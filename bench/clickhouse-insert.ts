@@ -102,8 +102,8 @@ const host: Host = {
   store: () => undefined,
   registerAdminAction: () => undefined,
   objects: ObjectCatalog.detached(silentLogger()),
-  provideRuleEvaluator: () => undefined,
-  ruleEvaluator: () => undefined,
+  provide: () => undefined,
+  capability: () => undefined,
 };
 
 interface Run {

@@ -2,7 +2,8 @@ import type { Router } from 'express';
 import type { z } from 'zod';
 import type { ReceiverAuthConfig } from './auth';
 import type { ControlObjects } from './control/catalog';
-import type { ConsumeResult, RuleEvaluator } from './evaluation';
+import type { Capabilities, CapabilityName } from './capabilities';
+import type { ConsumeResult } from './evaluation';
 import type { Logger } from './logger';
 import type { SpanBatch } from './span';
 import type { ExporterTelemetry, ProcessorTelemetry, ReceiverTelemetry } from './telemetry';
@@ -132,10 +133,10 @@ export interface Host {
    * declare the ones their config holds and watch the kinds they apply.
    */
   readonly objects: ControlObjects;
-  /** Offers the rule engine to components outside pipelines (the first offer wins). */
-  provideRuleEvaluator(owner: string, evaluator: RuleEvaluator): void;
-  /** The rule engine some processor offered, if any (extensions start after processors). */
-  ruleEvaluator(): RuleEvaluator | undefined;
+  /** Offers a capability to other components (core/capabilities.ts; the first offer wins). */
+  provide<K extends CapabilityName>(name: K, implementation: Capabilities[K]): void;
+  /** A capability some component offered, if any (extensions start last and find them all). */
+  capability<K extends CapabilityName>(name: K): Capabilities[K] | undefined;
 }
 
 export type Stability = 'development' | 'alpha' | 'beta' | 'stable';

@@ -3,7 +3,7 @@ import { ObjectCatalog } from './control/catalog';
 import { isTraceStore } from './component';
 import type { AdminAction, Component, Host, HttpListener, HttpListenerOptions, QueryBackend } from './component';
 import type { ResolvedConfig } from './config/load-config';
-import type { RuleEvaluator } from './evaluation';
+import { CapabilityRegistry } from './capabilities';
 import { errorMessage } from './errors';
 import { HttpHost } from './http-host';
 import type { Logger } from './logger';
@@ -92,7 +92,7 @@ export class Service {
   async start(): Promise<void> {
     if (this.state !== 'new') throw new Error(`service cannot start from state ${this.state}`);
     const workspaces = new WorkspaceDirectory(this.config.workspaces);
-    let evaluatorOffered: RuleEvaluator | undefined;
+    const capabilities = new CapabilityRegistry();
     const host: Host = {
       acquireHttpListener: async (listen: string, owner: string, options?: HttpListenerOptions): Promise<HttpListener> => {
         const listener = await this.httpHost.acquire(listen, owner, options);
@@ -111,10 +111,8 @@ export class Service {
         return found && isTraceStore(found) ? found : undefined;
       },
       objects: this.objects,
-      provideRuleEvaluator: (_owner, evaluator) => {
-        evaluatorOffered ??= evaluator;
-      },
-      ruleEvaluator: () => evaluatorOffered,
+      provide: (name, implementation) => capabilities.provide(name, implementation),
+      capability: (name) => capabilities.get(name),
     };
     const startAll = async (components: Iterable<[string, Component]>) => {
       for (const [id, component] of components) {

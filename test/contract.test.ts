@@ -76,8 +76,8 @@ describe.each(factories.map((f) => [`${f.kind} ${f.type}`, f] as const))('%s fol
       store: () => undefined,
       registerAdminAction: () => {},
       objects: ObjectCatalog.detached(silentLogger()),
-      provideRuleEvaluator: () => {},
-      ruleEvaluator: () => undefined,
+      provide: () => {},
+      capability: () => undefined,
     };
     const component = create(factory);
     await component.start(host);

@@ -66,7 +66,7 @@ export function ruleRoutes({ host }: ControlPlaneDeps): ApiRoute[] {
       role: 'read',
       handle: async ({ workspace, body }) => {
         const request = parseBody(evaluateSchema, body);
-        const evaluator = host.ruleEvaluator();
+        const evaluator = host.capability('ruleEvaluator');
         if (!evaluator) throw new IngestError(503, 'API_NO_RULE_ENGINE', 'no evaluate_rules processor runs in this daemon', undefined, 60);
         let rule: Record<string, unknown>;
         if (typeof request.rule === 'string') {

@@ -80,7 +80,7 @@ export class EvaluateRulesProcessor implements Processor {
       this.config.rules.map((rule) => ({ workspace: rule.scope?.workspace ?? GLOBAL_WORKSPACE, id: rule.id, spec: apiRuleOf(rule) })),
     );
     this.unwatch = host.objects.watch('rule', (objects) => this.applyManagedRules(objects));
-    host.provideRuleEvaluator(this.settings.id, { evaluate: async (rule, output, options) => this.evaluateOne(rule, output, options.confidence) });
+    host.provide('ruleEvaluator', { evaluate: async (rule, output, options) => this.evaluateOne(rule, output, options.confidence) });
   }
 
   /** One API rule against one output, nothing stored (POST /api/rules/evaluate); scope is not applied. */

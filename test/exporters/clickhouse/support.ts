@@ -20,8 +20,8 @@ export class FakeHost implements Host {
   readonly workspaces = new WorkspaceDirectory();
   registerAdminAction(): void {}
   readonly objects = ObjectCatalog.detached(silentLogger());
-  provideRuleEvaluator(): void {}
-  ruleEvaluator(): undefined {
+  provide(): void {}
+  capability(): undefined {
     return undefined;
   }
   acquireHttpListener(): never {

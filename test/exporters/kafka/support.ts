@@ -49,8 +49,8 @@ export const stubHost: Host = {
   store: () => undefined,
   registerAdminAction: () => {},
   objects: ObjectCatalog.detached(silentLogger()),
-  provideRuleEvaluator: () => {},
-  ruleEvaluator: () => undefined,
+  provide: () => {},
+  capability: () => undefined,
   workspaces: new WorkspaceDirectory({}),
 };
 

@@ -1,0 +1,26 @@
+/**
+ * What components offer each other through the host, one interface each, so that no component
+ * imports another: a processor offers its rule engine, the gateway its upstream health, the alert
+ * processor its deliveries. Offered at start; extensions (started last) find them all.
+ */
+import type { RuleEvaluator } from './evaluation';
+
+export interface Capabilities {
+  /** The rule engine (evaluate_rules): POST /api/rules/evaluate. */
+  ruleEvaluator: RuleEvaluator;
+}
+
+export type CapabilityName = keyof Capabilities;
+
+/** The first offer of each capability wins. */
+export class CapabilityRegistry {
+  private readonly offered = new Map<CapabilityName, unknown>();
+
+  provide<K extends CapabilityName>(name: K, implementation: Capabilities[K]): void {
+    if (!this.offered.has(name)) this.offered.set(name, implementation);
+  }
+
+  get<K extends CapabilityName>(name: K): Capabilities[K] | undefined {
+    return this.offered.get(name) as Capabilities[K] | undefined;
+  }
+}
