@@ -21,7 +21,11 @@ export const serviceConfigSchema = z.strictObject({
       /** How often every daemon reads the store for changes other daemons made. */
       refresh_interval_ms: z.number().int().min(100).max(600_000).default(2_000),
       /** Encrypts secrets inside objects (webhook URLs, passwords, provider keys); use \${env:...}. Without it, objects holding secrets are refused. */
-      secrets_key: z.string().min(16, 'must have at least 16 characters (e.g. openssl rand -hex 32)').optional(),
+      secrets_key: z
+        .string()
+        .refine((v) => v === '' || v.length >= 16, 'must have at least 16 characters (e.g. openssl rand -hex 32)')
+        .transform((v) => (v === '' ? undefined : v))
+        .optional(),
       /** The exporter whose ClickHouse keeps the objects (default: the first that stores spans). */
       store: z.string().min(1).optional(),
     })

@@ -10,6 +10,11 @@ test('the default pipelines.yaml starts with every listener on an ephemeral port
     const res = await fetch(`${daemon.adminUrl}/healthz`);
     expect(res.status).toBe(200);
     expect(daemon.service.listenerPorts.get('native')).toBeGreaterThan(0);
+    // The control plane answers on the ingest listener with the workspace key.
+    const rules = await fetch(`${daemon.receiverUrl('control_plane')}/api/rules`, { headers: { authorization: `Bearer ${DEFAULT_CONFIG_KEY}` } });
+    expect(rules.status).toBe(200);
+    expect(Array.isArray(await rules.json())).toBe(true);
+    expect((await fetch(`${daemon.receiverUrl('control_plane')}/api/rules`)).status).toBe(401);
   } finally {
     await daemon.stop();
   }
