@@ -7,7 +7,7 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startDaemon, uniqueDatabase } from '../../support/daemon';
+import { queryRows, startDaemon, uniqueDatabase } from '../../support/daemon';
 import type { TestDaemon } from '../../support/daemon';
 import { ClickhouseHttpServer } from '../../support/clickhouse-http-server';
 import { waitFor } from '../../support/wait';
@@ -69,8 +69,9 @@ async function syncLog(daemon: TestDaemon, output: string): Promise<any> {
 
 describe('control plane: /api/rules on one daemon', () => {
   let daemon: TestDaemon;
+  const database = uniqueDatabase('cp_rules');
   beforeAll(async () => {
-    daemon = await startDaemon(yaml(`    path: \${env:TEST_DATA_DIR}\n    database: ${uniqueDatabase('cp_rules')}`));
+    daemon = await startDaemon(yaml(`    path: \${env:TEST_DATA_DIR}\n    database: ${database}`));
   });
   afterAll(() => daemon.stop());
 
@@ -113,6 +114,17 @@ describe('control plane: /api/rules on one daemon', () => {
     expect((await syncLog(daemon, 'still too long')).status).toBe('pass');
     expect((await call(daemon, 'GET', `/api/rules/${id}`, ADMIN_KEY)).status).toBe(404);
     expect((await call(daemon, 'DELETE', `/api/rules/${id}`, ADMIN_KEY)).status).toBe(404);
+    // Every change is in the audit table, with who made it (a digest prefix, never the key).
+    const audit = await queryRows<{ action: string; version: string; changed_by: string; before: string; after: string }>(
+      daemon,
+      `SELECT action, version, changed_by, before, after FROM tracehouse_object_audit WHERE id = '${id}' ORDER BY version`,
+      database,
+    );
+    expect(audit.map((a) => [a.action, Number(a.version)])).toEqual([['create', 1], ['update', 2], ['update', 3], ['delete', 4]]);
+    expect(audit[0].changed_by).toMatch(/^key:[0-9a-f]{12}$/);
+    expect(JSON.parse(audit[1].before).value).toBe('10');
+    expect(JSON.parse(audit[1].after).value).toBe('1000');
+    expect(JSON.stringify(audit)).not.toContain(ADMIN_KEY);
   });
 
   it('refuses invalid bodies with 422 per field, a read-only key with 403, a config rule with 409', async () => {
