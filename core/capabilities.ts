@@ -3,11 +3,14 @@
  * imports another: a processor offers its rule engine, the gateway its upstream health, the alert
  * processor its deliveries. Offered at start; extensions (started last) find them all.
  */
+import type { Alerting } from './alerting/capability';
 import type { RuleEvaluator } from './evaluation';
 
 export interface Capabilities {
   /** The rule engine (evaluate_rules): POST /api/rules/evaluate. */
   ruleEvaluator: RuleEvaluator;
+  /** Test alerts and target verification (the alert processor): /v1/workspaces/:id/alert-rules/:ruleId/test, deliveries/:targetId/verify. */
+  alerting: Alerting;
 }
 
 export type CapabilityName = keyof Capabilities;
