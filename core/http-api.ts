@@ -54,7 +54,8 @@ export interface ApiRoute {
   method: ApiMethod;
   /** Express path, e.g. "/api/rules/:id". */
   path: string;
-  role: Role;
+  /** The role a key needs; `any`: every valid key (each has at least one role). */
+  role: Role | 'any';
   handle(request: ApiRequest): ApiAnswer | Promise<ApiAnswer>;
 }
 
@@ -108,7 +109,7 @@ async function serve(req: Request, res: Response, group: readonly ApiRoute[], co
       who.outcome === 'forbidden' ? 'permission_denied' : 'unauthenticated',
     );
   }
-  if (!who.roles.includes(route.role)) {
+  if (route.role !== 'any' && !who.roles.includes(route.role)) {
     return refuseUnread({ status: 403, code: 'API_ROLE_MISSING', message: `this API key lacks the ${route.role} role this route needs` }, 'permission_denied');
   }
   const decision = context.rateLimits.take(who.principal, route.path);
@@ -143,6 +144,7 @@ async function serve(req: Request, res: Response, group: readonly ApiRoute[], co
   } catch (err) {
     const client = asClientError(err);
     if (!client) throw err;
+    if (client.retryAfterSeconds !== undefined) res.set('Retry-After', String(client.retryAfterSeconds));
     return answerProblem(res, context, client.problem, client.status === 404 ? 'not_found' : 'client_error');
   }
   context.telemetry.request(answer.status < 400 ? 'ok' : 'client_error');

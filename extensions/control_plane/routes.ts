@@ -2,7 +2,10 @@ import type { Host } from '../../core/component';
 import type { ApiRoute } from '../../core/http-api';
 import type { Logger } from '../../core/logger';
 import type { ControlPlaneExtensionConfig } from './config';
+import { KEYS_PATHS, keyRoutes } from './keys-api';
 import { RULES_PATHS, ruleRoutes } from './rules-api';
+import { SETTINGS_PATHS, settingsRoutes } from './settings-api';
+import { UTILITY_PATHS, utilityRoutes } from './utility-api';
 
 /** What every route module of the control plane gets. */
 export interface ControlPlaneDeps {
@@ -12,8 +15,8 @@ export interface ControlPlaneDeps {
 }
 
 /** Every path the control plane serves (for the config's route-conflict checks). */
-export const CONTROL_PLANE_PATHS: readonly string[] = [...RULES_PATHS];
+export const CONTROL_PLANE_PATHS: readonly string[] = [...RULES_PATHS, ...SETTINGS_PATHS, ...KEYS_PATHS, ...UTILITY_PATHS];
 
 export function controlPlaneRoutes(deps: ControlPlaneDeps): ApiRoute[] {
-  return [...ruleRoutes(deps)];
+  return [...ruleRoutes(deps), ...settingsRoutes(deps), ...keyRoutes(deps), ...utilityRoutes(deps)];
 }

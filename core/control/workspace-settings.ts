@@ -1,0 +1,70 @@
+/**
+ * A workspace's settings (the log-evaluation API's `/api/settings`): ONE control-plane object per
+ * workspace, kind `settings`, id `workspace`, whose spec holds the document's fields by their
+ * names. The control plane writes it; whoever notifies (Slack, e-mail, outbound webhook) or
+ * judges (provider keys and models) reads it through the host (`objects.get('settings', ws,
+ * SETTINGS_OBJECT_ID)`). Unset fields are absent; secrets are plaintext in the catalog (sealed
+ * at rest, masked in answers).
+ */
+
+export const SETTINGS_OBJECT_ID = 'workspace';
+
+/** Events `outboundWebhookEvents` may list: a log's verdict (pass, flagged, error) and a human decision on it. */
+export const OUTBOUND_WEBHOOK_EVENTS = ['pass', 'flagged', 'error', 'decision'] as const;
+export type OutboundWebhookEvent = (typeof OUTBOUND_WEBHOOK_EVENTS)[number];
+
+export const JUDGE_PROVIDERS = ['anthropic', 'openai', 'openrouter'] as const;
+export type JudgeProvider = (typeof JUDGE_PROVIDERS)[number];
+
+export interface WorkspaceSettings {
+  onboardingDismissed?: boolean;
+  workspaceName?: string;
+  slackWebhookUrl?: string;
+  notifyOnFlag?: boolean;
+  notifyOnFail?: boolean;
+  slackChannelId?: string;
+  notificationEmail?: string;
+  emailOnFlag?: boolean;
+  emailOnFail?: boolean;
+  slackNotificationsEnabled?: boolean;
+  emailNotificationsEnabled?: boolean;
+  webhookEnabled?: boolean;
+  outboundWebhookUrl?: string;
+  outboundWebhookEvents?: OutboundWebhookEvent[];
+  estimatedIncidentCostUsd?: number;
+  openaiApiKey?: string;
+  anthropicApiKey?: string;
+  openrouterApiKey?: string;
+  openaiJudgeModel?: string;
+  anthropicJudgeModel?: string;
+  openrouterJudgeModel?: string;
+  defaultJudgeProvider?: JudgeProvider;
+  color?: string;
+}
+
+/** Every field, in the document's order. */
+export const WORKSPACE_SETTINGS_FIELDS = [
+  'onboardingDismissed',
+  'workspaceName',
+  'slackWebhookUrl',
+  'notifyOnFlag',
+  'notifyOnFail',
+  'slackChannelId',
+  'notificationEmail',
+  'emailOnFlag',
+  'emailOnFail',
+  'slackNotificationsEnabled',
+  'emailNotificationsEnabled',
+  'webhookEnabled',
+  'outboundWebhookUrl',
+  'outboundWebhookEvents',
+  'estimatedIncidentCostUsd',
+  'openaiApiKey',
+  'anthropicApiKey',
+  'openrouterApiKey',
+  'openaiJudgeModel',
+  'anthropicJudgeModel',
+  'openrouterJudgeModel',
+  'defaultJudgeProvider',
+  'color',
+] as const satisfies readonly (keyof WorkspaceSettings)[];
