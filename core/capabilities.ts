@@ -5,12 +5,15 @@
  */
 import type { Alerting } from './alerting/capability';
 import type { RuleEvaluator } from './evaluation';
+import type { UpstreamHealthView } from './llm/failover';
 
 export interface Capabilities {
   /** The rule engine (evaluate_rules): POST /api/rules/evaluate. */
   ruleEvaluator: RuleEvaluator;
   /** Test alerts and target verification (the alert processor): /v1/workspaces/:id/alert-rules/:ruleId/test, deliveries/:targetId/verify. */
   alerting: Alerting;
+  /** The gateway's live health per upstream (the proxy receiver): /v1/workspaces/:id/failover-policies. */
+  upstreamHealth: UpstreamHealthView;
 }
 
 export type CapabilityName = keyof Capabilities;

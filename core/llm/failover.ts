@@ -22,6 +22,8 @@ export interface RoutePlan {
 }
 
 export interface RouteQuery {
+  /** The caller's workspace (its own failover policies come before the configured routes). */
+  workspace?: string;
   /** The X-Route-ID header, when sent. */
   routeId?: string;
   model?: string;
@@ -73,22 +75,41 @@ export class YamlFailoverPolicy implements FailoverPolicy {
   }
 
   private planOf(routeId: string, route: YamlRoute, family: 'openai' | 'anthropic'): RouteResolution {
-    if (this.families.get(route.primary) !== family) {
-      return { ok: false, reason: 'no_upstream', message: `route "${routeId}" does not serve the ${family} API` };
-    }
-    return {
-      ok: true,
-      plan: {
-        routeId,
-        primaryEndpoint: route.primary,
-        fallbackEndpoints: route.fallbacks.filter((id) => this.families.get(id) === family),
-        conditions: route.conditions,
-      },
-    };
+    return routePlanOf(routeId, route, family, this.families);
   }
 }
 
+/**
+ * The plan of a route for a family: refused when its primary speaks another API; fallbacks of
+ * another family are left out (a call cannot change API on the way).
+ */
+export function routePlanOf(
+  routeId: string,
+  route: { primary: string; fallbacks: readonly string[]; conditions: RouteConditions },
+  family: 'openai' | 'anthropic',
+  families: ReadonlyMap<string, 'openai' | 'anthropic'>,
+): RouteResolution {
+  if (families.get(route.primary) !== family) {
+    return { ok: false, reason: 'no_upstream', message: `route "${routeId}" does not serve the ${family} API` };
+  }
+  return {
+    ok: true,
+    plan: {
+      routeId,
+      primaryEndpoint: route.primary,
+      fallbackEndpoints: route.fallbacks.filter((id) => families.get(id) === family),
+      conditions: route.conditions,
+    },
+  };
+}
+
 export type HealthState = 'healthy' | 'degraded' | 'open';
+
+/** What a gateway tells others of its upstreams' health (a capability of the host). */
+export interface UpstreamHealthView {
+  /** The upstream's state now; undefined when this gateway has no such upstream. */
+  stateOf(upstreamId: string): HealthState | undefined;
+}
 
 export interface HealthOptions {
   windowMs: number;

@@ -13,7 +13,7 @@ export type PiiAction = (typeof PII_ACTIONS)[number];
 
 const piiAction = z.enum(PII_ACTIONS);
 
-const piiSchema = z
+export const piiSchema = z
   .strictObject({
     /** The action of every built-in detector not listed in `detectors`. */
     default: piiAction.default('allow'),
@@ -64,31 +64,45 @@ export const preflightRuleSchema = z.discriminatedUnion(
 
 export type PreflightRuleConfig = z.output<typeof preflightRuleSchema>;
 
-const budgetSchema = z.strictObject({
-  /** Most USD each workspace may spend in the window; a call is refused (403) once it is reached. */
+/** A spend budget of one workspace: most USD in the window; a call is refused (403) once it is reached. */
+export const workspaceBudgetSchema = z.strictObject({
   usd: z.number().positive(),
   window_seconds: z.number().int().positive().max(366 * 86_400),
+});
+
+const budgetSchema = workspaceBudgetSchema.extend({
   /** Budgets of particular workspaces, instead of `usd`. */
   workspaces: z.record(z.string().min(1), z.strictObject({ usd: z.number().positive() })).default({}),
 });
 
+/**
+ * The checks a preflight and a guardrail policy of the control plane have in common (one body
+ * means the same in both): PII actions, input rules, the model allow-list and the input size.
+ */
+export const preflightChecks = {
+  pii: piiSchema,
+  rules: z.array(preflightRuleSchema).default([]),
+  /** Only models matching one of these globs (core/glob: case-insensitive, `*` crosses `/`) are forwarded. */
+  models: z.strictObject({ allow: z.array(z.string().min(1)).min(1) }).optional(),
+  /** Request bodies larger than this are refused (400) before anything else is checked. */
+  max_input_bytes: z.number().int().positive().optional(),
+};
+
+/** Rule ids are unique within one list of rules. */
+export function checkRuleIds(rules: readonly { id: string }[], ctx: z.RefinementCtx): void {
+  const first = new Map<string, number>();
+  rules.forEach((rule, i) => {
+    const seen = first.get(rule.id);
+    if (seen === undefined) first.set(rule.id, i);
+    else ctx.addIssue({ code: 'custom', path: ['rules', i, 'id'], message: `duplicate rule id "${rule.id}" (also rules.${seen}.id)` });
+  });
+}
+
 export const preflightConfigSchema = z
   .strictObject({
-    pii: piiSchema,
-    rules: z.array(preflightRuleSchema).default([]),
-    /** Only models matching one of these globs (core/glob: case-insensitive, `*` crosses `/`) are forwarded. */
-    models: z.strictObject({ allow: z.array(z.string().min(1)).min(1) }).optional(),
-    /** Request bodies larger than this are refused (400) before anything else is checked. */
-    max_input_bytes: z.number().int().positive().optional(),
+    ...preflightChecks,
     budget: budgetSchema.optional(),
   })
-  .superRefine((config, ctx) => {
-    const first = new Map<string, number>();
-    config.rules.forEach((rule, i) => {
-      const seen = first.get(rule.id);
-      if (seen === undefined) first.set(rule.id, i);
-      else ctx.addIssue({ code: 'custom', path: ['rules', i, 'id'], message: `duplicate rule id "${rule.id}" (also rules.${seen}.id)` });
-    });
-  });
+  .superRefine((config, ctx) => checkRuleIds(config.rules, ctx));
 
 export type PreflightConfig = z.output<typeof preflightConfigSchema>;
