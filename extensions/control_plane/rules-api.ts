@@ -78,7 +78,7 @@ export function ruleRoutes({ host }: ControlPlaneDeps): ApiRoute[] {
         }
         const findings = await evaluator.evaluate(rule, request.output, { confidence: request.confidence, workspace });
         const verdict = findings.length === 0 ? 'pass' : verdictOf(findings);
-        const explanation = findings.length === 0 ? 'the rule does not apply to this output' : findings.map((f) => `${f.ruleName}: ${f.outcome === 'passed' ? 'passed' : (f.detail ?? f.outcome)}`).join('; ');
+        const explanation = findings.length === 0 ? 'the rule does not apply to this output' : findings.map((f) => `${f.ruleName}: ${f.detail ?? f.outcome}`).join('; ');
         return {
           status: 200,
           body: { verdict, confidenceScore: request.confidence ?? (verdict === 'error' ? 0 : 1), explanation, status: verdict, appliedRules: appliedRulesOf(findings) },

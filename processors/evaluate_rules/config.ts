@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { agentRunsConfigSchema } from './agent-runs';
 import { callbacksConfigSchema } from './callbacks';
+import { judgeConfigSchema } from './judge-config';
 import { checkUniqueRuleIds, ruleConfigSchema } from './rule-config';
 
 export type { RuleConfig, RuleScope, RuleTarget } from './rule-config';
@@ -12,6 +13,8 @@ export const evaluateRulesProcessorConfigSchema = z
     agent_runs: agentRunsConfigSchema,
     /** POSTs each log's evaluation to its callbackUrl once the span is stored. */
     callbacks: callbacksConfigSchema,
+    /** How llm_judge rules call their judge (timeout, concurrency, providers). */
+    judge: judgeConfigSchema,
   })
   // Runs even when a rule has other problems, so that every mistake is reported at once.
   .superRefine((config, ctx) => checkUniqueRuleIds((config as { rules?: unknown }).rules, ctx), { when: () => true });

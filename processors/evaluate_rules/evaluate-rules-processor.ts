@@ -13,6 +13,8 @@ import type { ProcessorTelemetry } from '../../core/telemetry';
 import { AgentRunDetector, agentRunSpanKey } from './agent-runs';
 import { CallbackSender } from './callbacks';
 import type { EvaluateRulesProcessorConfig } from './config';
+import { JUDGE_COST_ATTRIBUTE, SpanJudge } from './judge-rules';
+import type { SpanJudgement } from './judge-rules';
 import { ruleConfigSchema } from './rule-config';
 import type { RuleConfig } from './rule-config';
 import { RuleEngine } from './rule-engine';
@@ -59,6 +61,9 @@ export class EvaluateRulesProcessor implements Processor {
   private readonly detector: AgentRunDetector;
   private readonly callbacks: CallbackSender;
   private readonly telemetry: ProcessorTelemetry;
+  /** Runs llm_judge rules; calls nothing while no such rule exists. */
+  private readonly judge: SpanJudge;
+  private host: Host | undefined;
   private stopped = false;
   private stopping: Promise<void> | undefined;
 
@@ -71,26 +76,38 @@ export class EvaluateRulesProcessor implements Processor {
     this.detector = new AgentRunDetector(config.agent_runs);
     this.telemetry = settings.telemetry;
     this.callbacks = new CallbackSender(config.callbacks, { logger: settings.logger, telemetry: settings.telemetry });
+    // Judge keys and models may come from the workspace's settings object (secrets decrypted in memory).
+    this.judge = new SpanJudge(config.judge, (workspace) => this.host?.objects.get('settings', workspace, 'workspace')?.spec);
   }
 
   async start(host: Host): Promise<void> {
+    this.host = host;
     host.objects.declare(
       this.settings.id,
       'rule',
       this.config.rules.map((rule) => ({ workspace: rule.scope?.workspace ?? GLOBAL_WORKSPACE, id: rule.id, spec: apiRuleOf(rule) })),
     );
     this.unwatch = host.objects.watch('rule', (objects) => this.applyManagedRules(objects));
-    host.provide('ruleEvaluator', { evaluate: async (rule, output, options) => this.evaluateOne(rule, output, options.confidence) });
+    host.provide('ruleEvaluator', { evaluate: (rule, output, options) => this.evaluateOne(rule, output, options) });
   }
 
-  /** One API rule against one output, nothing stored (POST /api/rules/evaluate); scope is not applied. */
-  private evaluateOne(rule: Record<string, unknown>, output: string, confidence: number | undefined): Finding[] {
+  /**
+   * One API rule against one output, nothing stored (POST /api/rules/evaluate); scope is not
+   * applied. An llm_judge rule calls the judge with the caller's workspace settings.
+   */
+  private async evaluateOne(rule: Record<string, unknown>, output: string, options: { confidence?: number; workspace: string; signal?: AbortSignal }): Promise<Finding[]> {
     const spec = { ...rule, projectName: undefined, taskName: undefined, isActive: true } as ApiRule;
     const parsed = ruleConfigSchema.safeParse(engineRuleOf(undefined, typeof rule.id === 'string' ? rule.id : 'evaluate', spec));
     if (!parsed.success) throw new IngestError(422, 'RCV_VALIDATION', `the rule cannot be evaluated: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'rule'}: ${i.message}`).join('; ')}`);
-    const attributes: Attributes = { 'gen_ai.completion': output };
-    if (confidence !== undefined) attributes['tracehouse.confidence'] = confidence;
-    return new RuleEngine([parsed.data]).evaluate(makeSpan({ traceId: '0'.repeat(31) + '1', spanId: '0'.repeat(15) + '1', name: 'evaluate', attributes }));
+    const attributes: Attributes = { 'gen_ai.completion': output, 'tracehouse.workspace': options.workspace };
+    if (options.confidence !== undefined) attributes['tracehouse.confidence'] = options.confidence;
+    const span = makeSpan({ traceId: '0'.repeat(31) + '1', spanId: '0'.repeat(15) + '1', name: 'evaluate', attributes });
+    const engine = new RuleEngine([parsed.data]);
+    const findings = engine.evaluate(span);
+    if (!engine.hasJudgeRules) return findings;
+    const judged = await this.judge.judge(span, engine.judgeRulesFor(span), options.signal);
+    this.countJudgeOutcomes([judged]);
+    return [...findings, ...judged.findings];
   }
 
   /** Rebuilds the engine from the config's rules and the valid rules managed over HTTP. */
@@ -110,13 +127,16 @@ export class EvaluateRulesProcessor implements Processor {
     this.stopped = true;
     this.unwatch?.();
     // Drains callbacks already queued for stored spans; a second call waits for the same drain.
-    this.stopping ??= this.callbacks.shutdown();
+    this.stopping ??= Promise.all([this.callbacks.shutdown(), this.judge.close()]).then(() => undefined);
     return this.stopping;
   }
 
   async consume(batch: SpanBatch, signal: AbortSignal): Promise<ConsumeResult | void> {
     if (this.stopped) throw new ShuttingDownError(this.settings.id);
-    const { batch: out, evaluated } = this.evaluateBatch(batch);
+    // Rules may be replaced while the judge runs: the batch is evaluated by the engine it started with.
+    const engine = this.engine;
+    const judged = engine.hasJudgeRules ? await this.judgeBatch(engine, batch, signal) : undefined;
+    const { batch: out, evaluated } = this.evaluateBatch(engine, batch, judged);
     const result = await this.next.consume(out, signal);
     const evaluations = new Map<string, SpanEvaluation>();
     for (const { span, evaluation } of evaluated) evaluations.set(spanKey(span.traceId, span.spanId), evaluation);
@@ -125,8 +145,28 @@ export class EvaluateRulesProcessor implements Processor {
     return mergeConsumeResults([result, { evaluations }]);
   }
 
+  /**
+   * The llm_judge findings of every span with judge rules in scope (by index in the batch), all
+   * spans in parallel, bounded by the judge's concurrency and timeout.
+   */
+  private async judgeBatch(engine: RuleEngine, batch: SpanBatch, signal: AbortSignal): Promise<(SpanJudgement | undefined)[]> {
+    const pending: Promise<SpanJudgement | undefined>[] = batch.map((span) => {
+      const rules = engine.judgeRulesFor(span);
+      return rules.length === 0 ? Promise.resolve(undefined) : this.judge.judge(span, rules, signal);
+    });
+    const judged = await Promise.all(pending);
+    this.countJudgeOutcomes(judged);
+    return judged;
+  }
+
+  private countJudgeOutcomes(judged: readonly (SpanJudgement | undefined)[]): void {
+    const counts = { pass: 0, fail: 0, error: 0 };
+    for (const j of judged) for (const outcome of j?.outcomes ?? []) counts[outcome]++;
+    for (const outcome of ['pass', 'fail', 'error'] as const) if (counts[outcome] > 0) this.telemetry.event('judge_call', counts[outcome], outcome);
+  }
+
   /** The batch to hand on (copied only where a span got a verdict, plus agent-run records). */
-  private evaluateBatch(batch: SpanBatch): { batch: SpanBatch; evaluated: Evaluated[] } {
+  private evaluateBatch(engine: RuleEngine, batch: SpanBatch, judged: readonly (SpanJudgement | undefined)[] | undefined): { batch: SpanBatch; evaluated: Evaluated[] } {
     const { spansUntracked, tracesEvicted } = this.detector.stats;
     const inspection = this.detector.inspect(batch);
     // What the detector's memory bounds made it leave out is counted, never silent.
@@ -140,7 +180,8 @@ export class EvaluateRulesProcessor implements Processor {
     let out: Span[] | undefined;
     for (let i = 0; i < batch.length; i++) {
       const span = batch[i];
-      const ruleFindings = this.engine.evaluate(span);
+      const judgement = judged?.[i];
+      const ruleFindings = judgement && judgement.findings.length > 0 ? [...engine.evaluate(span), ...judgement.findings] : engine.evaluate(span);
       const agentFindings = inspection.findings.size > 0 ? inspection.findings.get(agentRunSpanKey(span)) : undefined;
       const findings = agentFindings && agentFindings.length > 0 ? [...ruleFindings, ...agentFindings] : ruleFindings;
       if (findings.length === 0) {
@@ -151,6 +192,7 @@ export class EvaluateRulesProcessor implements Processor {
       verdicts[evaluation.verdict]++;
       for (const f of ruleFindings) if (f.outcome === 'error') ruleErrors++;
       const copy = withEvaluation(span, evaluation);
+      if (judgement?.costUsd !== undefined) copy.attributes[JUDGE_COST_ATTRIBUTE] = judgement.costUsd;
       evaluated.push({ span: copy, evaluation });
       out ??= batch.slice(0, i);
       out.push(copy);

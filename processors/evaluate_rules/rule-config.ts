@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { JUDGE_PROVIDERS } from '../../core/rules/api-rules';
 import { keywordRuleSchema, lengthRuleSchema, regexRuleSchema, SEVERITIES } from '../../core/rules/text-rules';
 import { compileJsonSchema } from './json-schema';
 import type { JsonSchemaValue } from './json-schema';
@@ -73,6 +74,19 @@ const ruleOptions = [
   z.strictObject({ ...common, type: z.literal('finish_reason_in'), value: names }),
   /** Globs (core/glob, case-insensitive, `*` also crosses `/`). */
   z.strictObject({ ...common, type: z.literal('model_in'), value: names }),
+  /**
+   * The criteria an LLM judge checks the output (and the input, when present) against. Provider,
+   * model and key: the rule's, else the workspace settings', else the processor's `judge` section.
+   */
+  z.strictObject({
+    ...common,
+    type: z.literal('llm_judge'),
+    value: z.string().trim().min(1, 'must not be empty').max(10_000),
+    provider: z.enum(JUDGE_PROVIDERS).optional(),
+    model: z.string().min(1).max(200).optional(),
+    /** Usually `${env:…}`; never shown in findings or the API. */
+    api_key: z.string().min(1).optional(),
+  }),
 ] as const;
 
 const KNOWN_TYPES = RULE_TYPES.map((t) => `"${t}"`).join(', ');

@@ -18,16 +18,41 @@ interface CompiledRule {
   check: SpanCheck;
 }
 
-/** The enabled rules of a config, compiled once, evaluated span by span. */
+export type JudgeRuleConfig = Extract<RuleConfig, { type: 'llm_judge' }>;
+
+/** An llm_judge rule: evaluated asynchronously, by the processor's judge (judge-rules.ts). */
+export interface CompiledJudgeRule {
+  identity: RuleIdentity;
+  inScope: ScopeTest;
+  rule: JudgeRuleConfig;
+}
+
+/**
+ * The enabled rules of a config, compiled once, evaluated span by span. llm_judge rules are kept
+ * apart: `evaluate` runs the synchronous rules, `judgeRulesFor` names the judge rules in scope.
+ */
 export class RuleEngine {
   private readonly rules: readonly CompiledRule[];
+  private readonly judgeRules: readonly CompiledJudgeRule[];
 
   constructor(rules: readonly RuleConfig[]) {
-    this.rules = rules.filter((rule) => rule.enabled).map(compileRule);
+    const enabled = rules.filter((rule) => rule.enabled);
+    this.rules = enabled.filter((rule) => rule.type !== 'llm_judge').map(compileRule);
+    this.judgeRules = enabled.filter((rule): rule is JudgeRuleConfig => rule.type === 'llm_judge').map((rule) => ({ identity: identityOf(rule), inScope: scopeTest(rule.scope), rule }));
   }
 
   get size(): number {
-    return this.rules.length;
+    return this.rules.length + this.judgeRules.length;
+  }
+
+  /** Whether any llm_judge rule is enabled (no judge work at all otherwise). */
+  get hasJudgeRules(): boolean {
+    return this.judgeRules.length > 0;
+  }
+
+  /** The llm_judge rules in scope for the span, in config order. */
+  judgeRulesFor(span: Span): CompiledJudgeRule[] {
+    return this.judgeRules.filter((rule) => rule.inScope(span));
   }
 
   /** A finding for every rule that is in scope and applies to the span, in config order. */
@@ -52,22 +77,22 @@ export class RuleEngine {
   }
 }
 
-function compileRule(rule: RuleConfig): CompiledRule {
+function identityOf(rule: RuleConfig): RuleIdentity {
   return {
-    identity: {
-      ruleId: rule.id,
-      ruleName: rule.name ?? rule.id,
-      ruleType: rule.type,
-      ruleValue: ruleValueText(rule),
-      scope: scopeLabel(rule.scope),
-      severity: rule.severity,
-    },
-    inScope: scopeTest(rule.scope),
-    check: checkFor(rule),
+    ruleId: rule.id,
+    ruleName: rule.name ?? rule.id,
+    ruleType: rule.type,
+    ruleValue: ruleValueText(rule),
+    scope: scopeLabel(rule.scope),
+    severity: rule.severity,
   };
 }
 
-function checkFor(rule: RuleConfig): SpanCheck {
+function compileRule(rule: Exclude<RuleConfig, JudgeRuleConfig>): CompiledRule {
+  return { identity: identityOf(rule), inScope: scopeTest(rule.scope), check: checkFor(rule) };
+}
+
+function checkFor(rule: Exclude<RuleConfig, JudgeRuleConfig>): SpanCheck {
   switch (rule.type) {
     case 'confidence_threshold':
       return confidenceCheck(rule);

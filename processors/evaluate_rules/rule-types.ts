@@ -11,6 +11,7 @@ export const RULE_TYPES = [
   'pii_detected',
   'finish_reason_in',
   'model_in',
+  'llm_judge',
 ] as const;
 
 export type RuleType = (typeof RULE_TYPES)[number];

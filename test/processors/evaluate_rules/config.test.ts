@@ -5,6 +5,7 @@ import { loadConfigText } from '../../../core/config/load-config';
 import { agentRunsConfigSchema } from '../../../processors/evaluate_rules/agent-runs';
 import { callbacksConfigSchema } from '../../../processors/evaluate_rules/callbacks';
 import { evaluateRulesProcessorFactory } from '../../../processors/evaluate_rules/factory';
+import { judgeConfigSchema } from '../../../processors/evaluate_rules/judge-config';
 import { RULE_TYPES } from '../../../processors/evaluate_rules/rule-types';
 import { createRecorder, recordingRegistry } from '../../support/recording-components';
 
@@ -26,6 +27,7 @@ describe('evaluate_rules config', () => {
       rules: [],
       agent_runs: agentRunsConfigSchema.parse(undefined),
       callbacks: callbacksConfigSchema.parse(undefined),
+      judge: judgeConfigSchema.parse(undefined),
     });
   });
 
@@ -85,7 +87,7 @@ describe('evaluate_rules config', () => {
 
   it('names the known rule types for an unknown or missing type', () => {
     expect(errors('unknown-type.yaml')).toEqual([
-      `unknown-type.yaml:7:15 error processors.evaluate_rules.rules.0.type unknown rule type "llm_judge": expected one of ${KNOWN} [CFG_INVALID_VALUE]`,
+      `unknown-type.yaml:7:15 error processors.evaluate_rules.rules.0.type unknown rule type "llm_grader": expected one of ${KNOWN} [CFG_INVALID_VALUE]`,
       `unknown-type.yaml:9:9 error processors.evaluate_rules.rules.1.type missing rule type: expected one of ${KNOWN} [CFG_INVALID_VALUE]`,
     ]);
   });
