@@ -51,3 +51,4 @@ export const targetSchema = z.discriminatedUnion('type', [
 ]);
 
 export type TargetConfig = z.output<typeof targetSchema>;
+export type EmailTargetConfig = Extract<TargetConfig, { type: 'email' }>;

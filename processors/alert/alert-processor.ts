@@ -1,4 +1,8 @@
+import type { AlertTestReport } from '../../core/alerting/capability';
+import type { EmailTargetConfig } from '../../core/alerting/target-configs';
 import type { ComponentSettings, Host, Processor, SpanConsumer, TraceStore } from '../../core/component';
+import type { ControlObject } from '../../core/control/objects';
+import { GLOBAL_WORKSPACE } from '../../core/control/objects';
 import type { ConsumeResult } from '../../core/evaluation';
 import { PermanentError, TracehouseError, errorMessage } from '../../core/errors';
 import type { SpanBatch } from '../../core/span';
@@ -8,8 +12,14 @@ import { isPerSpanCondition, type AlertProcessorConfig, type AlertRuleConfig, ty
 import { IncidentStore } from './incident-store';
 import { IncidentBook, MAX_EXAMPLES, type Change, type Incident, type Reading } from './incidents';
 import type { AlertNotification, NotificationKind } from './notification';
+import { declaredRuleSpec, declaredTargetSpec, managedRules, managedTargetKey, managedTargets } from './managed-objects';
+import type { ManagedTarget } from './managed-objects';
 import { Notifier } from './notifier';
+import { settingsNotification, settingsPlan } from './settings-notifications';
+import type { SettingsRoutes } from './settings-notifications';
+import { spanDimension } from './group';
 import { mergeTraceIds, SpanRule } from './span-rules';
+import { sendTests, testNotification } from './test-sends';
 import { readWindow } from './window-rules';
 
 /** Firing incidents one process keeps; beyond it new ones are counted (incident_dropped), not opened. */
@@ -77,9 +87,18 @@ function view(incident: Incident): IncidentView {
  */
 export class AlertProcessor implements Processor {
   private readonly telemetry: ProcessorTelemetry;
-  private readonly rules = new Map<string, AlertRuleConfig>();
-  private readonly spanRules: SpanRule[] = [];
-  private readonly windowRules: WindowRule[] = [];
+  /** The config's enabled rules. */
+  private readonly configRules: AlertRuleConfig[];
+  /** Every applied rule (config and managed), enabled or not, with its workspace ('*': the config's). */
+  private allRules = new Map<string, { workspace: string; rule: AlertRuleConfig }>();
+  /** The enabled rules. */
+  private rules = new Map<string, AlertRuleConfig>();
+  private spanRules: SpanRule[] = [];
+  private windowRules: WindowRule[] = [];
+  private ruleObjects: readonly ControlObject[] = [];
+  private targets = new Map<string, ManagedTarget>();
+  private settingsRoutes = new Map<string, SettingsRoutes>();
+  private readonly unwatch: (() => void)[] = [];
   private readonly book: IncidentBook;
   private readonly notifier: Notifier;
   private readonly abort = new AbortController();
@@ -100,18 +119,79 @@ export class AlertProcessor implements Processor {
     private readonly next: SpanConsumer,
   ) {
     this.telemetry = settings.telemetry;
-    for (const rule of config.rules) {
-      if (!rule.enabled) continue;
-      this.rules.set(rule.id, rule);
-      if (isPerSpanCondition(rule.condition)) this.spanRules.push(new SpanRule(rule, rule.condition));
-      else this.windowRules.push({ config: rule, condition: rule.condition });
-    }
+    this.configRules = config.rules;
     this.book = new IncidentBook({
       cooldownMs: config.cooldown_seconds * 1000,
       renotifyMs: config.renotify_interval_seconds * 1000,
       maxFiring: MAX_FIRING_INCIDENTS,
     });
-    this.notifier = new Notifier(config, settings);
+    this.notifier = new Notifier(config.delivery, settings);
+    this.notifier.sync('config', new Map(Object.entries(config.targets)));
+    this.rebuildRules();
+  }
+
+  /** Rebuilds the applied rules from the config's and the managed ones; incidents of rules gone are closed silently. */
+  private rebuildRules(): void {
+    const managed = this.store ? managedRules(this.ruleObjects, (workspace, id) => this.targetKey(workspace, id), this.settings.logger) : [];
+    if (!this.store && this.ruleObjects.some((o) => o.source === 'api')) {
+      this.settings.logger.warn('alert rules managed over HTTP need a clickhouse exporter for incidents and windows; they are not applied');
+    }
+    const all = new Map<string, { workspace: string; rule: AlertRuleConfig }>();
+    for (const rule of this.configRules) all.set(rule.id, { workspace: GLOBAL_WORKSPACE, rule });
+    for (const m of managed) if (!all.has(m.rule.id)) all.set(m.rule.id, m);
+    const rules = new Map<string, AlertRuleConfig>();
+    const spanRules: SpanRule[] = [];
+    const windowRules: WindowRule[] = [];
+    for (const { rule } of all.values()) {
+      if (!rule.enabled) continue;
+      rules.set(rule.id, rule);
+      if (isPerSpanCondition(rule.condition)) spanRules.push(new SpanRule(rule, rule.condition));
+      else windowRules.push({ config: rule, condition: rule.condition });
+    }
+    this.allRules = all;
+    this.rules = rules;
+    this.spanRules = spanRules;
+    this.windowRules = windowRules;
+    const now = Date.now();
+    const retired: Incident[] = [];
+    for (const incident of this.book.active()) {
+      if (rules.has(incident.ruleId)) continue;
+      const closed = this.book.retire(incident.ruleId, incident.groupKey, now);
+      if (closed) retired.push(closed);
+    }
+    if (retired.length) void this.persist(retired);
+  }
+
+  /** The notifier key of a target a rule of `workspace` names: the workspace's own, else the config's. */
+  private targetKey(workspace: string, id: string): string | undefined {
+    const managed = managedTargetKey(workspace, id);
+    if (this.targets.has(managed)) return managed;
+    return Object.prototype.hasOwnProperty.call(this.config.targets, id) ? id : undefined;
+  }
+
+  private applyTargets(objects: readonly ControlObject[]): void {
+    const targets = managedTargets(objects, this.settings.logger);
+    this.targets = new Map(targets.map((t) => [t.key, t]));
+    this.notifier.sync('api', new Map(targets.map((t) => [t.key, t.config])));
+    this.rebuildRules();
+  }
+
+  private applyRules(objects: readonly ControlObject[]): void {
+    this.ruleObjects = objects;
+    this.rebuildRules();
+  }
+
+  private applySettings(objects: readonly ControlObject[]): void {
+    const plan = settingsPlan(objects, this.settingsEmailBase(), this.settings.logger);
+    this.notifier.sync('settings', plan.targets);
+    this.settingsRoutes = plan.routes;
+  }
+
+  /** The email target whose SMTP server sends the workspace settings' e-mails. */
+  private settingsEmailBase(): EmailTargetConfig | undefined {
+    const named = this.config.settings_email_target;
+    const found = named !== undefined ? this.config.targets[named] : Object.values(this.config.targets).find((t) => t.type === 'email');
+    return found?.type === 'email' ? found : undefined;
   }
 
   async start(host: Host): Promise<void> {
@@ -119,9 +199,14 @@ export class AlertProcessor implements Processor {
     this.state = 'running';
     host.registerAdminAction(this.settings.id, 'evaluate', (_params, signal) => this.evaluate(signal));
     host.registerAdminAction(this.settings.id, 'test', (params, signal) => this.test(params, signal));
-    if (this.rules.size === 0) return;
+    host.objects.declare(this.settings.id, 'alert_rule', this.config.rules.map((rule) => ({ workspace: GLOBAL_WORKSPACE, id: rule.id, spec: declaredRuleSpec(rule) })));
+    host.objects.declare(this.settings.id, 'delivery_target', Object.entries(this.config.targets).map(([id, target]) => ({ workspace: GLOBAL_WORKSPACE, id, spec: declaredTargetSpec(id, target) })));
+    host.provide('alerting', { testRule: (workspace, ruleId) => this.testRule(workspace, ruleId), verifyTarget: (workspace, targetId) => this.verifyTarget(workspace, targetId) });
     this.store = host.store(this.config.store);
-    if (!this.store) {
+    this.unwatch.push(host.objects.watch('delivery_target', (objects) => this.applyTargets(objects)));
+    this.unwatch.push(host.objects.watch('alert_rule', (objects) => this.applyRules(objects)));
+    this.unwatch.push(host.objects.watch('settings', (objects) => this.applySettings(objects)));
+    if (!this.store && this.configRules.some((r) => r.enabled)) {
       throw new TracehouseError(
         'PRC_ALERT_NO_STORE',
         this.config.store
@@ -129,11 +214,14 @@ export class AlertProcessor implements Processor {
           : 'no clickhouse exporter is running: alert rules need one for incidents and windowed conditions',
       );
     }
+    if (!this.store) return;
     this.incidents = new IncidentStore(this.store, this.config.incidents_table);
     // A ClickHouse server may still be booting: preparing is retried by every round and write.
-    this.ensurePrepared().catch((err: unknown) =>
-      this.settings.logger.warn({ err: errorMessage(err) }, 'incidents table not ready; retried on the next evaluation'),
-    );
+    if (this.rules.size > 0) {
+      this.ensurePrepared().catch((err: unknown) =>
+        this.settings.logger.warn({ err: errorMessage(err) }, 'incidents table not ready; retried on the next evaluation'),
+      );
+    }
     this.timer = setInterval(() => this.scheduledRound(), this.config.evaluation_interval_seconds * 1000);
     // The schedule alone must not keep a process alive that has nothing else to do.
     this.timer.unref();
@@ -144,6 +232,7 @@ export class AlertProcessor implements Processor {
     const wasRunning = this.state === 'running';
     this.state = 'stopped';
     if (this.timer) clearInterval(this.timer);
+    for (const stop of this.unwatch.splice(0)) stop();
     this.abort.abort();
     if (wasRunning) {
       await this.rounds.catch(() => undefined);
@@ -155,9 +244,10 @@ export class AlertProcessor implements Processor {
   async consume(batch: SpanBatch, signal: AbortSignal): Promise<ConsumeResult | void> {
     const result = await this.next.consume(batch, signal);
     // Only spans that were stored raise alerts, and alerting never delays or fails the answer.
-    if (this.spanRules.length > 0 && this.state === 'running') {
+    if ((this.spanRules.length > 0 || this.settingsRoutes.size > 0) && this.state === 'running') {
       try {
-        this.observe(batch);
+        if (this.spanRules.length > 0) this.observe(batch);
+        if (this.settingsRoutes.size > 0) this.notifySettings(batch);
       } catch (err) {
         this.settings.logger.error({ err: errorMessage(err) }, 'per-span alert rules failed on a batch');
         this.telemetry.event('rule_error', 1);
@@ -186,6 +276,16 @@ export class AlertProcessor implements Processor {
       }
     }
     if (changes.length) void this.apply(changes);
+  }
+
+  /** Flagged and failed spans of workspaces whose settings ask to hear about them. */
+  private notifySettings(batch: SpanBatch): void {
+    for (const span of batch) {
+      const verdict = span.attributes['tracehouse.verdict'];
+      if (verdict !== 'flagged' && verdict !== 'error') continue;
+      const keys = this.settingsRoutes.get(spanDimension(span, 'workspace'))?.[verdict];
+      if (keys && keys.length > 0) this.notifier.notify(keys, settingsNotification(span, verdict, this.config.trace_link));
+    }
   }
 
   private fire(reading: Reading, now: number, changes: Change[]): void {
@@ -368,6 +468,26 @@ export class AlertProcessor implements Processor {
     if (firing.length) this.settings.logger.info({ restored: firing.length - retired.length, retired: retired.length }, 'firing incidents loaded');
     for (const incident of retired) this.pendingRows.set(incident.id, incident);
     if (retired.length) void this.flush();
+  }
+
+  /** A test alert to every target of a rule the workspace sees (the API's POST .../alert-rules/:ruleId/test). */
+  private async testRule(workspace: string, ruleId: string): Promise<AlertTestReport | undefined> {
+    const found = this.allRules.get(ruleId);
+    if (!found || (found.workspace !== GLOBAL_WORKSPACE && found.workspace !== workspace)) return undefined;
+    const { rule } = found;
+    const notification = testNotification(rule.id, rule.name, rule.severity, `test alert for rule "${rule.name}": ${describeCondition(rule.condition)}`);
+    const name = (key: string) => (key.startsWith(`${found.workspace}/`) ? key.slice(found.workspace.length + 1) : key);
+    return sendTests(this.notifier, rule.targets.map((key) => ({ key, name: name(key) })), notification, this.abort.signal);
+  }
+
+  /** A verification message to one target the workspace sees (POST .../deliveries/:targetId/verify). */
+  private async verifyTarget(workspace: string, targetId: string): Promise<AlertTestReport | undefined> {
+    const key = this.targetKey(workspace, targetId);
+    if (!key) return undefined;
+    const managed = this.targets.get(key);
+    const label = managed?.name ?? targetId;
+    const notification = testNotification('verify', 'Tracehouse verification', managed?.defaultSeverity ?? 'medium', `delivery target "${label}" is set up: this is a verification message`);
+    return sendTests(this.notifier, [{ key, name: targetId }], notification, this.abort.signal);
   }
 
   /** The `test` action: one test notification to one target, answered once delivered. */

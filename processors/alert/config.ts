@@ -1,11 +1,12 @@
 import { z } from 'zod';
+import { MAX_WINDOW_SECONDS } from '../../core/alerting/api-objects';
+import { targetSchema } from '../../core/alerting/target-configs';
 import { outboundConfigSchema } from '../../core/outbound/config';
+
+export { MAX_WINDOW_SECONDS };
 
 export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
 const severitySchema = z.enum(SEVERITIES);
-
-/** Longest window a windowed condition may look back: beyond it the scan is a report, not an alert. */
-export const MAX_WINDOW_SECONDS = 30 * 24 * 3600;
 
 const windowSeconds = z
   .number()
@@ -122,7 +123,7 @@ const filterSchema = z.strictObject({
   operation: z.string().min(1).optional(),
 });
 
-const ruleSchema = z.strictObject({
+export const ruleSchema = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'id may hold letters, digits and _ . : - only'),
   name: z.string().min(1),
   severity: severitySchema.default('medium'),
@@ -133,39 +134,6 @@ const ruleSchema = z.strictObject({
   group_by: z.array(groupBySchema).default([]),
   filter: filterSchema.default({}),
 });
-
-const slackTargetSchema = z.strictObject({
-  type: z.literal('slack'),
-  /** The incoming-webhook URL Slack gave you (a secret: use ${env:...}). */
-  webhook_url: z.url({ protocol: /^https?$/ }),
-  /** Overrides the webhook's default channel where the Slack app allows it. */
-  channel: z.string().min(1).optional(),
-});
-
-const webhookTargetSchema = z.strictObject({
-  type: z.literal('webhook'),
-  url: z.url({ protocol: /^https?$/ }),
-  /** Signs each POST (X-Tracehouse-Timestamp / X-Tracehouse-Signature: v1=<HMAC-SHA256 hex>). */
-  signing_secret: z.string().min(1).optional(),
-  headers: z.record(z.string(), z.string()).optional(),
-});
-
-const emailTargetSchema = z.strictObject({
-  type: z.literal('email'),
-  smtp: z.strictObject({
-    host: z.string().min(1),
-    port: z.number().int().min(1).max(65535),
-    /** TLS from the first byte (port 465); false means plain, upgraded with STARTTLS when offered. */
-    secure: z.boolean().default(false),
-    auth: z.strictObject({ user: z.string().min(1), pass: z.string() }).optional(),
-    /** Do not upgrade with STARTTLS even when the server offers it. */
-    ignore_tls: z.boolean().default(false),
-  }),
-  from: z.string().min(1),
-  to: z.array(z.string().min(1)).min(1),
-});
-
-const targetSchema = z.discriminatedUnion('type', [slackTargetSchema, webhookTargetSchema, emailTargetSchema]);
 
 const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -187,10 +155,16 @@ export const alertProcessorConfigSchema = z
     spans_table: z.string().regex(TABLE_NAME, 'spans_table must be a plain table name').default('otel_traces'),
     /** Link to a trace in messages: "{trace_id}" is replaced, e.g. https://grafana/explore?trace={trace_id}. */
     trace_link: z.string().includes('{trace_id}', { message: 'trace_link must contain {trace_id}' }).optional(),
+    /** The email target whose SMTP server sends workspace settings' e-mails (notificationEmail); the first email target when absent. */
+    settings_email_target: z.string().min(1).optional(),
   })
   .superRefine((config, ctx) => {
     const seen = new Set<string>();
     const targetIds = Object.keys(config.targets);
+    const emailTarget = config.settings_email_target;
+    if (emailTarget !== undefined && config.targets[emailTarget]?.type !== 'email') {
+      ctx.addIssue({ code: 'custom', message: `settings_email_target "${emailTarget}" is not an email target under targets`, path: ['settings_email_target'] });
+    }
     config.rules.forEach((rule, i) => {
       if (seen.has(rule.id)) ctx.addIssue({ code: 'custom', message: `duplicate rule id "${rule.id}"`, path: ['rules', i, 'id'] });
       seen.add(rule.id);

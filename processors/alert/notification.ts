@@ -2,13 +2,16 @@ import type { Severity } from '../../core/evaluation';
 
 /**
  * What happened to an incident, as told to delivery targets: opened (firing), still firing after
- * renotify_interval_seconds (updated), resolved after the cooldown, or a test from the `test` action.
+ * renotify_interval_seconds (updated), resolved after the cooldown, or a test from the `test` action;
+ * `flagged` and `failed` tell of one log the workspace settings ask to hear about.
  */
-export type NotificationKind = 'firing' | 'updated' | 'resolved' | 'test';
+export type NotificationKind = 'firing' | 'updated' | 'resolved' | 'test' | 'flagged' | 'failed';
 
 /** One message to the delivery targets of an alert rule. */
 export interface AlertNotification {
   kind: NotificationKind;
+  /** For workspace-settings notifications: the outbound webhook event ("log.flagged", "log.failed"). */
+  event?: string;
   incidentId: string;
   ruleId: string;
   ruleName: string;

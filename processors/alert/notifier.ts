@@ -2,6 +2,10 @@
  * Routes notifications to delivery targets. Every target has its own DeliveryQueue, so a Slack
  * outage delays nothing but Slack, and nothing here ever waits on a delivery: the pipeline keeps
  * flowing while a target is down, and each outcome is counted (event "delivery", kind = outcome).
+ *
+ * Targets come in groups that change independently: the config's (by id), the ones managed over
+ * HTTP ("<workspace>/<id>") and the workspace settings' ("settings/<workspace>/<channel>"). A
+ * target whose settings changed gets a new queue; the old one drains in the background.
  */
 import { PermanentError, errorMessage } from '../../core/errors';
 import type { Logger } from '../../core/logger';
@@ -14,8 +18,10 @@ import { SlackTarget } from './targets/slack';
 import type { AlertTarget } from './targets/target';
 import { WebhookTarget } from './targets/webhook';
 
-/** How long shutdown waits for deliveries in flight before giving up on them. */
+/** How long shutdown (or a replaced target) waits for deliveries in flight before giving up on them. */
 const SHUTDOWN_DRAIN_MS = 5000;
+
+export type TargetGroup = 'config' | 'api' | 'settings';
 
 function createTarget(id: string, config: TargetConfig, delivery: AlertProcessorConfig['delivery']): AlertTarget {
   const http = { allowPrivateAddresses: delivery.allow_private_addresses, timeoutMs: delivery.timeout_ms };
@@ -30,41 +36,75 @@ function createTarget(id: string, config: TargetConfig, delivery: AlertProcessor
 }
 
 interface Route {
+  group: TargetGroup;
+  /** The settings the target was built from, to tell whether a sync changed them. */
+  fingerprint: string;
   target: AlertTarget;
   queue: DeliveryQueue<AlertNotification>;
 }
 
 export class Notifier {
   private readonly routes = new Map<string, Route>();
+  private readonly retiring = new Set<Promise<void>>();
 
   constructor(
-    config: AlertProcessorConfig,
+    private readonly delivery: AlertProcessorConfig['delivery'],
     private readonly settings: { id: string; logger: Logger; telemetry: ProcessorTelemetry },
-  ) {
-    for (const [id, targetConfig] of Object.entries(config.targets)) {
-      const target = createTarget(id, targetConfig, config.delivery);
+  ) {}
+
+  /** Makes the group's targets exactly `targets` (keys are globally unique across groups). */
+  sync(group: TargetGroup, targets: ReadonlyMap<string, TargetConfig>): void {
+    for (const [key, route] of [...this.routes]) {
+      if (route.group === group && !targets.has(key)) this.remove(key, route);
+    }
+    for (const [key, config] of targets) {
+      const fingerprint = JSON.stringify(config);
+      const held = this.routes.get(key);
+      if (held && held.fingerprint === fingerprint && held.group === group) continue;
+      if (held) this.remove(key, held);
+      const target = createTarget(key, config, this.delivery);
       const queue = new DeliveryQueue<AlertNotification>({
-        name: `${settings.id}/${id}`,
-        config: config.delivery,
+        name: `${this.settings.id}/${key}`,
+        config: this.delivery,
         send: (notification, signal) => target.send(notification, signal),
-        logger: settings.logger.child({ target: id }),
+        logger: this.settings.logger.child({ target: key }),
         onOutcome: (outcome) => this.count(outcome),
       });
-      this.routes.set(id, { target, queue });
+      this.routes.set(key, { group, fingerprint, target, queue });
     }
   }
 
-  get targetIds(): string[] {
-    return [...this.routes.keys()];
+  private remove(key: string, route: Route): void {
+    this.routes.delete(key);
+    const retired = route.queue
+      .shutdown(SHUTDOWN_DRAIN_MS)
+      .catch(() => undefined)
+      .finally(() => {
+        route.target.close();
+        this.retiring.delete(retired);
+      });
+    this.retiring.add(retired);
+  }
+
+  has(key: string): boolean {
+    return this.routes.has(key);
+  }
+
+  typeOf(key: string): string | undefined {
+    return this.routes.get(key)?.target.type;
+  }
+
+  /** Target keys of a group. */
+  keys(group: TargetGroup): string[] {
+    return [...this.routes].filter(([, r]) => r.group === group).map(([key]) => key);
   }
 
   /** Queues one notification per target; never waits, never throws. */
-  notify(targetIds: readonly string[], notification: AlertNotification): void {
-    for (const id of targetIds) {
-      const route = this.routes.get(id);
-      // The config refuses rules naming unknown targets, so this is a programming error, not data.
+  notify(targetKeys: readonly string[], notification: AlertNotification): void {
+    for (const key of targetKeys) {
+      const route = this.routes.get(key);
       if (!route) {
-        this.settings.logger.error({ target: id }, 'alert rule names a target that does not exist');
+        this.settings.logger.error({ target: key }, 'alert rule names a target that does not exist');
         continue;
       }
       route.queue.enqueue(notification);
@@ -75,21 +115,21 @@ export class Notifier {
    * One attempt to deliver `notification` to a target, now, past the queue: the operator's `test`
    * action wants to know whether the target works, not whether it works after five retries.
    */
-  async sendNow(targetId: string, notification: AlertNotification, signal: AbortSignal): Promise<{ target: string; type: string }> {
-    const route = this.routes.get(targetId);
+  async sendNow(targetKey: string, notification: AlertNotification, signal: AbortSignal): Promise<{ target: string; type: string }> {
+    const route = this.routes.get(targetKey);
     if (!route) {
-      const known = this.targetIds.length ? this.targetIds.join(', ') : 'none configured';
-      throw new PermanentError('PRC_ALERT_UNKNOWN_TARGET', `unknown target "${targetId}" (targets: ${known})`);
+      const known = this.keys('config');
+      throw new PermanentError('PRC_ALERT_UNKNOWN_TARGET', `unknown target "${targetKey}" (targets: ${known.length ? known.join(', ') : 'none configured'})`);
     }
     try {
       await route.target.send(notification, signal);
       this.count('delivered');
     } catch (err) {
       this.count('failed');
-      this.settings.logger.warn({ target: targetId, err: errorMessage(err) }, 'test notification failed');
+      this.settings.logger.warn({ target: targetKey, err: errorMessage(err) }, 'test notification failed');
       throw err;
     }
-    return { target: targetId, type: route.target.type };
+    return { target: targetKey, type: route.target.type };
   }
 
   private count(outcome: DeliveryOutcome): void {
@@ -97,7 +137,9 @@ export class Notifier {
   }
 
   async shutdown(): Promise<void> {
-    await Promise.all([...this.routes.values()].map((route) => route.queue.shutdown(SHUTDOWN_DRAIN_MS)));
-    for (const route of this.routes.values()) route.target.close();
+    const routes = [...this.routes.values()];
+    this.routes.clear();
+    await Promise.all([...routes.map((route) => route.queue.shutdown(SHUTDOWN_DRAIN_MS)), ...this.retiring]);
+    for (const route of routes) route.target.close();
   }
 }

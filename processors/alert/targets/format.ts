@@ -7,10 +7,17 @@ const KIND_WORD: Record<NotificationKind, string> = {
   updated: 'still firing',
   resolved: 'resolved',
   test: 'test',
+  flagged: 'flagged',
+  failed: 'failed',
 };
 
 export function kindWord(kind: NotificationKind): string {
   return KIND_WORD[kind];
+}
+
+/** A notification about one log (workspace settings), not an incident: it has no value or threshold. */
+export function isLogNotice(n: AlertNotification): boolean {
+  return n.kind === 'flagged' || n.kind === 'failed';
 }
 
 /** 4210.3 ms, $12.5, 7.5%, 1200 tokens. */
@@ -47,6 +54,11 @@ export function valueVersusThreshold(n: AlertNotification): string {
 
 /** The notification as plain text lines (email body, logs). */
 export function plainText(n: AlertNotification): string {
+  if (isLogNotice(n)) {
+    const lines = [headline(n), '', `Severity:   ${n.severity}`, `Verdict:    ${n.condition}`, `Where:      ${describeGroup(n.group)}`, `At:         ${n.lastSeen}`];
+    lines.push(`Trace:      ${n.exampleTraceLinks?.[0] ?? n.exampleTraceIds[0] ?? n.incidentId}`);
+    return lines.join('\n') + '\n';
+  }
   const lines = [
     headline(n),
     '',

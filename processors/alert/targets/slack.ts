@@ -2,7 +2,7 @@ import { postJson } from '../../../core/outbound/post-json';
 import type { SlackTargetConfig } from '../config';
 import { describeGroup } from '../group';
 import type { AlertNotification, NotificationKind } from '../notification';
-import { headline, kindWord, valueVersusThreshold } from './format';
+import { headline, isLogNotice, kindWord, valueVersusThreshold } from './format';
 import type { AlertTarget, HttpDeliveryOptions } from './target';
 
 const KIND_EMOJI: Record<NotificationKind, string> = {
@@ -10,6 +10,8 @@ const KIND_EMOJI: Record<NotificationKind, string> = {
   updated: ':warning:',
   resolved: ':white_check_mark:',
   test: ':information_source:',
+  flagged: ':triangular_flag_on_post:',
+  failed: ':x:',
 };
 
 /** Slack's mrkdwn treats &, < and > as control characters; anything from span data is escaped. */
@@ -36,14 +38,17 @@ export interface SlackMessage {
 /** An incoming-webhook payload: `text` for notifications and old clients, blocks for the message itself. */
 export function slackMessage(n: AlertNotification, channel?: string): SlackMessage {
   const field = (name: string, value: string): MrkdwnText => ({ type: 'mrkdwn', text: cut(`*${name}*\n${escape(value)}`, 2000) });
-  const fields = [
-    field('Severity', n.severity.toUpperCase()),
-    field('Condition', n.condition),
-    field('Value', valueVersusThreshold(n)),
-    field('Group', describeGroup(n.group)),
-    field('First seen', n.firstSeen),
-    field(n.resolvedAt ? 'Resolved' : 'Last seen', n.resolvedAt ?? n.lastSeen),
-  ];
+  const logNotice = isLogNotice(n);
+  const fields = logNotice
+    ? [field('Severity', n.severity.toUpperCase()), field('Verdict', n.condition), field('Where', describeGroup(n.group)), field('At', n.lastSeen)]
+    : [
+        field('Severity', n.severity.toUpperCase()),
+        field('Condition', n.condition),
+        field('Value', valueVersusThreshold(n)),
+        field('Group', describeGroup(n.group)),
+        field('First seen', n.firstSeen),
+        field(n.resolvedAt ? 'Resolved' : 'Last seen', n.resolvedAt ?? n.lastSeen),
+      ];
   const blocks: SlackMessage['blocks'] = [
     { type: 'header', text: { type: 'plain_text', text: cut(`${n.ruleName} ${kindWord(n.kind)}`, 150) } },
     { type: 'section', text: { type: 'mrkdwn', text: cut(`${KIND_EMOJI[n.kind]} *${escape(n.ruleName)}* is *${kindWord(n.kind)}* for ${escape(describeGroup(n.group))}`, 3000) }, fields },
@@ -55,11 +60,14 @@ export function slackMessage(n: AlertNotification, channel?: string): SlackMessa
     });
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: cut(`*Example traces*\n${links.join('\n')}`, 3000) } });
   }
-  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: cut(`incident \`${n.incidentId}\` · rule \`${escape(n.ruleId)}\``, 3000) }] });
+  const context = logNotice ? `workspace settings · trace \`${escape(n.incidentId)}\`` : `incident \`${n.incidentId}\` · rule \`${escape(n.ruleId)}\``;
+  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: cut(context, 3000) }] });
   return {
     text: cut(
       n.kind === 'test'
         ? `${KIND_EMOJI[n.kind]} ${escape(headline(n))}`
+        : logNotice
+          ? `${KIND_EMOJI[n.kind]} ${escape(headline(n))} — ${escape(n.condition)}`
         : `${KIND_EMOJI[n.kind]} ${escape(headline(n))} — ${escape(n.condition)}: ${escape(valueVersusThreshold(n))}`,
       3000,
     ),

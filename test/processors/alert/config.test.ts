@@ -142,7 +142,7 @@ describe('alert config', () => {
     });
     expect(result.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([
       ['rules.0.condition.window_seconds', 'window_seconds must be at most 2592000 (30 days)'],
-      ['targets.hook.url', 'Invalid URL'],
+      ['targets.hook.url', 'must be an http(s) URL'],
       ['trace_link', 'trace_link must contain {trace_id}'],
     ]);
   });
