@@ -9,8 +9,8 @@
 
 export const SETTINGS_OBJECT_ID = 'workspace';
 
-/** Events `outboundWebhookEvents` may list: a log's verdict (pass, flagged, error) and a human decision on it. */
-export const OUTBOUND_WEBHOOK_EVENTS = ['pass', 'flagged', 'error', 'decision'] as const;
+/** Events `outboundWebhookEvents` may list: the verdicts that notify (a flagged log, a failed evaluation). */
+export const OUTBOUND_WEBHOOK_EVENTS = ['flagged', 'error'] as const;
 export type OutboundWebhookEvent = (typeof OUTBOUND_WEBHOOK_EVENTS)[number];
 
 export const JUDGE_PROVIDERS = ['anthropic', 'openai', 'openrouter'] as const;
