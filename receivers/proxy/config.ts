@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { ingestOptions } from '../../core/ingest/config';
+import { gatewayIdSchema, routeConditionsSchema } from '../../core/llm/failover-policy';
 import { preflightConfigSchema } from '../../core/llm/governance-config';
 
 const MiB = 1024 * 1024;
-const ID = /^[A-Za-z0-9_.-]{1,64}$/;
-const idSchema = z.string().regex(ID, 'ids are 1-64 characters of letters, digits, "_", "." and "-"');
+const idSchema = gatewayIdSchema;
 
 /** An http(s) URL, or a ${env:...} reference the config loader fills in. */
 const baseUrl = z
@@ -27,12 +27,7 @@ const routeSchema = z.strictObject({
   fallbacks: z.array(idSchema).default([]),
   /** Requests for these models take this route when they send no X-Route-ID. */
   models: z.array(z.string().min(1)).default([]),
-  conditions: z
-    .strictObject({
-      latency_threshold_ms: z.number().int().positive().optional(),
-      error_rate_threshold: z.number().min(0).max(1).optional(),
-    })
-    .prefault({}),
+  conditions: routeConditionsSchema,
 });
 
 const { idempotency: _unused, ...ingest } = ingestOptions({ rateLimit: 600, maxRequestBodyBytes: 32 * MiB });

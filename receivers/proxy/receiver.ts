@@ -12,6 +12,7 @@ import { backoffMs, retryAfterMs, UpstreamHealth, YamlFailoverPolicy } from '../
 import type { FailoverPolicy, RoutePlan } from '../../core/llm/failover';
 import { inputMessagesOf, outcomeOfJson, streamReaderFor } from '../../core/llm/outcome';
 import type { EventVerdict } from '../../core/llm/outcome';
+import { LayeredPreflight } from '../../core/llm/layered-preflight';
 import { allowAll } from '../../core/llm/preflight';
 import type { Preflight } from '../../core/llm/preflight';
 import { emptyOutcome, errorEnvelope, isRecord } from '../../core/llm/protocol';
@@ -20,10 +21,13 @@ import { SseDecoder, SseFramer } from '../../core/llm/sse';
 import { bodyFailureKind, UpstreamCallError, UpstreamClient } from '../../core/llm/upstream-client';
 import type { UpstreamResponse } from '../../core/llm/upstream-client';
 import { bodyTimeoutsOf, listenerOptionsOf } from '../../core/listener-config';
+import { GLOBAL_WORKSPACE } from '../../core/control/objects';
 import type { Attributes, Span } from '../../core/span';
 import type { ReceiverTelemetry } from '../../core/telemetry';
 import { DEFAULT_WORKSPACE, receiverAuthenticator } from '../../core/workspaces';
 import type { ProxyReceiverConfig, UpstreamConfig } from './config';
+import { ManagedGuardrails } from './managed-guardrails';
+import { ManagedRoutes } from './managed-routes';
 import { clientResponseHeaders, firstHeader, passthroughResponseHeaders, upstreamRequestHeaders } from './headers';
 import { callSpans, httpSpan } from './span';
 import type { AttemptRecord, CallContext, CallRecord } from './span';
@@ -116,14 +120,20 @@ export class ProxyReceiver implements Receiver {
   private readonly telemetry: ReceiverTelemetry;
   /** Statuses that fail over (never 400, 401, 403, 404 or 422, whatever on_status says). */
   private readonly failoverStatus: ReadonlySet<number>;
+  /** The configured preflight, then the guardrail policies of the caller's workspace. */
+  private readonly preflight: Preflight;
+  private readonly guardrails: ManagedGuardrails;
+  private readonly unwatch: (() => void)[] = [];
 
   constructor(
     private readonly config: ProxyReceiverConfig,
     private readonly settings: ComponentSettings<ReceiverTelemetry>,
     next: SpanConsumer,
-    private readonly preflight: Preflight = allowAll,
+    configuredPreflight: Preflight = allowAll,
   ) {
     this.telemetry = settings.telemetry;
+    this.guardrails = new ManagedGuardrails(settings.logger, settings.id);
+    this.preflight = new LayeredPreflight(configuredPreflight, (workspace) => this.guardrails.activeFor(workspace));
     this.failoverStatus = new Set(config.failover.on_status.filter((s) => ![400, 401, 403, 404, 422].includes(s)));
     this.rateLimits = new RateLimits(config.rate_limit);
     this.limiter = new InflightLimiter(config.max_inflight_bytes, config.max_receiving_bytes);
@@ -158,7 +168,12 @@ export class ProxyReceiver implements Receiver {
         { primary: r.primary, fallbacks: r.fallbacks, models: r.models, conditions: { latencyThresholdMs: r.conditions.latency_threshold_ms, errorRateThreshold: r.conditions.error_rate_threshold } },
       ]),
     );
-    this.policy = new YamlFailoverPolicy(routes, defaults, families);
+    const managedRoutes = new ManagedRoutes(new YamlFailoverPolicy(routes, defaults, families), families, this.settings.logger, this.settings.id);
+    this.policy = managedRoutes;
+    this.declareConfigObjects(host);
+    this.unwatch.push(host.objects.watch('failover_policy', (objects) => managedRoutes.apply(objects)));
+    this.unwatch.push(host.objects.watch('policy', (objects) => this.guardrails.apply(objects)));
+    host.provide('upstreamHealth', { stateOf: (id) => (this.upstreams.has(id) ? this.health.report(id).state : undefined) });
     this.settings.telemetry.watchInflight?.(() => ({ held: this.limiter.inUse, receiving: this.limiter.receiving }));
     host.registerAdminAction(this.settings.id, 'health', async () => this.healthReport());
     this.telemetry.watchUpstreams?.(() => Object.fromEntries([...this.upstreams.keys()].map((id) => [id, this.health.report(id)])));
@@ -176,8 +191,28 @@ export class ProxyReceiver implements Receiver {
     this.accepting = true;
   }
 
+  /** The routes and the preflight of the YAML, shown read-only by the control plane. */
+  private declareConfigObjects(host: Host): void {
+    const { routes, preflight } = this.config;
+    host.objects.declare(
+      this.settings.id,
+      'failover_policy',
+      Object.entries(routes).map(([id, route]) => ({
+        workspace: GLOBAL_WORKSPACE,
+        id,
+        spec: { route_id: id, primary_endpoint: route.primary, fallback_endpoints: route.fallbacks, conditions: route.conditions, status: 'active', ...(route.models.length > 0 ? { models: route.models } : {}) },
+      })),
+    );
+    if (preflight) {
+      host.objects.declare(this.settings.id, 'policy', [
+        { workspace: GLOBAL_WORKSPACE, id: `${this.settings.id.replace(/[^A-Za-z0-9_.-]/g, '_')}.preflight`, spec: { name: `preflight of ${this.settings.id} (pipelines.yaml)`, status: 'active', ...preflight } },
+      ]);
+    }
+  }
+
   async shutdown(): Promise<void> {
     this.accepting = false;
+    for (const stop of this.unwatch.splice(0)) stop();
     const { listener } = this;
     this.listener = undefined;
     const deadline = Date.now() + this.config.span_queue.drain_timeout_ms;
@@ -337,7 +372,7 @@ export class ProxyReceiver implements Receiver {
     const model = typeof body.model === 'string' ? body.model : undefined;
     const stream = body.stream === true && api !== 'embeddings';
     const inputMessages = inputMessagesOf(api, body);
-    const resolution = this.policy.resolve({ routeId: boundedId(req.headers['x-route-id']), model, family });
+    const resolution = this.policy.resolve({ workspace, routeId: boundedId(req.headers['x-route-id']), model, family });
     if (!resolution.ok) {
       return resolution.reason === 'unknown_route'
         ? this.refuse(res, api, 400, 'invalid_request_error', 'unknown_route', resolution.message, 'unknown_route')
@@ -649,7 +684,7 @@ export class ProxyReceiver implements Receiver {
     const raw = hasBody ? await this.readRequestBody(req, res, 'openai') : undefined;
     if (hasBody && raw === undefined) return;
     const context = this.contextOf(req.headers, workspace);
-    const resolution = this.policy.resolve({ routeId: boundedId(req.headers['x-route-id']), family });
+    const resolution = this.policy.resolve({ workspace, routeId: boundedId(req.headers['x-route-id']), family });
     if (!resolution.ok) return this.refuse(res, 'openai', resolution.reason === 'unknown_route' ? 400 : 502, 'invalid_request_error', resolution.reason, resolution.message, resolution.reason);
     const upstream = this.upstreams.get(resolution.plan.primaryEndpoint) as Upstream;
     const controller = new AbortController();
