@@ -5,7 +5,9 @@ import type { SecretPath } from './secrets';
 export const SECRET_FIELDS: Readonly<Record<ObjectKind, readonly SecretPath[]>> = {
   rule: [['llmJudgeApiKey']],
   alert_rule: [],
-  delivery_target: [['config', 'webhook_url'], ['config', 'url'], ['config', 'password'], ['config', 'secret'], ['config', 'signing_secret']],
+  // The alert processor's target settings (core/alerting/target-configs.ts): Slack and webhook URLs
+  // carry their credential, the webhook's signing secret, SMTP's password, an Authorization header.
+  delivery_target: [['config', 'webhook_url'], ['config', 'url'], ['config', 'signing_secret'], ['config', 'smtp', 'auth', 'pass'], ['config', 'headers', 'Authorization'], ['config', 'headers', 'authorization']],
   policy: [],
   failover_policy: [],
   settings: [['slackWebhookUrl'], ['outboundWebhookUrl'], ['openaiApiKey'], ['anthropicApiKey'], ['openrouterApiKey'], ['smtpPassword']],

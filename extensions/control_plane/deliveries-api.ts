@@ -1,0 +1,84 @@
+/**
+ * The self-hosted contract's delivery targets (`/v1/workspaces/:id/deliveries`): list, create,
+ * get, replace, delete, and `POST …/:targetId/verify`, which sends a verification message. Stored
+ * as kind `delivery_target`; the settings follow the alert processor's targets (Slack
+ * `webhook_url`/`channel`, webhook `url`/`signing_secret`/`headers`, email `smtp`/`from`/`to`).
+ * Secrets are sealed at rest by the catalog and masked in answers; a PUT that sends a masked
+ * value back keeps the stored secret.
+ */
+import { deliveryTargetBodySchema } from '../../core/alerting/api-objects';
+import type { ControlObjects } from '../../core/control/catalog';
+import type { ControlObject } from '../../core/control/objects';
+import { SECRET_FIELDS } from '../../core/control/secret-fields';
+import { mask } from '../../core/control/secrets';
+import type { SecretPath } from '../../core/control/secrets';
+import type { ApiRoute } from '../../core/http-api';
+import { IngestError, parseBody } from '../../core/ingest/problems';
+import { findIn, resourceRoutes } from './alert-resource';
+import type { WorkspaceResource } from './alert-resource';
+import type { ControlPlaneDeps } from './routes';
+
+const BASE = '/v1/workspaces/:id/deliveries';
+
+export const DELIVERIES_PATHS = [BASE, `${BASE}/:targetId`, `${BASE}/:targetId/verify`] as const;
+
+function at(node: unknown, path: SecretPath): unknown {
+  let value = node;
+  for (const part of path) value = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>)[part] : undefined;
+  return value;
+}
+
+/** The body with every secret the client sent back masked (as it read it) replaced by the stored one. */
+export function restoreMaskedSecrets(body: unknown, current: ControlObject | undefined): unknown {
+  if (!current || body === null || typeof body !== 'object' || Array.isArray(body)) return body;
+  const out = structuredClone(body) as Record<string, unknown>;
+  for (const path of SECRET_FIELDS.delivery_target) {
+    const stored = at(current.spec, path);
+    const sent = at(out, path);
+    if (typeof stored !== 'string' || typeof sent !== 'string' || sent !== mask(stored)) continue;
+    const parent = at(out, path.slice(0, -1)) as Record<string, unknown>;
+    parent[path[path.length - 1]] = stored;
+  }
+  return out;
+}
+
+function deliveriesResource(objects: ControlObjects): WorkspaceResource {
+  return {
+    kind: 'delivery_target',
+    base: BASE,
+    param: 'targetId',
+    idPrefix: 'dlv',
+    label: 'delivery target',
+    list: { sortable: ['created_at', 'updated_at', 'name', 'type', 'default_severity'], defaultSort: { field: 'created_at', direction: 'desc' }, filterable: ['type', 'default_severity', 'source', 'name'] },
+    parse: (body, _workspace, current) => parseBody(deliveryTargetBodySchema, restoreMaskedSecrets(body, current)),
+    checkDelete: (object, workspace) => {
+      const users = objects
+        .list('alert_rule', workspace)
+        .filter((rule) => rule.source === 'api' && rule.workspace === workspace && Array.isArray(rule.spec.delivery_targets) && rule.spec.delivery_targets.includes(object.id))
+        .map((rule) => rule.id);
+      if (users.length > 0) throw new IngestError(409, 'API_CONFLICT', `delivery target "${object.id}" is used by alert rules ${users.join(', ')}: remove it from them first`);
+    },
+  };
+}
+
+export function deliveryRoutes({ host }: ControlPlaneDeps): ApiRoute[] {
+  const objects = host.objects;
+  const resource = deliveriesResource(objects);
+  return [
+    ...resourceRoutes(objects, resource),
+    {
+      method: 'POST',
+      path: `${BASE}/:targetId/verify`,
+      role: 'admin',
+      handle: async (request) => {
+        const target = findIn(objects, resource, request);
+        const alerting = host.capability('alerting');
+        if (!alerting) throw new IngestError(503, 'API_NO_ALERTING', 'no alert processor runs in this daemon', undefined, 60);
+        const report = await alerting.verifyTarget(request.workspace, target.id);
+        if (!report) throw new IngestError(409, 'API_NOT_APPLIED', `delivery target "${target.id}" is stored but the alert processor has not applied it (see its log)`);
+        const [attempt] = report.deliveries;
+        return { status: 200, body: { target_id: target.id, verified: attempt?.delivered === true, ...(attempt?.error ? { error: attempt.error } : {}), sent: report.sent } };
+      },
+    },
+  ];
+}
