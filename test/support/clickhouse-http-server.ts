@@ -265,10 +265,20 @@ function parseInsert(query: string): { table: string; format: string } | undefin
   return match ? { table: match[1], format: match[2] } : undefined;
 }
 
+/**
+ * `param_<name>` values bound as the server binds them: the HTTP interface reads them in the
+ * escaped (TabSeparated) form clients send (`\'`, `\\`, `\t`, `\n`, ...), so they are unescaped first.
+ */
 function queryParams(params: URLSearchParams): Record<string, string> {
   const bound: Record<string, string> = {};
-  for (const [key, value] of params) if (key.startsWith('param_')) bound[key.slice('param_'.length)] = value;
+  for (const [key, value] of params) if (key.startsWith('param_')) bound[key.slice('param_'.length)] = unescapeParam(value);
   return bound;
+}
+
+const ESCAPES: Readonly<Record<string, string>> = { t: '\t', n: '\n', r: '\r', b: '\b', f: '\f', '0': '\0' };
+
+function unescapeParam(value: string): string {
+  return value.replace(/\\(.)/gs, (_match, ch: string) => ESCAPES[ch] ?? ch);
 }
 
 function header(req: http.IncomingMessage, name: string): string | undefined {
