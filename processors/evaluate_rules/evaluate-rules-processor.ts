@@ -1,6 +1,7 @@
 import type { ComponentSettings, Host, Processor, SpanConsumer } from '../../core/component';
 import type { ControlObject } from '../../core/control/objects';
 import { GLOBAL_WORKSPACE } from '../../core/control/objects';
+import { SETTINGS_OBJECT_ID } from '../../core/control/workspace-settings';
 import { apiRuleOf, engineRuleOf } from '../../core/rules/api-rules';
 import type { ApiRule } from '../../core/rules/api-rules';
 import { errorMessage, ShuttingDownError } from '../../core/errors';
@@ -77,7 +78,7 @@ export class EvaluateRulesProcessor implements Processor {
     this.telemetry = settings.telemetry;
     this.callbacks = new CallbackSender(config.callbacks, { logger: settings.logger, telemetry: settings.telemetry });
     // Judge keys and models may come from the workspace's settings object (secrets decrypted in memory).
-    this.judge = new SpanJudge(config.judge, (workspace) => this.host?.objects.get('settings', workspace, 'workspace')?.spec);
+    this.judge = new SpanJudge(config.judge, (workspace) => this.host?.objects.get('settings', workspace, SETTINGS_OBJECT_ID)?.spec);
   }
 
   async start(host: Host): Promise<void> {

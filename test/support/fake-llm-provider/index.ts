@@ -115,7 +115,9 @@ export class FakeLlmProvider {
       }
     }
 
-    const pathname = new URL(record.path, 'http://fake').pathname.replace(/\/+$/, '');
+    let pathname = new URL(record.path, 'http://fake').pathname.replace(/\/+$/, '');
+    const prefix = behaviour.pathPrefix?.replace(/\/+$/, '');
+    if (prefix && pathname.startsWith(`${prefix}/`)) pathname = pathname.slice(prefix.length);
     const isAnthropic = pathname === '/v1/messages' || headers['anthropic-version'] !== undefined;
 
     if (!(await ex.wait(behaviour.latencyMs))) return;

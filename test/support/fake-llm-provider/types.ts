@@ -53,6 +53,8 @@ export interface FakeBehaviour {
   errorType?: string;
   /** Extension: extra response headers (lowercase names), on every answer. */
   headers?: Record<string, string>;
+  /** Extension: a base path the provider is served under (OpenRouter's `/api`): `/api/v1/...` is answered as `/v1/...`. */
+  pathPrefix?: string;
 }
 
 export interface FakeRequest {
@@ -106,6 +108,7 @@ export interface Resolved {
   toolArgumentChunkSize: number;
   errorType?: string;
   headers: Record<string, string>;
+  pathPrefix?: string;
 }
 
 export function resolveBehaviour(b: FakeBehaviour): Resolved {
@@ -138,6 +141,7 @@ export function resolveBehaviour(b: FakeBehaviour): Resolved {
     toolArgumentChunkSize: size,
     errorType: b.errorType,
     headers: b.headers ?? {},
+    pathPrefix: b.pathPrefix,
   };
 }
 
