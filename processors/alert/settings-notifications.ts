@@ -12,6 +12,7 @@ import { GLOBAL_WORKSPACE } from '../../core/control/objects';
 import type { Severity } from '../../core/evaluation';
 import type { Logger } from '../../core/logger';
 import type { Span } from '../../core/span';
+import { SETTINGS_OBJECT_ID } from '../../core/control/workspace-settings';
 import { spanDimension } from './group';
 import type { AlertNotification } from './notification';
 
@@ -20,7 +21,6 @@ export type LogVerdict = 'flagged' | 'error';
 /** The notifier's keys to send to, per verdict. */
 export type SettingsRoutes = Record<LogVerdict, string[]>;
 
-export const SETTINGS_OBJECT_ID = 'workspace';
 
 /** Webhook event names, as the settings list them: "flagged", "failed" (also "log.flagged", "error", "all"). */
 function eventsOf(value: unknown): Set<LogVerdict> {
