@@ -5,6 +5,7 @@ import { SETTINGS_OBJECT_ID } from '../../core/control/workspace-settings';
 import { apiRuleOf, engineRuleOf } from '../../core/rules/api-rules';
 import type { ApiRule } from '../../core/rules/api-rules';
 import { errorMessage, ShuttingDownError } from '../../core/errors';
+import { RateLimitedWarn } from '../../core/rate-limited-warn';
 import { mergeConsumeResults, spanKey, verdictOf } from '../../core/evaluation';
 import type { ConsumeResult, Finding, Severity, SpanEvaluation, Verdict } from '../../core/evaluation';
 import { IngestError } from '../../core/ingest/problems';
@@ -64,6 +65,7 @@ export class EvaluateRulesProcessor implements Processor {
   private readonly telemetry: ProcessorTelemetry;
   /** Runs llm_judge rules; calls nothing while no such rule exists. */
   private readonly judge: SpanJudge;
+  private readonly judgeWarn: RateLimitedWarn;
   private host: Host | undefined;
   private stopped = false;
   private stopping: Promise<void> | undefined;
@@ -79,6 +81,7 @@ export class EvaluateRulesProcessor implements Processor {
     this.callbacks = new CallbackSender(config.callbacks, { logger: settings.logger, telemetry: settings.telemetry });
     // Judge keys and models may come from the workspace's settings object (secrets decrypted in memory).
     this.judge = new SpanJudge(config.judge, (workspace) => this.host?.objects.get('settings', workspace, SETTINGS_OBJECT_ID)?.spec);
+    this.judgeWarn = new RateLimitedWarn(settings.logger, 'llm_judge rules got no verdict (the findings say why)');
   }
 
   async start(host: Host): Promise<void> {
@@ -164,6 +167,11 @@ export class EvaluateRulesProcessor implements Processor {
     const counts = { pass: 0, fail: 0, error: 0 };
     for (const j of judged) for (const outcome of j?.outcomes ?? []) counts[outcome]++;
     for (const outcome of ['pass', 'fail', 'error'] as const) if (counts[outcome] > 0) this.telemetry.event('judge_call', counts[outcome], outcome);
+    if (counts.error > 0) {
+      // The reason names provider, status and timeout (keys are scrubbed from provider messages), never the text judged.
+      const example = judged.flatMap((j) => j?.findings ?? []).find((f) => f.outcome === 'error');
+      this.judgeWarn.warn({ errors: counts.error, rule: example?.ruleId, reason: example?.detail });
+    }
   }
 
   /** The batch to hand on (copied only where a span got a verdict, plus agent-run records). */

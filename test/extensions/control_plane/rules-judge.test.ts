@@ -171,7 +171,8 @@ describe('control plane: llm_judge rules against a local fake provider', () => {
     const settings = await call('GET', '/api/settings');
     const rules = await call('GET', '/api/rules');
     const everything = JSON.stringify([objects, audit, spans, settings.body, rules.body]) + logLines.join('');
-    expect(logLines.length).toBeGreaterThan(0);
+    // The judge's failures were logged (with their reasons), the keys were not.
+    expect(logLines.some((line) => line.includes('llm_judge rules got no verdict') && line.includes('judge error: timed out after'))).toBe(true);
     for (const key of [CONFIG_JUDGE_KEY, WORKSPACE_JUDGE_KEY]) expect(everything).not.toContain(key);
     expect(everything).not.toMatch(/plaintextJudgeKey/);
   });
