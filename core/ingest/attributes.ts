@@ -64,6 +64,7 @@ export const PIPELINE_KEYS: ReadonlySet<string> = new Set([
   'tracehouse.finding.severity',
   'tracehouse.redactions',
   'tracehouse.cost_status',
+  'tracehouse.judge.cost_usd',
 ]);
 
 export function isReservedKey(key: string): boolean {
