@@ -1,4 +1,5 @@
 import type { ComponentSettings, Host, Processor, SpanConsumer } from '../../core/component';
+import { ObjectWarnings } from '../../core/control/object-warnings';
 import type { ControlObject } from '../../core/control/objects';
 import { GLOBAL_WORKSPACE } from '../../core/control/objects';
 import { SETTINGS_OBJECT_ID } from '../../core/control/workspace-settings';
@@ -60,6 +61,7 @@ export class EvaluateRulesProcessor implements Processor {
   /** The rules of the config plus those managed over HTTP (control-plane kind `rule`), rebuilt on every change. */
   private engine: RuleEngine;
   private unwatch: (() => void) | undefined;
+  private readonly ruleWarnings: ObjectWarnings;
   private readonly detector: AgentRunDetector;
   private readonly callbacks: CallbackSender;
   private readonly telemetry: ProcessorTelemetry;
@@ -78,6 +80,7 @@ export class EvaluateRulesProcessor implements Processor {
     this.engine = new RuleEngine(config.rules);
     this.detector = new AgentRunDetector(config.agent_runs);
     this.telemetry = settings.telemetry;
+    this.ruleWarnings = new ObjectWarnings(settings.logger);
     this.callbacks = new CallbackSender(config.callbacks, { logger: settings.logger, telemetry: settings.telemetry });
     // Judge keys and models may come from the workspace's settings object (secrets decrypted in memory).
     this.judge = new SpanJudge(config.judge, (workspace) => this.host?.objects.get('settings', workspace, SETTINGS_OBJECT_ID)?.spec);
@@ -122,7 +125,7 @@ export class EvaluateRulesProcessor implements Processor {
       const candidate = engineRuleOf(object.workspace === GLOBAL_WORKSPACE ? undefined : object.workspace, object.id, object.spec as ApiRule);
       const parsed = ruleConfigSchema.safeParse(candidate);
       if (parsed.success) managed.push(parsed.data);
-      else this.settings.logger.warn({ rule: object.id, workspace: object.workspace, type: candidate.type }, 'a rule managed over HTTP cannot be applied by this processor and is skipped');
+      else this.ruleWarnings.warnOnce(object, 'a rule managed over HTTP cannot be applied by this processor and is skipped', { type: candidate.type });
     }
     this.engine = new RuleEngine([...this.config.rules, ...managed]);
   }

@@ -10,18 +10,22 @@ import { guardrailPolicySchema, preflightConfigOf } from '../../core/llm/guardra
 import type { Preflight } from '../../core/llm/preflight';
 import type { Logger } from '../../core/logger';
 import { errorMessage } from '../../core/errors';
+import { ObjectWarnings } from '../../core/control/object-warnings';
 
 const NONE: readonly Preflight[] = [];
 
 export class ManagedGuardrails {
   private byWorkspace = new Map<string, Preflight[]>();
   private readonly ledgers = new Map<string, { windowMs: number; ledger: InMemorySpendLedger }>();
-  private readonly warned = new Set<string>();
+
+  private readonly warnings: ObjectWarnings;
 
   constructor(
-    private readonly logger: Logger,
-    private readonly owner: string,
-  ) {}
+    logger: Logger,
+    owner: string,
+  ) {
+    this.warnings = new ObjectWarnings(logger, { receiver: owner });
+  }
 
   /** The active policies of a workspace, oldest first. */
   activeFor(workspace: string): readonly Preflight[] {
@@ -36,7 +40,7 @@ export class ManagedGuardrails {
     for (const object of ordered) {
       const parsed = guardrailPolicySchema.safeParse(object.spec);
       if (!parsed.success) {
-        this.warnOnce(object, 'a guardrail policy of the control plane cannot be read and is skipped');
+        this.warnings.warnOnce(object, 'a guardrail policy of the control plane cannot be read and is skipped');
         continue;
       }
       const config = preflightConfigOf(parsed.data);
@@ -54,7 +58,7 @@ export class ManagedGuardrails {
       try {
         governance = new Governance(config, { ledger });
       } catch (err) {
-        this.warnOnce(object, 'a guardrail policy of the control plane cannot be applied and is skipped', { err: errorMessage(err) });
+        this.warnings.warnOnce(object, 'a guardrail policy of the control plane cannot be applied and is skipped', { err: errorMessage(err) });
         continue;
       }
       let list = next.get(object.workspace);
@@ -65,10 +69,4 @@ export class ManagedGuardrails {
     this.byWorkspace = next;
   }
 
-  private warnOnce(object: ControlObject, message: string, extra: Record<string, unknown> = {}): void {
-    const key = `${object.workspace}\u0000${object.id}\u0000${object.version}`;
-    if (this.warned.has(key)) return;
-    this.warned.add(key);
-    this.logger.warn({ receiver: this.owner, workspace: object.workspace, policy: object.id, ...extra }, message);
-  }
 }

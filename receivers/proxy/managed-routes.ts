@@ -9,6 +9,7 @@ import { routePlanOf } from '../../core/llm/failover';
 import type { FailoverPolicy, RouteConditions, RouteQuery, RouteResolution } from '../../core/llm/failover';
 import { conditionsOf, failoverPolicySchema } from '../../core/llm/failover-policy';
 import type { Logger } from '../../core/logger';
+import { ObjectWarnings } from '../../core/control/object-warnings';
 
 type Family = 'openai' | 'anthropic';
 
@@ -22,14 +23,17 @@ interface ManagedRoute {
 export class ManagedRoutes implements FailoverPolicy {
   /** workspace -> route id -> its active policy. */
   private byWorkspace = new Map<string, Map<string, ManagedRoute>>();
-  private readonly warned = new Set<string>();
+
+  private readonly warnings: ObjectWarnings;
 
   constructor(
     private readonly configured: FailoverPolicy,
     private readonly families: ReadonlyMap<string, Family>,
-    private readonly logger: Logger,
-    private readonly owner: string,
-  ) {}
+    logger: Logger,
+    owner: string,
+  ) {
+    this.warnings = new ObjectWarnings(logger, { receiver: owner });
+  }
 
   resolve(query: RouteQuery): RouteResolution {
     if (query.routeId !== undefined && query.workspace !== undefined) {
@@ -47,14 +51,14 @@ export class ManagedRoutes implements FailoverPolicy {
     for (const object of ordered) {
       const parsed = failoverPolicySchema.safeParse(object.spec);
       if (!parsed.success) {
-        this.warnOnce(object, 'a failover policy of the control plane cannot be read and is skipped');
+        this.warnings.warnOnce(object, 'a failover policy of the control plane cannot be read and is skipped');
         continue;
       }
       const policy = parsed.data;
       if (policy.status !== 'active') continue;
       const unknown = [policy.primary_endpoint, ...policy.fallback_endpoints].filter((id) => !this.families.has(id));
       if (unknown.length > 0) {
-        this.warnOnce(object, 'a failover policy names upstreams this gateway does not have and is skipped', { unknownEndpoints: unknown, route: policy.route_id });
+        this.warnings.warnOnce(object, 'a failover policy names upstreams this gateway does not have and is skipped', { unknownEndpoints: unknown, route: policy.route_id });
         continue;
       }
       let routes = next.get(object.workspace);
@@ -64,10 +68,4 @@ export class ManagedRoutes implements FailoverPolicy {
     this.byWorkspace = next;
   }
 
-  private warnOnce(object: ControlObject, message: string, extra: Record<string, unknown> = {}): void {
-    const key = `${object.workspace}\u0000${object.id}\u0000${object.version}`;
-    if (this.warned.has(key)) return;
-    this.warned.add(key);
-    this.logger.warn({ receiver: this.owner, workspace: object.workspace, policy: object.id, ...extra }, message);
-  }
 }

@@ -6,6 +6,8 @@
 import { startDaemon, uniqueDatabase } from '../../support/daemon';
 import type { TestDaemon } from '../../support/daemon';
 import type { HttpStandIn, SmtpStandIn } from '../../processors/alert/support';
+import { apiCall } from './api-client';
+import type { ApiAnswer } from './api-client';
 
 export const ADMIN_KEY = 'cp_alert_admin_key_0123456789ab';
 export const READ_KEY = 'cp_alert_read_key_0123456789abc';
@@ -69,23 +71,11 @@ export async function startAlertDaemon(prefix: string, options: AlertDaemonOptio
   return { daemon: await startDaemon(alertDaemonYaml(database, options)), database };
 }
 
-export interface Answer {
-  status: number;
-  headers: Headers;
-  text: string;
-  body: any;
-}
+export type Answer = ApiAnswer;
 
 /** One control-plane call; every answer's text is kept in `seen` when given (to look for secrets). */
-export async function call(daemon: TestDaemon, method: string, route: string, key: string, body?: unknown, headers: Record<string, string> = {}, seen?: string[]): Promise<Answer> {
-  const res = await fetch(`${daemon.receiverUrl('control_plane')}${route}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  seen?.push(text, JSON.stringify([...res.headers]));
-  return { status: res.status, headers: res.headers, text, body: text === '' ? undefined : JSON.parse(text) };
+export function call(daemon: TestDaemon, method: string, route: string, key: string, body?: unknown, headers: Record<string, string> = {}, seen?: string[]): Promise<ApiAnswer> {
+  return apiCall(daemon.receiverUrl('control_plane'), method, route, key, body, headers, seen);
 }
 
 /** A sync log through the logs receiver; answers its verdict status (flagged when the output says "refund"). */

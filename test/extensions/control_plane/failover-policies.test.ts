@@ -140,7 +140,7 @@ describe('control plane: failover policies', () => {
     const refused = await chat(gw, ADMIN_KEY, 'hi', { routeId: 'ghost' });
     expect(refused.status).toBe(400);
     expect(refused.body.error.code).toBe('unknown_route');
-    const warning = gw.logs.map((l) => JSON.parse(l)).find((l) => l.policy === ghost.body.id);
+    const warning = gw.logs.map((l) => JSON.parse(l)).find((l) => l.kind === 'failover_policy' && l.id === ghost.body.id);
     expect(warning).toMatchObject({ level: 40, unknownEndpoints: ['nowhere', 'elsewhere'], route: 'ghost', workspace: 'acme' });
     expect(warning.msg).toMatch(/does not have/);
 

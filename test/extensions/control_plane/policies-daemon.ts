@@ -5,6 +5,8 @@
 import { FakeLlmProvider } from '../../support/fake-llm-provider';
 import { startDaemon, uniqueDatabase } from '../../support/daemon';
 import type { TestDaemon } from '../../support/daemon';
+import { apiCall } from './api-client';
+import type { ApiAnswer } from './api-client';
 
 export const ADMIN_KEY = 'pol_admin_key_0123456789abcdef';
 export const READ_KEY = 'pol_read_key_0123456789abcdefgh';
@@ -90,14 +92,8 @@ export interface Answer {
 }
 
 /** A control-plane call. */
-export async function call(gw: PolicyGateway, method: string, route: string, key: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
-  const res = await fetch(`${gw.api}${route}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text === '' ? undefined : JSON.parse(text) };
+export function call(gw: PolicyGateway, method: string, route: string, key: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiAnswer> {
+  return apiCall(gw.api, method, route, key, body, headers);
 }
 
 /** An OpenAI chat call through the gateway. */

@@ -13,6 +13,7 @@ import { queryRows, startDaemon, uniqueDatabase } from '../../support/daemon';
 import type { TestDaemon } from '../../support/daemon';
 import { ClickhouseHttpServer } from '../../support/clickhouse-http-server';
 import { waitFor } from '../../support/wait';
+import { apiCall } from './api-client';
 
 const ADMIN_KEY = 'rt_admin_key_0123456789abcdef';
 const READ_KEY = 'rt_read_key_0123456789abcdefgh';
@@ -48,11 +49,7 @@ service:
 `;
 }
 
-async function call(daemon: TestDaemon, method: string, route: string, key: string) {
-  const res = await fetch(`${daemon.receiverUrl('control_plane')}${route}`, { method, headers: { authorization: `Bearer ${key}` } });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text === '' ? undefined : (JSON.parse(text) as any) };
-}
+const call = (daemon: TestDaemon, method: string, route: string, key: string) => apiCall(daemon.receiverUrl('control_plane'), method, route, key);
 
 const rotate = (daemon: TestDaemon, key: string) => call(daemon, 'POST', '/api/settings/rotate-token', key);
 const verifyStatus = async (daemon: TestDaemon, key: string) => (await call(daemon, 'GET', '/api/verify', key)).status;

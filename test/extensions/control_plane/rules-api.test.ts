@@ -11,6 +11,7 @@ import { queryRows, startDaemon, uniqueDatabase } from '../../support/daemon';
 import type { TestDaemon } from '../../support/daemon';
 import { ClickhouseHttpServer } from '../../support/clickhouse-http-server';
 import { waitFor } from '../../support/wait';
+import { apiCall } from './api-client';
 
 const ADMIN_KEY = 'cp_admin_key_0123456789abcdef';
 const READ_KEY = 'cp_read_key_0123456789abcdefgh';
@@ -47,15 +48,8 @@ service:
 `;
 }
 
-async function call(daemon: TestDaemon, method: string, route: string, key: string, body?: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(`${daemon.receiverUrl('control_plane')}${route}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text === '' ? undefined : (JSON.parse(text) as any) };
-}
+const call = (daemon: TestDaemon, method: string, route: string, key: string, body?: unknown, headers: Record<string, string> = {}) =>
+  apiCall(daemon.receiverUrl('control_plane'), method, route, key, body, headers);
 
 async function syncLog(daemon: TestDaemon, output: string): Promise<any> {
   const res = await fetch(`${daemon.receiverUrl('logs')}/api/logs`, {
@@ -140,7 +134,8 @@ describe('control plane: /api/rules on one daemon', () => {
     expect(config.status).toBe(409);
     expect(config.body.error).toMatch(/pipelines.yaml/);
     expect((await call(daemon, 'PUT', '/api/rules/from-file', ADMIN_KEY, {})).status).toBe(405);
-    expect((await call(daemon, 'POST', '/api/rules', ADMIN_KEY, '{', {})).status).toBe(422);
+    expect((await call(daemon, 'POST', '/api/rules', ADMIN_KEY, ['not', 'an', 'object'])).status).toBe(422);
+    expect((await call(daemon, 'POST', '/api/rules', ADMIN_KEY, '{"name": ')).status).toBe(400);
   });
 
   it('evaluates a rule against an output without storing anything', async () => {

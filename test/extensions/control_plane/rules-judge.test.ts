@@ -10,6 +10,7 @@ import type { Finding } from '../../../core/evaluation';
 import { queryRows, startDaemon, uniqueDatabase } from '../../support/daemon';
 import type { TestDaemon } from '../../support/daemon';
 import { FakeLlmProvider } from '../../support/fake-llm-provider';
+import { apiCall } from './api-client';
 
 const ADMIN_KEY = 'jd_admin_key_0123456789abcdef';
 const CONFIG_JUDGE_KEY = 'sk-config-plaintextJudgeKey-Q1w2';
@@ -59,15 +60,7 @@ describe('control plane: llm_judge rules against a local fake provider', () => {
   let provider: FakeLlmProvider;
   let daemon: TestDaemon;
 
-  async function call(method: string, route: string, body?: unknown) {
-    const res = await fetch(`${daemon.receiverUrl('control_plane')}${route}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN_KEY}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text === '' ? undefined : (JSON.parse(text) as any) };
-  }
+  const call = (method: string, route: string, body?: unknown) => apiCall(daemon.receiverUrl('control_plane'), method, route, ADMIN_KEY, body);
 
   async function syncLog(id: string, output: string): Promise<any> {
     const res = await fetch(`${daemon.receiverUrl('logs')}/api/logs`, {

@@ -11,6 +11,7 @@ import { builtInCatalog } from '../../../core/pricing/pricing';
 import { queryRows, startDaemon, uniqueDatabase } from '../../support/daemon';
 import type { TestDaemon } from '../../support/daemon';
 import { ClickhouseHttpServer } from '../../support/clickhouse-http-server';
+import { apiCall } from './api-client';
 
 const ADMIN_KEY = 'st_admin_key_0123456789abcdef';
 const READ_KEY = 'st_read_key_0123456789abcdefgh';
@@ -49,15 +50,8 @@ service:
 `;
 }
 
-async function call(daemon: TestDaemon, method: string, route: string, key: string, body?: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(`${daemon.receiverUrl('control_plane')}${route}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text === '' ? undefined : (JSON.parse(text) as any) };
-}
+const call = (daemon: TestDaemon, method: string, route: string, key: string, body?: unknown, headers: Record<string, string> = {}) =>
+  apiCall(daemon.receiverUrl('control_plane'), method, route, key, body, headers);
 
 /** A daemon on `store`; secretsKey null: none configured. */
 function start(store: string, secretsKey: string | null = SECRETS_KEY): Promise<TestDaemon> {
