@@ -20,6 +20,8 @@ export interface Finding {
   outcome: FindingOutcome;
   /** Why it triggered or erred (never the matched text). */
   detail?: string;
+  /** How sure the check is, 0..1, when it says (an LLM judge). */
+  confidence?: number;
 }
 
 /** One rule applied to a span, as a log-evaluation API's `appliedRules` lists it (answers, callbacks). */

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { appliedRulesOf, verdictOf } from '../../core/evaluation';
+import type { Finding } from '../../core/evaluation';
 import type { ApiRoute } from '../../core/http-api';
 import { notFound } from '../../core/http-api';
 import { IngestError, parseBody } from '../../core/ingest/problems';
@@ -23,6 +24,12 @@ const evaluateSchema = z.strictObject({
   confidence: z.number().min(0).max(1).optional(),
   rule: z.union([z.record(z.string(), z.unknown()), z.string().min(1).max(200)]),
 });
+
+/** The judge's confidence when a judge decided (the least sure one when several did). */
+function confidenceOf(findings: readonly Finding[]): number | undefined {
+  const given = findings.map((f) => f.confidence).filter((c): c is number => c !== undefined);
+  return given.length === 0 ? undefined : Math.min(...given);
+}
 
 function checkValue(rule: ApiRule): void {
   const problem = apiRuleValueProblem(rule.type, rule.value);
@@ -81,7 +88,7 @@ export function ruleRoutes({ host }: ControlPlaneDeps): ApiRoute[] {
         const explanation = findings.length === 0 ? 'the rule does not apply to this output' : findings.map((f) => `${f.ruleName}: ${f.detail ?? f.outcome}`).join('; ');
         return {
           status: 200,
-          body: { verdict, confidenceScore: request.confidence ?? (verdict === 'error' ? 0 : 1), explanation, status: verdict, appliedRules: appliedRulesOf(findings) },
+          body: { verdict, confidenceScore: confidenceOf(findings) ?? request.confidence ?? (verdict === 'error' ? 0 : 1), explanation, status: verdict, appliedRules: appliedRulesOf(findings) },
         };
       },
     },

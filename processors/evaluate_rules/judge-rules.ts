@@ -29,6 +29,7 @@ export type JudgeOutcome = 'pass' | 'fail' | 'error';
 interface Judged {
   result: CheckResult;
   costUsd?: number;
+  confidence?: number;
   outcome: JudgeOutcome;
 }
 
@@ -62,9 +63,14 @@ export class SpanJudge {
       }),
     );
     let costUsd: number | undefined;
-    const findings: Finding[] = judged.map(({ result, costUsd: cost }, i) => {
+    const findings: Finding[] = judged.map(({ result, costUsd: cost, confidence }, i) => {
       if (cost !== undefined) costUsd = (costUsd ?? 0) + cost;
-      return result.detail === undefined ? { ...rules[i].identity, outcome: result.outcome } : { ...rules[i].identity, outcome: result.outcome, detail: result.detail };
+      return {
+        ...rules[i].identity,
+        outcome: result.outcome,
+        ...(result.detail !== undefined ? { detail: result.detail } : {}),
+        ...(confidence !== undefined ? { confidence } : {}),
+      };
     });
     return { findings, outcomes: judged.map((j) => j.outcome), ...(costUsd !== undefined ? { costUsd } : {}) };
   }
@@ -86,7 +92,7 @@ export class SpanJudge {
     if (result.outcome === 'error') return { result: erred(`judge error: ${result.reason}`), outcome: 'error', ...cost };
     const { verdict, confidence, explanation } = result.verdict;
     const detail = `judge ${result.model}: ${verdict}${confidence === undefined ? '' : ` (confidence ${round(confidence)})`}${explanation === '' ? '' : `: ${explanation}`}`;
-    return { result: verdict === 'fail' ? triggered(detail) : { outcome: 'passed', detail }, outcome: verdict, ...cost };
+    return { result: verdict === 'fail' ? triggered(detail) : { outcome: 'passed', detail }, outcome: verdict, ...cost, ...(confidence !== undefined ? { confidence } : {}) };
   }
 
   close(): Promise<void> {

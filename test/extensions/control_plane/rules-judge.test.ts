@@ -94,7 +94,8 @@ describe('control plane: llm_judge rules against a local fake provider', () => {
     expect(failed.status).toBe(200);
     expect(failed.body).toEqual({
       verdict: 'flagged',
-      confidenceScore: 1,
+      // The judge's own confidence.
+      confidenceScore: 0.82,
       explanation: 'No refunds: judge gpt-4o-mini: fail (confidence 0.82): The reply promises a refund.',
       status: 'flagged',
       appliedRules: [{ ruleId: 'evaluate', ruleName: 'No refunds', ruleType: 'llm_judge', ruleValue: 'The reply never promises a refund.', scope: 'global', outcome: 'triggered' }],
@@ -103,7 +104,7 @@ describe('control plane: llm_judge rules against a local fake provider', () => {
 
     provider.enqueue(PASS);
     const passed = await call('POST', '/api/rules/evaluate', { output: 'We cannot refund, sorry.', rule: { name: 'No refunds', type: 'llm_judge', value: 'The reply never promises a refund.', llmJudgeModel: 'gpt-4.1' } });
-    expect(passed.body).toMatchObject({ verdict: 'pass', status: 'pass', explanation: 'No refunds: judge gpt-4.1: pass (confidence 0.95): Polite and on topic.' });
+    expect(passed.body).toMatchObject({ verdict: 'pass', status: 'pass', confidenceScore: 0.95, explanation: 'No refunds: judge gpt-4.1: pass (confidence 0.95): Polite and on topic.' });
 
     provider.enqueue({ ...PASS, latencyMs: TIMEOUT_MS * 5 });
     const late = await call('POST', '/api/rules/evaluate', { output: 'Hello.', rule: { name: 'Slow judge', type: 'llm_judge', value: 'Anything.' } });

@@ -111,7 +111,7 @@ describe('llm_judge rules', () => {
     const [out] = await h.run([span]);
     expect(out.attributes['tracehouse.verdict']).toBe('pass');
     expect(findingsOf(out)).toEqual([
-      { ruleId: 'polite', ruleName: 'Polite', ruleType: 'llm_judge', ruleValue: 'The reply is polite and promises no refund.', scope: 'global', severity: 'medium', outcome: 'passed', detail: 'judge gpt-4o-mini: pass (confidence 0.9): The reply is polite.' },
+      { ruleId: 'polite', ruleName: 'Polite', ruleType: 'llm_judge', ruleValue: 'The reply is polite and promises no refund.', scope: 'global', severity: 'medium', outcome: 'passed', detail: 'judge gpt-4o-mini: pass (confidence 0.9): The reply is polite.', confidence: 0.9 },
     ]);
     const price = new PriceBook(builtInCatalog().entries, []).lookup('gpt-4o-mini', { provider: 'openai' })!.price;
     expect(out.attributes['tracehouse.judge.cost_usd']).toBeCloseTo(costUsd(price, { input: 400n, output: 30n }), 12);
@@ -294,7 +294,7 @@ describe('llm_judge rules', () => {
     settings(h.catalog, { acme: { anthropicApiKey: WORKSPACE_KEY } });
     const findings = await h.evaluate({ name: 'No refunds', type: 'llm_judge', value: 'Never promise a refund.', llmJudgeProvider: 'anthropic', llmJudgeModel: 'claude-haiku-4-5' }, 'Full refund!');
     expect(findings).toEqual([
-      { ruleId: 'evaluate', ruleName: 'No refunds', ruleType: 'llm_judge', ruleValue: 'Never promise a refund.', scope: 'global', severity: 'medium', outcome: 'triggered', detail: 'judge claude-haiku-4-5: fail (confidence 0.82): The reply promises a refund.' },
+      { ruleId: 'evaluate', ruleName: 'No refunds', ruleType: 'llm_judge', ruleValue: 'Never promise a refund.', scope: 'global', severity: 'medium', outcome: 'triggered', detail: 'judge claude-haiku-4-5: fail (confidence 0.82): The reply promises a refund.', confidence: 0.82 },
     ]);
     expect(provider.requests[0].headers['x-api-key']).toBe(WORKSPACE_KEY);
   });
