@@ -1,4 +1,5 @@
 import type { ExtensionFactory } from '../core/component';
 import { controlPlaneExtensionFactory } from './control_plane/factory';
+import { readApiExtensionFactory } from './read_api/factory';
 
-export const extensionFactories: readonly ExtensionFactory[] = [controlPlaneExtensionFactory];
+export const extensionFactories: readonly ExtensionFactory[] = [controlPlaneExtensionFactory, readApiExtensionFactory];

@@ -9,7 +9,7 @@ import type { TraceStore } from '../component';
 import { errorMessage } from '../errors';
 import type { Logger } from '../logger';
 import { ObjectTable } from './object-table';
-import type { StoredObject } from './object-table';
+import type { AuditEntry, ObjectRow, StoredObject } from './object-table';
 import { GLOBAL_WORKSPACE, objectKey } from './objects';
 import type { ControlObject, ObjectKind, ObjectSpec } from './objects';
 import { SECRET_FIELDS } from './secret-fields';
@@ -51,6 +51,12 @@ export interface ControlObjects {
   get(kind: ObjectKind, workspace: string, id: string): ControlObject | undefined;
   /** Creates, replaces or deletes an API object; resolves with it (undefined after a delete). */
   write(change: ObjectWrite): Promise<ControlObject | undefined>;
+  /**
+   * Many changes of one kind in one workspace (a bulk review), stored with one insert: each
+   * replaces or deletes its object whatever its version (no If-Match, no create-only). Deleting
+   * an object that does not exist is skipped. Resolves with how many objects changed.
+   */
+  writeMany(kind: ObjectKind, workspace: string, changes: readonly { id: string; spec: ObjectSpec | null }[], changedBy: string): Promise<number>;
   /** Whether writes can be stored (a store is attached). */
   readonly writable: boolean;
 }
@@ -67,8 +73,31 @@ export interface CatalogOptions {
 /** Rows inserted this long before the newest seen are read again (inserts of other daemons that landed late). */
 const POLL_OVERLAP_MS = 5_000;
 
+/** Objects held by kind, each kind keyed by objectKey: a list reads only its kind. */
+class HeldObjects {
+  private readonly byKind = new Map<ObjectKind, Map<string, ControlObject>>();
+
+  of(kind: ObjectKind): ReadonlyMap<string, ControlObject> {
+    return this.byKind.get(kind) ?? new Map();
+  }
+
+  get(kind: ObjectKind, key: string): ControlObject | undefined {
+    return this.byKind.get(kind)?.get(key);
+  }
+
+  set(object: ControlObject): void {
+    let map = this.byKind.get(object.kind);
+    if (!map) this.byKind.set(object.kind, (map = new Map()));
+    map.set(objectKey(object.kind, object.workspace, object.id), object);
+  }
+
+  delete(kind: ObjectKind, key: string): boolean {
+    return this.byKind.get(kind)?.delete(key) ?? false;
+  }
+}
+
 export class ObjectCatalog implements ControlObjects {
-  private readonly objects = new Map<string, ControlObject>();
+  private readonly objects = new HeldObjects();
   private readonly declared = new Map<string, ControlObject[]>();
   private readonly listeners = new Map<ObjectKind, Set<ObjectListener>>();
   private readonly locks = new Map<string, Promise<unknown>>();
@@ -148,10 +177,10 @@ export class ObjectCatalog implements ControlObjects {
   private applyStored(row: StoredObject, onlyNewer: boolean): boolean {
     this.newestInsert = Math.max(this.newestInsert, row.insertedAt);
     const key = objectKey(row.kind, row.workspace, row.id);
-    const held = this.objects.get(key);
+    const held = this.objects.get(row.kind, key);
     if (onlyNewer && held && held.version >= row.version) return false;
-    if (row.deleted) return this.objects.delete(key);
-    this.objects.set(key, { ...row.object, spec: this.openSecrets(row.object.kind, row.object.spec) });
+    if (row.deleted) return this.objects.delete(row.kind, key);
+    this.objects.set({ ...row.object, spec: this.openSecrets(row.object.kind, row.object.spec) });
     return true;
   }
 
@@ -176,12 +205,12 @@ export class ObjectCatalog implements ControlObjects {
     const visible = (o: ControlObject) => workspace === undefined || o.workspace === workspace || o.workspace === GLOBAL_WORKSPACE;
     const out: ControlObject[] = [];
     for (const objects of this.declared.values()) for (const o of objects) if (o.kind === kind && visible(o)) out.push(o);
-    for (const o of this.objects.values()) if (o.kind === kind && visible(o)) out.push(o);
+    for (const o of this.objects.of(kind).values()) if (visible(o)) out.push(o);
     return out;
   }
 
   get(kind: ObjectKind, workspace: string, id: string): ControlObject | undefined {
-    return this.configObject(kind, workspace, id) ?? this.objects.get(objectKey(kind, workspace, id)) ?? this.objects.get(objectKey(kind, GLOBAL_WORKSPACE, id));
+    return this.configObject(kind, workspace, id) ?? this.objects.get(kind, objectKey(kind, workspace, id)) ?? this.objects.get(kind, objectKey(kind, GLOBAL_WORKSPACE, id));
   }
 
   private configObject(kind: ObjectKind, workspace: string, id: string): ControlObject | undefined {
@@ -232,10 +261,45 @@ export class ObjectCatalog implements ControlObjects {
       { action: next === undefined ? 'delete' : current ? 'update' : 'create', before: current ? this.sealSecrets(current.kind, current.spec) : undefined, after: next ? sealedSpec : undefined },
     );
     const key = objectKey(change.kind, change.workspace, change.id);
-    if (next) this.objects.set(key, next);
-    else this.objects.delete(key);
+    if (next) this.objects.set(next);
+    else this.objects.delete(change.kind, key);
     this.notify(change.kind);
     return next;
+  }
+
+  async writeMany(kind: ObjectKind, workspace: string, changes: readonly { id: string; spec: ObjectSpec | null }[], changedBy: string): Promise<number> {
+    const table = this.table;
+    if (!table) throw new ObjectWriteError(503, 'the control plane has no object store: configure a clickhouse exporter (service.control_plane.store)');
+    const ids = [...new Set(changes.map((c) => c.id))];
+    for (const id of ids) {
+      if (this.configObject(kind, workspace, id)) throw new ObjectWriteError(409, `${kind} "${id}" comes from pipelines.yaml and is read-only here; change it in the file`);
+    }
+    const current = new Map<string, StoredObject>();
+    for (let i = 0; i < ids.length; i += 1_000) for (const row of await table.some(kind, workspace, ids.slice(i, i + 1_000))) current.set(row.id, row);
+    const at = this.now();
+    const writes: { row: ObjectRow; audit: AuditEntry }[] = [];
+    const applied: { key: string; object: ControlObject | undefined }[] = [];
+    const last = new Map(changes.map((c) => [c.id, c.spec]));
+    for (const [id, spec] of last) {
+      const stored = current.get(id);
+      const before = stored && !stored.deleted ? stored.object : undefined;
+      if (spec === null && !before) continue;
+      const version = (stored?.version ?? 0) + 1;
+      const createdAt = before?.createdAt ?? at;
+      const sealed = spec === null ? {} : this.sealSecrets(kind, spec);
+      writes.push({
+        row: { kind, workspace, id, version, createdAt, updatedAt: at, changedBy, deleted: spec === null, spec: sealed },
+        audit: { action: spec === null ? 'delete' : before ? 'update' : 'create', before: before ? this.sealSecrets(kind, before.spec) : undefined, after: spec === null ? undefined : sealed },
+      });
+      applied.push({ key: objectKey(kind, workspace, id), object: spec === null ? undefined : { kind, workspace, id, version, createdAt, updatedAt: at, changedBy, source: 'api', spec } });
+    }
+    await table.writeMany(writes);
+    for (const { key, object } of applied) {
+      if (object) this.objects.set(object);
+      else this.objects.delete(kind, key);
+    }
+    if (applied.length > 0) this.notify(kind);
+    return applied.length;
   }
 
   private sealSecrets(kind: ObjectKind, spec: ObjectSpec): ObjectSpec {

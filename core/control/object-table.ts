@@ -116,10 +116,23 @@ ORDER BY (workspace, kind, id, at)`);
     return row;
   }
 
+  /** The latest versions of some objects of one kind and workspace. */
+  async some(kind: ObjectKind, workspace: string, ids: readonly string[]): Promise<StoredObject[]> {
+    if (ids.length === 0) return [];
+    return this.select(`WHERE kind = ${quote(kind)} AND workspace = ${quote(workspace)} AND id IN (${ids.map(quote).join(', ')})`);
+  }
+
   /** Writes a version of an object, then its audit entry. */
-  async write(row: ObjectRow, audit: AuditEntry): Promise<void> {
-    await this.store.insertRows(OBJECTS_TABLE, [
-      {
+  write(row: ObjectRow, audit: AuditEntry): Promise<void> {
+    return this.writeMany([{ row, audit }]);
+  }
+
+  /** Writes versions of many objects in one insert, then their audit entries in another. */
+  async writeMany(changes: readonly { row: ObjectRow; audit: AuditEntry }[]): Promise<void> {
+    if (changes.length === 0) return;
+    await this.store.insertRows(
+      OBJECTS_TABLE,
+      changes.map(({ row }) => ({
         kind: row.kind,
         workspace: row.workspace,
         id: row.id,
@@ -129,10 +142,11 @@ ORDER BY (workspace, kind, id, at)`);
         changed_by: row.changedBy,
         deleted: row.deleted ? 1 : 0,
         spec: JSON.stringify(row.spec),
-      },
-    ]);
-    await this.store.insertRows(AUDIT_TABLE, [
-      {
+      })),
+    );
+    await this.store.insertRows(
+      AUDIT_TABLE,
+      changes.map(({ row, audit }) => ({
         at: row.updatedAt,
         kind: row.kind,
         workspace: row.workspace,
@@ -142,8 +156,8 @@ ORDER BY (workspace, kind, id, at)`);
         changed_by: row.changedBy,
         before: audit.before === undefined ? '' : JSON.stringify(audit.before),
         after: audit.after === undefined ? '' : JSON.stringify(audit.after),
-      },
-    ]);
+      })),
+    );
   }
 
   private async select(where: string): Promise<StoredObject[]> {

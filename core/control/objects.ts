@@ -6,7 +6,23 @@
  * never the key). The spec is the kind's own JSON document.
  */
 
-export const OBJECT_KINDS = ['rule', 'alert_rule', 'delivery_target', 'policy', 'failover_policy', 'settings', 'api_key', 'project', 'task'] as const;
+export const OBJECT_KINDS = [
+  'rule',
+  'alert_rule',
+  'delivery_target',
+  'policy',
+  'failover_policy',
+  'settings',
+  'api_key',
+  'project',
+  'task',
+  /** A reviewer's decision on a log (id: the log id); the latest version wins. */
+  'decision',
+  /** A note on an incident (id: the note id; spec.incidentId names the incident). */
+  'incident_note',
+  /** The result of re-evaluating a stored trace (id: the trace id); each run is a new version. */
+  'verification',
+] as const;
 export type ObjectKind = (typeof OBJECT_KINDS)[number];
 
 /** The workspace of objects that apply to every workspace (global rules of pipelines.yaml). */

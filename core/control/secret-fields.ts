@@ -14,4 +14,7 @@ export const SECRET_FIELDS: Readonly<Record<ObjectKind, readonly SecretPath[]>> 
   api_key: [],
   project: [],
   task: [],
+  decision: [],
+  incident_note: [],
+  verification: [],
 };

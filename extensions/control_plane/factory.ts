@@ -1,7 +1,7 @@
+import { ApiExtension, apiClaims } from '../../core/api-extension';
 import type { ExtensionFactory } from '../../core/component';
-import { CONTROL_PLANE_PATHS } from './routes';
 import { controlPlaneExtensionConfigSchema } from './config';
-import { ControlPlaneExtension } from './extension';
+import { CONTROL_PLANE_PATHS, controlPlaneRoutes } from './routes';
 
 export const controlPlaneExtensionFactory: ExtensionFactory<typeof controlPlaneExtensionConfigSchema> = {
   type: 'control_plane',
@@ -9,6 +9,6 @@ export const controlPlaneExtensionFactory: ExtensionFactory<typeof controlPlaneE
   stability: 'development',
   summary: 'Rules, alert rules, delivery targets, guardrail and failover policies, settings and keys managed over HTTP, applied live',
   configSchema: controlPlaneExtensionConfigSchema,
-  createExtension: (config, settings) => new ControlPlaneExtension(config, settings),
-  claimedRoutes: (config) => CONTROL_PLANE_PATHS.map((route) => ({ listen: config.listen, route, configPath: 'listen', auth: config.auth })),
+  createExtension: (config, settings) => new ApiExtension(config, settings, (host) => controlPlaneRoutes({ host, config, logger: settings.logger })),
+  claimedRoutes: (config) => apiClaims(config, CONTROL_PLANE_PATHS),
 };
