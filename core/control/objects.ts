@@ -18,6 +18,8 @@ export const OBJECT_KINDS = [
   'task',
   /** A reviewer's decision on a log (id: the log id); the latest version wins. */
   'decision',
+  /** A deleted log (id: the log id): a replay of the same id within the idempotency window stays deleted. */
+  'deleted_log',
   /** A note on an incident (id: the note id; spec.incidentId names the incident). */
   'incident_note',
   /** The result of re-evaluating a stored trace (id: the trace id); each run is a new version. */

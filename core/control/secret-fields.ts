@@ -15,6 +15,7 @@ export const SECRET_FIELDS: Readonly<Record<ObjectKind, readonly SecretPath[]>> 
   project: [],
   task: [],
   decision: [],
+  deleted_log: [],
   incident_note: [],
   verification: [],
 };
