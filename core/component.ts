@@ -137,6 +137,12 @@ export interface Host {
   provide<K extends CapabilityName>(name: K, implementation: Capabilities[K]): void;
   /** A capability some component offered, if any (extensions start last and find them all). */
   capability<K extends CapabilityName>(name: K): Capabilities[K] | undefined;
+  /**
+   * A 32-byte key for signing short-lived tokens (signed media URLs), one per `purpose`: derived
+   * from service.control_plane.secrets_key (HKDF-SHA-256), so daemons sharing that key accept each
+   * other's tokens; random per start when there is none. Absent on hosts of tests and benchmarks.
+   */
+  signingKey?(purpose: string): Buffer;
 }
 
 export type Stability = 'development' | 'alpha' | 'beta' | 'stable';

@@ -1,4 +1,5 @@
 import { AdminServer } from './admin-server';
+import { signingKeyFor } from './signing-key';
 import { ObjectCatalog } from './control/catalog';
 import { isTraceStore } from './component';
 import type { AdminAction, Component, Host, HttpListener, HttpListenerOptions, QueryBackend } from './component';
@@ -33,6 +34,8 @@ export class Service {
   private readonly started: Component[] = [];
   /** The control-plane objects every component sees through the host. */
   readonly objects: ObjectCatalog;
+  /** Signing keys made up at start when there is no secrets key (core/signing-key.ts). */
+  private readonly signingKeys = new Map<string, Buffer>();
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private stopping: Promise<void> | undefined;
 
@@ -113,6 +116,7 @@ export class Service {
       objects: this.objects,
       provide: (name, implementation) => capabilities.provide(name, implementation),
       capability: (name) => capabilities.get(name),
+      signingKey: (purpose: string) => signingKeyFor(this.config.service.control_plane.secrets_key, purpose, this.signingKeys),
     };
     const startAll = async (components: Iterable<[string, Component]>) => {
       for (const [id, component] of components) {
