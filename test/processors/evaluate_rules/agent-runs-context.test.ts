@@ -1,5 +1,5 @@
 /** The context-window table is data: these checks keep it honest as it is edited. */
-import tableJson from '../../../processors/evaluate_rules/context-windows.json';
+import tableJson from '../../../core/agent-runs/context-windows.json';
 import { bareModelName, builtInContextWindows } from '../../../processors/evaluate_rules/agent-runs-context';
 
 const windows = builtInContextWindows();

@@ -1,4 +1,4 @@
-import type { Detected } from './agent-runs-findings';
+import type { Detected } from './findings';
 
 /**
  * What agent-run detection remembers of one trace: bounded counters and span ids, never spans or

@@ -2,12 +2,12 @@
  * The findings of agent-run detection and the trace-level record each one also becomes: a
  * zero-duration span under the span that completed the pattern.
  */
-import type { Finding } from '../../core/evaluation';
-import { spanIdFor } from '../../core/ingest/ids';
-import { makeSpan } from '../../core/span';
-import type { Attributes, InstrumentationScope, Span } from '../../core/span';
-import type { AgentDetection, AgentRunsConfig } from './agent-runs-config';
-import { FINDING_RECORD_TYPE } from './agent-runs-signals';
+import type { Finding } from '../evaluation';
+import { spanIdFor } from '../ingest/ids';
+import { makeSpan } from '../span';
+import type { Attributes, InstrumentationScope, Span } from '../span';
+import type { AgentDetection, AgentRunsConfig } from './config';
+import { FINDING_RECORD_TYPE } from './signals';
 
 export interface Detected {
   detection: AgentDetection;

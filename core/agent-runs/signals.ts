@@ -4,8 +4,8 @@
  * and arguments are reduced to hashes here, so the per-trace state never holds payload text.
  */
 import { createHash } from 'node:crypto';
-import { attributeToJson, attributeToString } from '../../core/span';
-import type { AttributeValue, Attributes, Span } from '../../core/span';
+import { attributeToJson, attributeToString } from '../span';
+import type { AttributeValue, Attributes, Span } from '../span';
 
 export const FINDING_RECORD_TYPE = 'agent_finding';
 
