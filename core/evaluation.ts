@@ -2,6 +2,7 @@
  * What rule evaluation says about a span, shared by the processor that evaluates rules and the
  * receivers that answer with it (a log API's `sync: true`).
  */
+import type { Span } from './span';
 
 export type Verdict = 'pass' | 'flagged' | 'error';
 export type FindingOutcome = 'passed' | 'triggered' | 'error';
@@ -93,4 +94,23 @@ export function mergeConsumeResults(results: readonly (ConsumeResult | void)[]):
  */
 export interface RuleEvaluator {
   evaluate(rule: Record<string, unknown>, output: string, options: { confidence?: number; workspace: string; signal?: AbortSignal }): Promise<Finding[]>;
+  /**
+   * Re-evaluates stored spans of one workspace (a trace read back from the store) against the
+   * workspace's current rules (pipelines.yaml and HTTP-managed, llm_judge included, each in its
+   * scope) when `rules` is true, and runs the agent-run detections over them with the processor's
+   * settings. Nothing is stored or passed on: the caller decides what to keep.
+   */
+  evaluateSpans(spans: readonly Span[], options: { workspace: string; rules: boolean; signal?: AbortSignal }): Promise<StoredSpansEvaluation>;
+}
+
+/** What evaluateSpans found. */
+export interface StoredSpansEvaluation {
+  /** The rule findings of each span some rule applied to, in the order of the spans given. */
+  spans: { spanId: string; evaluation: SpanEvaluation }[];
+  /**
+   * One trace-level record per agent-run finding (loop, tool failure, context), as the pipeline
+   * writes them (`tracehouse.record_type` agent_finding, the finding as JSON in
+   * `tracehouse.finding`, the completing span as parent, a deterministic span id).
+   */
+  detections: Span[];
 }

@@ -8,7 +8,7 @@ import type { ApiRule } from '../../core/rules/api-rules';
 import { errorMessage, ShuttingDownError } from '../../core/errors';
 import { RateLimitedWarn } from '../../core/rate-limited-warn';
 import { mergeConsumeResults, spanKey, verdictOf } from '../../core/evaluation';
-import type { ConsumeResult, Finding, Severity, SpanEvaluation, Verdict } from '../../core/evaluation';
+import type { ConsumeResult, Finding, Severity, SpanEvaluation, StoredSpansEvaluation, Verdict } from '../../core/evaluation';
 import { IngestError } from '../../core/ingest/problems';
 import { makeSpan } from '../../core/span';
 import type { Attributes, Span, SpanBatch } from '../../core/span';
@@ -95,7 +95,11 @@ export class EvaluateRulesProcessor implements Processor {
       this.config.rules.map((rule) => ({ workspace: rule.scope?.workspace ?? GLOBAL_WORKSPACE, id: rule.id, spec: apiRuleOf(rule) })),
     );
     this.unwatch = host.objects.watch('rule', (objects) => this.applyManagedRules(objects));
-    host.provide('ruleEvaluator', { evaluate: (rule, output, options) => this.evaluateOne(rule, output, options) });
+    host.provide('ruleEvaluator', {
+      evaluate: (rule, output, options) => this.evaluateOne(rule, output, options),
+      evaluateSpans: (spans, options) => this.evaluateStored(spans, options),
+    });
+    host.provide('decisionCallbacks', this.callbacks);
   }
 
   /**
@@ -115,6 +119,29 @@ export class EvaluateRulesProcessor implements Processor {
     const judged = await this.judge.judge(span, engine.judgeRulesFor(span), options.signal);
     this.countJudgeOutcomes([judged]);
     return [...findings, ...judged.findings];
+  }
+
+  /**
+   * Stored spans of one workspace against its current rules (the engine as it is now, judge rules
+   * included) and a fresh agent-run detection over them, nothing stored or passed on
+   * (POST /api/v1/verification/verify/:trace_id, POST /api/v1/tasks/:id/detect).
+   */
+  private async evaluateStored(spans: readonly Span[], options: { workspace: string; rules: boolean; signal?: AbortSignal }): Promise<StoredSpansEvaluation> {
+    // The caller read the spans from its own workspace: scopes are applied for that workspace.
+    const batch = spans.map((span) => ({ ...span, attributes: { ...span.attributes, 'tracehouse.workspace': options.workspace } }));
+    const evaluated: StoredSpansEvaluation['spans'] = [];
+    if (options.rules) {
+      const engine = this.engine;
+      const judged = engine.hasJudgeRules ? await this.judgeBatch(engine, batch, options.signal ?? new AbortController().signal) : undefined;
+      batch.forEach((span, i) => {
+        const judgement = judged?.[i];
+        const findings = judgement ? [...engine.evaluate(span), ...judgement.findings] : engine.evaluate(span);
+        if (findings.length > 0) evaluated.push({ spanId: span.spanId, evaluation: { verdict: verdictOf(findings), findings } });
+      });
+    }
+    // A detector of its own: the stored trace is judged whole, apart from the live traces' state.
+    const { records } = new AgentRunDetector(this.config.agent_runs).inspect(batch);
+    return { spans: evaluated, detections: records };
   }
 
   /** Rebuilds the engine from the config's rules and the valid rules managed over HTTP. */
