@@ -4,6 +4,7 @@
  * processor its deliveries. Offered at start; extensions (started last) find them all.
  */
 import type { Alerting } from './alerting/capability';
+import type { DecisionCallbacks } from './callbacks/sender';
 import type { RuleEvaluator } from './evaluation';
 import type { UpstreamHealthView } from './llm/failover';
 
@@ -14,6 +15,8 @@ export interface Capabilities {
   alerting: Alerting;
   /** The gateway's live health per upstream (the proxy receiver): /v1/workspaces/:id/failover-policies. */
   upstreamHealth: UpstreamHealthView;
+  /** Reviewers' decisions posted to logs' callbacks, signed and guarded like evaluations (evaluate_rules): PATCH /api/logs/:id/decision, /api/logs/bulk. */
+  decisionCallbacks: DecisionCallbacks;
 }
 
 export type CapabilityName = keyof Capabilities;

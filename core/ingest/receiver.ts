@@ -67,7 +67,7 @@ export class IngestReceiver implements Receiver {
     const recordTimes = RecordTimes.forStore(host.store(), this.settings.logger);
     for (const route of this.routes(context, host.workspaces, recordTimes)) {
       if ('raw' in route) this.listener.router.all(route.path, route.raw);
-      else mountIngestRoute(this.listener.router, route, context);
+      else mountIngestRoute(this.listener.router, route, context, this.listener.fallback);
     }
     this.accepting = true;
   }

@@ -77,6 +77,12 @@ export interface IngestRoute {
    * client-generated id that already exists.
    */
   onBodyIdConflict?: 'replay' | { status: number };
+  /**
+   * Other methods on this path belong to another component mounted later on the same listener
+   * (GET /api/logs: the read_api extension): they pass on to it, and the listener's fallback
+   * answers 405 only when nothing serves them.
+   */
+  sharedPath?: boolean;
 }
 
 /** What every route of one receiver shares. */
@@ -106,7 +112,7 @@ const THROTTLE_RETRY_AFTER_SECONDS = 1;
  * type, 413/400 body, 400 JSON syntax, 422 validation, and success only after `consume` resolved.
  * A repeated Idempotency-Key (or body id) gets the first answer again and stores nothing.
  */
-export function mountIngestRoute(router: Router, route: IngestRoute, context: IngestContext): void {
+export function mountIngestRoute(router: Router, route: IngestRoute, context: IngestContext, fallback?: Router): void {
   const { auth, rateLimits, limiter, telemetry, logger } = context;
   const mediaTypes = route.mediaTypes ?? ['application/json'];
   const answerType = route.answerType ?? 'application/json';
@@ -127,10 +133,17 @@ export function mountIngestRoute(router: Router, route: IngestRoute, context: In
     refuse(res, problem, outcome);
   };
 
-  router.all(route.path, (req, res) => {
+  const refuseMethod = (req: Request, res: Response) => {
+    res.set('Allow', 'POST');
+    refuseUnread(req, res, { status: 405, code: 'RCV_METHOD_NOT_ALLOWED', message: `method ${req.method} is not allowed; use POST` }, 'method_not_allowed');
+  };
+  const passOtherMethods = route.sharedPath === true && fallback !== undefined;
+  if (passOtherMethods) fallback.all(route.path, refuseMethod);
+
+  router.all(route.path, (req, res, next) => {
     if (req.method !== 'POST') {
-      res.set('Allow', 'POST');
-      return refuseUnread(req, res, { status: 405, code: 'RCV_METHOD_NOT_ALLOWED', message: `method ${req.method} is not allowed; use POST` }, 'method_not_allowed');
+      if (passOtherMethods) return next();
+      return refuseMethod(req, res);
     }
     const who = auth.authenticate(req.headers);
     if (who.outcome !== 'ok') {

@@ -1,4 +1,4 @@
-import type { ReceiverFactory } from '../../core/component';
+import type { Host, ReceiverFactory } from '../../core/component';
 import { ingestClaims } from '../../core/ingest/config';
 import { IngestReceiver } from '../../core/ingest/receiver';
 import { logsReceiverConfigSchema } from './config';
@@ -10,6 +10,19 @@ export const logsReceiverFactory: ReceiverFactory<typeof logsReceiverConfigSchem
   stability: 'alpha',
   summary: 'Tracira-style log evaluation API (POST /api/logs): one AI output per request, with attachments',
   configSchema: logsReceiverConfigSchema,
-  createReceiver: (config, settings, next) => new IngestReceiver(config, settings, next, (context, _workspaces, times) => logRoutes(config, context, times)),
+  createReceiver: (config, settings, next) => {
+    // Deleted logs (deleted_log tombstones of the read API) are looked up in the host's objects.
+    let host: Host | undefined;
+    const receiver = new IngestReceiver(config, settings, next, (context, _workspaces, times) =>
+      logRoutes(config, context, times, (workspace, id) => host?.objects.get('deleted_log', workspace, id)),
+    );
+    return {
+      start: (h: Host) => {
+        host = h;
+        return receiver.start(h);
+      },
+      shutdown: () => receiver.shutdown(),
+    };
+  },
   claimedRoutes: (config) => ingestClaims(config, [LOGS_PATH]),
 };

@@ -14,8 +14,14 @@ import { logSpan } from './log-span';
 
 export const LOGS_PATH = '/api/logs';
 
-/** POST /api/logs: an AI output to evaluate, stored as one span. */
-export function logRoutes(config: LogsReceiverConfig, context: IngestContext, times: RecordTimes): IngestRoute[] {
+/** The deleted_log tombstone of a log id, if any (the control-plane objects of the host). */
+export type TombstoneLookup = (workspace: string, id: string) => { updatedAt: number } | undefined;
+
+/**
+ * POST /api/logs: an AI output to evaluate, stored as one span. A log id deleted through the read
+ * API (a `deleted_log` tombstone) within the idempotency window is refused with 409, not stored again.
+ */
+export function logRoutes(config: LogsReceiverConfig, context: IngestContext, times: RecordTimes, tombstoneOf: TombstoneLookup = () => undefined): IngestRoute[] {
   const schema = logBodySchema(config.max_attachment_bytes);
   const store = new AttachmentStore(config.attachments_dir);
 
@@ -29,13 +35,23 @@ export function logRoutes(config: LogsReceiverConfig, context: IngestContext, ti
     }
   };
 
+  const refuseDeleted = (workspace: string, id: string) => {
+    const tombstone = tombstoneOf(workspace, id);
+    if (tombstone && Date.now() - tombstone.updatedAt < config.idempotency.ttl_seconds * 1000) {
+      throw new IngestError(409, 'RCV_LOG_DELETED', `log "${id.slice(0, 100)}" was deleted at ${new Date(tombstone.updatedAt).toISOString()}; it is not stored again`);
+    }
+  };
+
   return [
     {
       path: LOGS_PATH,
+      // GET /api/logs (the list) is the read_api extension's, on the same listener.
+      sharedPath: true,
       errorStyle: plainErrorStyle,
       handle: async (request: IngestRequest): Promise<IngestPlan> => {
         const body = parseBody(schema, request.body);
         const id = body.id ?? randomUUID();
+        if (body.id !== undefined) refuseDeleted(request.workspace, body.id);
         // Uploads are durable before the span is handed on, so the 200 covers the files too.
         const attachments = await storeAttachments(body);
         // A log with an id and no timestamp keeps its first receive time when sent again.
