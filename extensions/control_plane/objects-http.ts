@@ -60,11 +60,5 @@ export function etagHeader(object: ControlObject): Record<string, string> {
   return { ETag: etagOf(object.version) };
 }
 
-/**
- * The workspace a /v1/workspaces/:id/... route names must be the key's own: any other answers
- * 403, the same whether or not that workspace exists.
- */
-export function ownWorkspace(params: Record<string, string>, workspace: string): string {
-  if (params.id !== workspace) throw new IngestError(403, 'API_FORBIDDEN', 'this API key does not belong to that workspace');
-  return workspace;
-}
+/** Moved to core/ (the read APIs check it too). */
+export { ownWorkspace } from '../../core/own-workspace';

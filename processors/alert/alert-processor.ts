@@ -1,4 +1,4 @@
-import type { AlertTestReport } from '../../core/alerting/capability';
+import type { AlertTestReport, IncidentTables } from '../../core/alerting/capability';
 import type { EmailTargetConfig } from '../../core/alerting/target-configs';
 import type { ComponentSettings, Host, Processor, SpanConsumer, TraceStore } from '../../core/component';
 import type { ControlObject } from '../../core/control/objects';
@@ -10,7 +10,7 @@ import type { ProcessorTelemetry } from '../../core/telemetry';
 import { describeCondition, thresholdOf, unitOf } from './conditions';
 import { isPerSpanCondition, type AlertProcessorConfig, type AlertRuleConfig, type WindowedCondition } from './config';
 import { IncidentStore } from './incident-store';
-import { IncidentBook, MAX_EXAMPLES, type Change, type Incident, type Reading } from './incidents';
+import { IncidentBook, incidentWorkspace, MAX_EXAMPLES, type Change, type Incident, type Reading } from './incidents';
 import type { AlertNotification, NotificationKind } from './notification';
 import { declaredRuleSpec, declaredTargetSpec, managedRules, managedTargetKey, managedTargets } from './managed-objects';
 import type { ManagedTarget } from './managed-objects';
@@ -201,7 +201,11 @@ export class AlertProcessor implements Processor {
     host.registerAdminAction(this.settings.id, 'test', (params, signal) => this.test(params, signal));
     host.objects.declare(this.settings.id, 'alert_rule', this.config.rules.map((rule) => ({ workspace: GLOBAL_WORKSPACE, id: rule.id, spec: declaredRuleSpec(rule) })));
     host.objects.declare(this.settings.id, 'delivery_target', Object.entries(this.config.targets).map(([id, target]) => ({ workspace: GLOBAL_WORKSPACE, id, spec: declaredTargetSpec(id, target) })));
-    host.provide('alerting', { testRule: (workspace, ruleId) => this.testRule(workspace, ruleId), verifyTarget: (workspace, targetId) => this.verifyTarget(workspace, targetId) });
+    host.provide('alerting', {
+      testRule: (workspace, ruleId) => this.testRule(workspace, ruleId),
+      verifyTarget: (workspace, targetId) => this.verifyTarget(workspace, targetId),
+      incidentTables: () => this.incidentTables(),
+    });
     this.store = host.store(this.config.store);
     this.unwatch.push(host.objects.watch('delivery_target', (objects) => this.applyTargets(objects)));
     this.unwatch.push(host.objects.watch('alert_rule', (objects) => this.applyRules(objects)));
@@ -289,7 +293,9 @@ export class AlertProcessor implements Processor {
   }
 
   private fire(reading: Reading, now: number, changes: Change[]): void {
-    const change = this.book.fire(reading, now);
+    const applied = this.allRules.get(reading.ruleId);
+    const workspace = incidentWorkspace(applied?.workspace ?? GLOBAL_WORKSPACE, applied?.rule.filter.workspace, reading.group);
+    const change = this.book.fire({ ...reading, workspace }, now);
     if (change) changes.push(change);
     else this.telemetry.event('incident_dropped', 1);
   }
@@ -468,6 +474,13 @@ export class AlertProcessor implements Processor {
     if (firing.length) this.settings.logger.info({ restored: firing.length - retired.length, retired: retired.length }, 'firing incidents loaded');
     for (const incident of retired) this.pendingRows.set(incident.id, incident);
     if (retired.length) void this.flush();
+  }
+
+  /** Where incidents are stored, the table made first (the read API's incidents routes). */
+  private async incidentTables(): Promise<IncidentTables | undefined> {
+    if (!this.store || !this.incidents) return undefined;
+    await this.ensurePrepared();
+    return { store: this.store, incidents: this.config.incidents_table, spans: this.config.spans_table };
   }
 
   /** A test alert to every target of a rule the workspace sees (the API's POST .../alert-rules/:ruleId/test). */

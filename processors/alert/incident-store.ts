@@ -2,6 +2,9 @@
  * The incidents table: every state change of an incident is one row version, and the
  * ReplacingMergeTree keeps the latest per incident_id (reads through the admin endpoint run with
  * final = 1, so they see it before any merge). It is also what makes incidents survive a restart.
+ * The `workspace` column (incidentWorkspace; '' for a global incident) is what the read API's
+ * /v1/workspaces/:id/incidents lists by; tables made before it get it through ALTER TABLE, its
+ * default taking the workspace of older rows from their group.
  */
 import type { Severity } from '../../core/evaluation';
 import type { TraceStore } from '../../core/component';
@@ -9,6 +12,14 @@ import type { Incident, IncidentStatus } from './incidents';
 
 function ident(name: string): string {
   return `\`${name.replace(/`/g, '``')}\``;
+}
+
+/** Older rows (written before the column existed) belong to the workspace their group names, if any. */
+const WORKSPACE_COLUMN = "workspace String DEFAULT `group`['workspace']";
+
+/** Adds the workspace column to a table made before it existed (a no-op once it is there). */
+export function incidentsWorkspaceColumnDdl(database: string, table: string): string {
+  return `ALTER TABLE ${ident(database)}.${ident(table)} ADD COLUMN IF NOT EXISTS ${WORKSPACE_COLUMN}`;
 }
 
 export function incidentsTableDdl(database: string, table: string): string {
@@ -27,7 +38,8 @@ export function incidentsTableDdl(database: string, table: string): string {
     last_seen DateTime64(3),
     resolved_at Nullable(DateTime64(3)),
     example_trace_ids Array(String),
-    updated_at DateTime64(3)
+    updated_at DateTime64(3),
+    ${WORKSPACE_COLUMN}
 ) ENGINE = ReplacingMergeTree(updated_at)
 ORDER BY incident_id`;
 }
@@ -51,6 +63,7 @@ function toRow(incident: Incident): Record<string, unknown> {
     resolved_at: incident.resolvedAt ?? null,
     example_trace_ids: incident.exampleTraceIds,
     updated_at: incident.updatedAt,
+    workspace: incident.workspace ?? '',
   };
 }
 
@@ -69,6 +82,7 @@ interface StoredRow {
   last_seen_ms: number | string;
   updated_at_ms: number | string;
   example_trace_ids: string[];
+  workspace: string;
 }
 
 export class IncidentStore {
@@ -77,8 +91,9 @@ export class IncidentStore {
     private readonly table: string,
   ) {}
 
-  ensureTable(): Promise<void> {
-    return this.store.command(incidentsTableDdl(this.store.database, this.table));
+  async ensureTable(): Promise<void> {
+    await this.store.command(incidentsTableDdl(this.store.database, this.table));
+    await this.store.command(incidentsWorkspaceColumnDdl(this.store.database, this.table));
   }
 
   write(incidents: readonly Incident[]): Promise<void> {
@@ -90,7 +105,7 @@ export class IncidentStore {
     const rows = await this.store.selectRows<StoredRow>(
       `SELECT incident_id, rule_id, rule_name, severity, status, group_key, \`group\`, condition, value, threshold,
         toUnixTimestamp64Milli(first_seen) AS first_seen_ms, toUnixTimestamp64Milli(last_seen) AS last_seen_ms,
-        toUnixTimestamp64Milli(updated_at) AS updated_at_ms, example_trace_ids
+        toUnixTimestamp64Milli(updated_at) AS updated_at_ms, example_trace_ids, workspace
       FROM ${ident(this.store.database)}.${ident(this.table)}
       WHERE status = 'firing'`,
       signal,
@@ -110,6 +125,7 @@ export class IncidentStore {
       lastSeen: Number(row.last_seen_ms),
       exampleTraceIds: row.example_trace_ids,
       updatedAt: Number(row.updated_at_ms),
+      workspace: row.workspace,
     }));
   }
 }

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Severity } from '../../core/evaluation';
+import { GLOBAL_WORKSPACE } from '../../core/control/objects';
 import type { Group } from './group';
 import type { NotificationKind } from './notification';
 
@@ -28,6 +29,8 @@ export interface Incident {
   resolvedAt?: number;
   exampleTraceIds: string[];
   updatedAt: number;
+  /** The workspace it belongs to (incidentWorkspace); absent or '': global, listed by no workspace's API. */
+  workspace?: string;
 }
 
 /** What a rule says when its condition holds for a group. */
@@ -41,6 +44,8 @@ export interface Reading {
   value: number;
   threshold: number;
   exampleTraceIds: readonly string[];
+  /** The workspace of the incident it opens (kept for the incident's life). */
+  workspace?: string;
 }
 
 /** A state change: the incident's new version, and the notification it calls for (if any). */
@@ -68,6 +73,17 @@ export const MAX_EXAMPLES = 3;
 /** Deterministic: the same rule, group and opening instant always give the same id. */
 export function incidentId(ruleId: string, groupKey: string, openedAt: number): string {
   return createHash('sha256').update(`${ruleId}\u0000${groupKey}\u0000${openedAt}`).digest('hex').slice(0, 32);
+}
+
+/**
+ * The workspace an incident belongs to: the workspace of a rule managed over HTTP; for a rule of
+ * pipelines.yaml (workspace '*'), its filter.workspace, else the workspace its group names
+ * (group_by: [workspace]); else '' (a global incident, which no workspace's API lists).
+ */
+export function incidentWorkspace(ruleWorkspace: string, filterWorkspace: string | undefined, group: Group): string {
+  if (ruleWorkspace !== GLOBAL_WORKSPACE) return ruleWorkspace;
+  if (filterWorkspace !== undefined && filterWorkspace !== '') return filterWorkspace;
+  return group.workspace ?? '';
 }
 
 function trackingKey(ruleId: string, groupKey: string): string {
@@ -110,6 +126,7 @@ export class IncidentBook {
         lastSeen: now,
         exampleTraceIds: reading.exampleTraceIds.slice(0, MAX_EXAMPLES),
         updatedAt: now,
+        ...(reading.workspace !== undefined ? { workspace: reading.workspace } : {}),
       };
       this.firing.set(key, { incident, lastNotifiedAt: now });
       return { incident: { ...incident }, notify: 'firing' };
