@@ -77,8 +77,13 @@ export function listPage<T extends Record<string, unknown>>(items: readonly T[],
   const sign = direction === 'asc' ? 1 : -1;
   const sorted = [...matching].sort((a, b) => sign * compare(a[field], b[field]));
   const total = sorted.length;
-  const last = Math.max(1, Math.ceil(total / list.limit));
   const data = sorted.slice((list.page - 1) * list.limit, list.page * list.limit);
+  return { body: { data, total, page: list.page, limit: list.limit }, headers: pageHeaders(total, list, path, query) };
+}
+
+/** `Link` (first, prev, next, last) and `X-Total-Count` of one page, for lists paged elsewhere (in SQL). */
+export function pageHeaders(total: number, list: ListQuery, path: string, query: Record<string, string>): Record<string, string> {
+  const last = Math.max(1, Math.ceil(total / list.limit));
   const link = (page: number, rel: string) => {
     const params = new URLSearchParams({ ...query, page: String(page), limit: String(list.limit) });
     return `<${path}?${params.toString()}>; rel="${rel}"`;
@@ -87,7 +92,7 @@ export function listPage<T extends Record<string, unknown>>(items: readonly T[],
   if (list.page > 1) links.push(link(Math.min(list.page - 1, last), 'prev'));
   if (list.page < last) links.push(link(list.page + 1, 'next'));
   links.push(link(last, 'last'));
-  return { body: { data, total, page: list.page, limit: list.limit }, headers: { Link: links.join(', '), 'X-Total-Count': String(total) } };
+  return { Link: links.join(', '), 'X-Total-Count': String(total) };
 }
 
 /** Severity sorts by gravity, not alphabetically. */
