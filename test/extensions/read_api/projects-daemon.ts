@@ -25,7 +25,7 @@ export interface ProjectsDaemon {
   rows(workspace: string, project?: string, task?: string): Promise<number>;
 }
 
-export async function startProjectsDaemon(prefix: string, readApiExtra: string[] = []): Promise<ProjectsDaemon> {
+export async function startProjectsDaemon(prefix: string, readApiExtra: string[] = [], secretsKey?: string): Promise<ProjectsDaemon> {
   const database = uniqueDatabase(prefix);
   const attachments = `\${env:TEST_DATA_DIR}/${database}-attachments`;
   const daemon = await startDaemon(`receivers:
@@ -52,7 +52,7 @@ ${readApiExtra.map((l) => `    ${l}\n`).join('')}workspaces:
     api_keys: ["${OTHER_KEY}"]
 service:
   extensions: [control_plane, read_api]
-  admin: { listen: 127.0.0.1:0 }
+${secretsKey ? `  control_plane: { secrets_key: "${secretsKey}" }\n` : ''}  admin: { listen: 127.0.0.1:0 }
   pipelines:
     traces: { receivers: [logs], exporters: [clickhouse] }
 `);
