@@ -1,0 +1,66 @@
+/**
+ * GET /api/v1/tasks: the caller's tasks in a time range (default the last 7 days), filtered by
+ * status, conversation, user and whether failures were detected, paged in SQL. The query reads
+ * the workspace's spans of that range only (partitions by day); conversation and user filters
+ * first find their traces through the attribute-value bloom filter.
+ */
+import type { TraceStore } from '../../core/component';
+import { parseListQuery } from '../../core/http-list';
+import { AGENT_SPANS_TABLE, attr, sqlString, sqlTime, tableOf } from './agent-sql';
+import { oneOf, pageAnswer, textFilter } from './agent-list-page';
+import { HAS_FAILURES_OF_ROW, STATUS_OF_ROW, TASK_SUMMARY_COLUMNS, taskOfRow } from './agent-tasks-sql';
+import type { TaskSummaryRow } from './agent-tasks-sql';
+import { parseTimeRange } from './agent-time-range';
+
+export const TASK_FILTERS = ['status', 'conversation_id', 'user_id', 'has_failures', 'from', 'to'] as const;
+const SORTABLE = ['started_at', 'ended_at', 'cost_usd', 'total_tokens', 'llm_calls'] as const;
+const SORT_COLUMN: Record<(typeof SORTABLE)[number], string> = {
+  started_at: 'started_ms',
+  ended_at: 'ended_ms',
+  cost_usd: 'cost_usd',
+  total_tokens: '(input_tokens + output_tokens)',
+  llm_calls: 'llm_calls',
+};
+
+export interface TaskListFilters {
+  status?: 'running' | 'completed' | 'failed';
+  conversationId?: string;
+  userId?: string;
+  hasFailures?: boolean;
+}
+
+export function parseTaskFilters(query: Record<string, string>): TaskListFilters {
+  const hasFailures = oneOf('has_failures', query.has_failures, ['true', 'false'] as const);
+  return {
+    status: oneOf('status', query.status, ['running', 'completed', 'failed'] as const),
+    conversationId: textFilter('conversation_id', query.conversation_id),
+    userId: textFilter('user_id', query.user_id),
+    hasFailures: hasFailures === undefined ? undefined : hasFailures === 'true',
+  };
+}
+
+/** The grouped query of the workspace's tasks in [fromMs, toMs) matching the filters (no ORDER/LIMIT). */
+export function taskListSql(store: TraceStore, workspace: string, range: { fromMs: number; toMs: number }, filters: TaskListFilters): string {
+  const spans = tableOf(store, AGENT_SPANS_TABLE);
+  const inRange = `Workspace = ${sqlString(workspace)} AND Timestamp >= ${sqlTime(range.fromMs)} AND Timestamp < ${sqlTime(range.toMs)}`;
+  const where = [inRange];
+  const narrow = (key: string, value: string) => where.push(`TraceId IN (SELECT DISTINCT TraceId FROM ${spans} WHERE ${inRange} AND ${attr(key)} = ${sqlString(value)})`);
+  if (filters.conversationId !== undefined) narrow('gen_ai.conversation.id', filters.conversationId);
+  if (filters.userId !== undefined) narrow('enduser.id', filters.userId);
+  const having = ['task_spans > 0'];
+  if (filters.status !== undefined) having.push(`${STATUS_OF_ROW} = ${sqlString(filters.status)}`);
+  if (filters.hasFailures !== undefined) having.push(filters.hasFailures ? HAS_FAILURES_OF_ROW : `NOT ${HAS_FAILURES_OF_ROW}`);
+  return `SELECT\n  ${TASK_SUMMARY_COLUMNS}\nFROM ${spans}\nWHERE ${where.join(' AND ')}\nGROUP BY TraceId\nHAVING ${having.join(' AND ')}`;
+}
+
+export async function listTasks(store: TraceStore, workspace: string, query: Record<string, string>, path: string, signal?: AbortSignal) {
+  const list = parseListQuery(query, { sortable: SORTABLE, defaultSort: { field: 'started_at', direction: 'desc' }, filterable: TASK_FILTERS });
+  const range = parseTimeRange(query);
+  const grouped = taskListSql(store, workspace, range, parseTaskFilters(query));
+  const order = `${SORT_COLUMN[list.sort.field as (typeof SORTABLE)[number]]} ${list.sort.direction === 'asc' ? 'ASC' : 'DESC'}, trace_id`;
+  const [rows, [count]] = await Promise.all([
+    store.selectRows<TaskSummaryRow>(`${grouped}\nORDER BY ${order}\nLIMIT ${list.limit} OFFSET ${(list.page - 1) * list.limit}`, signal),
+    store.selectRows<{ total: string }>(`SELECT count() AS total FROM (${grouped})`, signal),
+  ]);
+  return pageAnswer(rows.map(taskOfRow), Number(count?.total ?? 0), list, path, query);
+}
