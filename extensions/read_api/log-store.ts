@@ -1,41 +1,103 @@
 /**
- * Deleting stored logs: a ClickHouse lightweight DELETE of the workspace's log spans matching the
- * filter (the rows are gone from every later read), then the attachment files those logs
- * referenced that no remaining log (of any workspace: files are shared by content) references.
+ * Deleting stored logs: a ClickHouse lightweight DELETE (it works embedded, on a server and on a
+ * cluster's local tables) of the workspace's log spans matching the filter and of their rows in
+ * the log index tables (the rows are gone from every later read), then the attachment files those
+ * logs referenced that no remaining log (of any workspace: files are shared by content) references.
+ * The logs to delete are found in the narrow index tables, never by scanning the spans table.
  */
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { TraceStore } from '../../core/component';
+import { LOG_IDS_TABLE, LOG_INDEX_TABLE, LogIndex } from './log-index';
 import { SPANS_TABLE, sqlString, sqlStringList, tableOf } from './projects-sql';
 
 export interface LogFilter {
+  /** These log ids (at most MAX_DELETE_IDS per call). */
+  ids?: readonly string[];
   project?: string;
   task?: string;
 }
 
-const SHA256_REF = /sha256:([0-9a-f]{64})/g;
+/** Ids one call deletes at most (the bulk API's bound). */
+export const MAX_DELETE_IDS = 1_000;
+
+const SHA256_REF = /^sha256:([0-9a-f]{64})$/;
+
+interface Found {
+  log_id: string;
+  trace_id: string;
+  span_id: string;
+  day: string;
+  attachment_refs: string[];
+}
+
+/**
+ * Deletes the workspace's logs matching `filter` (every given field must match; an empty filter
+ * deletes nothing) and their unreferenced attachments; resolves with the ids deleted.
+ */
+export async function deleteLogIds(store: TraceStore, workspace: string, filter: LogFilter, attachmentsDir: string): Promise<string[]> {
+  if (filter.ids === undefined && filter.project === undefined && filter.task === undefined) return [];
+  if (filter.ids !== undefined && filter.ids.length === 0) return [];
+  if (filter.ids !== undefined && filter.ids.length > MAX_DELETE_IDS) throw new RangeError(`at most ${MAX_DELETE_IDS} ids per delete`);
+  await LogIndex.forStore(store).ensure();
+  const conditions = [`workspace = ${sqlString(workspace)}`];
+  if (filter.ids !== undefined) conditions.push(`log_id IN ${sqlStringList(filter.ids)}`);
+  if (filter.project !== undefined) conditions.push(`project = ${sqlString(filter.project)}`);
+  if (filter.task !== undefined) conditions.push(`task = ${sqlString(filter.task)}`);
+  const where = conditions.join(' AND ');
+  if (filter.ids === undefined) return deleteByProject(store, workspace, filter, where, attachmentsDir);
+  // By id: the ids table's key; by project or task: the index's (workspace first).
+  const found = await store.selectRows<Found>(`SELECT log_id, trace_id, span_id, toString(toDate(timestamp)) AS day, attachment_refs FROM ${tableOf(store, LOG_IDS_TABLE)} WHERE ${where}`);
+  if (found.length === 0) return [];
+  // The spans by their trace and span ids (bloom-filter index), within their days (partitions).
+  await store.command(
+    `DELETE FROM ${tableOf(store, SPANS_TABLE)} WHERE toDate(Timestamp) IN ${sqlStringList([...new Set(found.map((f) => f.day))])} AND TraceId IN ${sqlStringList([...new Set(found.map((f) => f.trace_id))])} AND SpanId IN ${sqlStringList(found.map((f) => f.span_id))} AND ${LOG_SPANS_OF(workspace)}`,
+  );
+  const ids = [...new Set(found.map((f) => f.log_id))];
+  const idWhere = `workspace = ${sqlString(workspace)} AND log_id IN ${sqlStringList(ids)}`;
+  await store.command(`DELETE FROM ${tableOf(store, LOG_INDEX_TABLE)} WHERE ${idWhere}`);
+  await store.command(`DELETE FROM ${tableOf(store, LOG_IDS_TABLE)} WHERE ${idWhere}`);
+  await removeUnreferencedFiles(store, found.flatMap((f) => f.attachment_refs), attachmentsDir);
+  return ids;
+}
+
+const LOG_SPANS_OF = (workspace: string) => `Workspace = ${sqlString(workspace)} AND SpanAttributes['tracehouse.record_type'] = 'log'`;
+
+/** A project's (or a project task's) logs: one DELETE per table by the same condition. */
+async function deleteByProject(store: TraceStore, workspace: string, filter: LogFilter, where: string, attachmentsDir: string): Promise<string[]> {
+  const index = tableOf(store, LOG_INDEX_TABLE);
+  const found = await store.selectRows<{ ids: string[]; refs: string[] }>(`SELECT groupUniqArray(log_id) AS ids, groupUniqArrayArray(attachment_refs) AS refs FROM ${index} WHERE ${where}`);
+  const ids = found[0]?.ids ?? [];
+  if (ids.length === 0) return [];
+  const spanConditions = [LOG_SPANS_OF(workspace)];
+  if (filter.project !== undefined) spanConditions.push(`Project = ${sqlString(filter.project)}`);
+  if (filter.task !== undefined) spanConditions.push(`SpanAttributes['tracehouse.task'] = ${sqlString(filter.task)}`);
+  await store.command(`DELETE FROM ${tableOf(store, SPANS_TABLE)} WHERE ${spanConditions.join(' AND ')}`);
+  await store.command(`DELETE FROM ${index} WHERE ${where}`);
+  await store.command(`DELETE FROM ${tableOf(store, LOG_IDS_TABLE)} WHERE ${where}`);
+  await removeUnreferencedFiles(store, found[0]?.refs ?? [], attachmentsDir);
+  return ids;
+}
 
 /** Deletes the workspace's logs matching `filter` and their unreferenced attachments; resolves with how many logs went. */
 export async function deleteLogs(store: TraceStore, workspace: string, filter: LogFilter, attachmentsDir: string): Promise<number> {
-  const table = tableOf(store, SPANS_TABLE);
-  const conditions = [`Workspace = ${sqlString(workspace)}`, `SpanAttributes['tracehouse.record_type'] = 'log'`];
-  if (filter.project !== undefined) conditions.push(`Project = ${sqlString(filter.project)}`);
-  if (filter.task !== undefined) conditions.push(`SpanAttributes['tracehouse.task'] = ${sqlString(filter.task)}`);
-  const where = conditions.join(' AND ');
-  const found = await store.selectRows<{ n: string | number; refs: string[] }>(
-    `SELECT count() AS n, groupUniqArrayArray(extractAll(SpanAttributes['tracehouse.attachments'], 'sha256:[0-9a-f]{64}')) AS refs FROM ${table} WHERE ${where}`,
-  );
-  const count = Number(found[0]?.n ?? 0);
-  if (count === 0) return 0;
-  await store.command(`DELETE FROM ${table} WHERE ${where}`);
-  const candidates = [...new Set((found[0]?.refs ?? []).flatMap((ref) => [...ref.matchAll(SHA256_REF)].map((m) => m[1])))];
-  if (candidates.length > 0) {
-    const kept = await store.selectRows<{ ref: string }>(
-      `SELECT DISTINCT ref FROM (SELECT arrayJoin(extractAll(SpanAttributes['tracehouse.attachments'], 'sha256:[0-9a-f]{64}')) AS ref FROM ${table} WHERE mapContains(SpanAttributes, 'tracehouse.attachments')) WHERE ref IN ${sqlStringList(candidates.map((c) => `sha256:${c}`))}`,
-    );
-    const stillUsed = new Set(kept.map((k) => k.ref.slice('sha256:'.length)));
-    // The file name is the SHA-256 the regex above matched: 64 hex digits, never user text.
-    for (const sha of candidates) if (!stillUsed.has(sha)) await rm(path.join(attachmentsDir, sha), { force: true });
-  }
+  if (filter.ids === undefined || filter.ids.length <= MAX_DELETE_IDS) return (await deleteLogIds(store, workspace, filter, attachmentsDir)).length;
+  let count = 0;
+  for (let i = 0; i < filter.ids.length; i += MAX_DELETE_IDS) count += (await deleteLogIds(store, workspace, { ...filter, ids: filter.ids.slice(i, i + MAX_DELETE_IDS) }, attachmentsDir)).length;
   return count;
+}
+
+async function removeUnreferencedFiles(store: TraceStore, refs: readonly string[], attachmentsDir: string): Promise<void> {
+  const candidates = [...new Set(refs.filter((ref) => SHA256_REF.test(ref)))];
+  if (candidates.length === 0) return;
+  const kept = await store.selectRows<{ ref: string }>(
+    `SELECT DISTINCT arrayJoin(attachment_refs) AS ref FROM ${tableOf(store, LOG_IDS_TABLE)} WHERE hasAny(attachment_refs, [${candidates.map(sqlString).join(', ')}]) AND ref IN ${sqlStringList(candidates)}`,
+  );
+  const stillUsed = new Set(kept.map((k) => k.ref));
+  for (const ref of candidates) {
+    if (stillUsed.has(ref)) continue;
+    // The file name is the SHA-256 the pattern matched: 64 hex digits, never user text.
+    const sha = SHA256_REF.exec(ref)?.[1];
+    if (sha) await rm(path.join(attachmentsDir, sha), { force: true });
+  }
 }

@@ -2,6 +2,7 @@ import type { Host } from '../../core/component';
 import type { ApiRoute } from '../../core/http-api';
 import type { Logger } from '../../core/logger';
 import type { ReadApiExtensionConfig } from './config';
+import { LOGS_PATHS, logRoutes } from './logs-api';
 import { MEDIA_PATHS, mediaRoutes, SIGNED_MEDIA_PATH } from './media-api';
 import { PROJECTS_PATHS, projectRoutes } from './projects-api';
 import { PROJECT_TASKS_PATHS, projectTaskRoutes } from './projects-tasks-api';
@@ -14,8 +15,8 @@ export interface ReadApiDeps {
 }
 
 /** Every path the read APIs serve (for the config's route-conflict checks). */
-export const READ_API_PATHS: readonly string[] = [...PROJECTS_PATHS, ...PROJECT_TASKS_PATHS, ...MEDIA_PATHS, SIGNED_MEDIA_PATH];
+export const READ_API_PATHS: readonly string[] = [...PROJECTS_PATHS, ...PROJECT_TASKS_PATHS, ...MEDIA_PATHS, SIGNED_MEDIA_PATH, ...LOGS_PATHS];
 
 export function readApiRoutes(deps: ReadApiDeps): ApiRoute[] {
-  return [...projectRoutes(deps), ...projectTaskRoutes(deps), ...mediaRoutes(deps)];
+  return [...projectRoutes(deps), ...projectTaskRoutes(deps), ...mediaRoutes(deps), ...logRoutes(deps)];
 }

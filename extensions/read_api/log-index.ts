@@ -1,0 +1,213 @@
+/**
+ * The narrow side tables the logs API reads instead of the spans table: one row per log, fed by
+ * materialized views from otel_traces (spans with tracehouse.record_type = 'log'), created by the
+ * read_api extension at start and backfilled once from the logs already stored.
+ *
+ * - `tracehouse_log_index`: ORDER BY (workspace, timestamp, log_id), partitioned by month; lists,
+ *   filters, sorts and the summary over a workspace and a time range.
+ * - `tracehouse_log_ids`: the same columns ORDER BY (workspace, log_id); get, status, decisions
+ *   and deletes by id are primary-key lookups.
+ *
+ * Both are ReplacingMergeTree read with FINAL (the store's reader session), so a replayed log
+ * counts once. A get's text (input, output, findings, metadata) is read from otel_traces by its
+ * full primary key (service, name, time, trace id, span id), which the index row carries.
+ */
+import type { TraceStore } from '../../core/component';
+import { errorMessage } from '../../core/errors';
+import { silentLogger } from '../../core/logger';
+import type { Logger } from '../../core/logger';
+import { SPANS_TABLE, sqlString, tableOf } from './projects-sql';
+
+export const LOG_INDEX_TABLE = 'tracehouse_log_index';
+export const LOG_IDS_TABLE = 'tracehouse_log_ids';
+const MIGRATIONS_TABLE = 'tracehouse_schema_migrations';
+
+const COLUMNS = `
+    workspace LowCardinality(String),
+    log_id String,
+    timestamp DateTime64(9),
+    project LowCardinality(String),
+    task LowCardinality(String),
+    model LowCardinality(String),
+    session String,
+    subject String,
+    actor String,
+    status LowCardinality(String),
+    latency_ms Nullable(Float64),
+    cost_usd Nullable(Float64),
+    confidence Nullable(Float64),
+    explanation String,
+    tags Array(String),
+    trace_id String,
+    span_id String,
+    service_name LowCardinality(String),
+    span_name LowCardinality(String),
+    callback_url String,
+    callback_events LowCardinality(String),
+    attachment_refs Array(String)`;
+
+/** One log span as an index row (the views' SELECT). */
+function viewSelect(spans: string): string {
+  const attr = (key: string) => `SpanAttributes[${sqlString(key)}]`;
+  const findings = `JSONExtractArrayRaw(${attr('tracehouse.findings')})`;
+  const judged = `arrayMap(f -> JSONExtractFloat(f, 'confidence'), arrayFilter(f -> JSONHas(f, 'confidence'), ${findings}))`;
+  const tagsText = attr('metadata.tags');
+  return `SELECT
+    Workspace AS workspace,
+    ${attr('tracehouse.log_id')} AS log_id,
+    Timestamp AS timestamp,
+    Project AS project,
+    ${attr('tracehouse.task')} AS task,
+    GenAIRequestModel AS model,
+    ${attr('gen_ai.conversation.id')} AS session,
+    ${attr('tracehouse.subject_id')} AS subject,
+    ${attr('tracehouse.actor_id')} AS actor,
+    if(Verdict IN ('pass', 'flagged', 'error'), Verdict, 'pass') AS status,
+    if(Duration > 0, Duration / 1e6, NULL) AS latency_ms,
+    if(mapContains(SpanAttributes, 'tracehouse.cost_usd'), CostUsd, NULL) AS cost_usd,
+    if(empty(${judged}), toFloat64OrNull(${attr('tracehouse.confidence')}), arrayMin(${judged})) AS confidence,
+    substring(arrayStringConcat(arrayMap(f -> concat(JSONExtractString(f, 'ruleName'), ': ', if(JSONExtractString(f, 'detail') != '', JSONExtractString(f, 'detail'), JSONExtractString(f, 'outcome'))), arrayFilter(f -> JSONExtractString(f, 'outcome') != 'passed', ${findings})), '; '), 1, 1000) AS explanation,
+    arrayFilter(t -> t != '', arrayMap(t -> trimBoth(t), if(startsWith(${tagsText}, '['), JSONExtract(${tagsText}, 'Array(String)'), splitByChar(',', ${tagsText})))) AS tags,
+    TraceId AS trace_id,
+    SpanId AS span_id,
+    ServiceName AS service_name,
+    SpanName AS span_name,
+    ${attr('tracehouse.callback.url')} AS callback_url,
+    ${attr('tracehouse.callback.events')} AS callback_events,
+    extractAll(${attr('tracehouse.attachments')}, 'sha256:[0-9a-f]{64}') AS attachment_refs
+FROM ${spans}
+WHERE ${attr('tracehouse.record_type')} = 'log' AND ${attr('tracehouse.log_id')} != ''`;
+}
+
+const shared = new WeakMap<TraceStore, LogIndex>();
+
+interface Step {
+  version: number;
+  description: string;
+  statements: (store: TraceStore) => string[];
+}
+
+const table = (store: TraceStore, name: string) => tableOf(store, name);
+
+/** Append-only, as the exporter's migrations: each statement idempotent, recorded once done. */
+const STEPS: readonly Step[] = [
+  {
+    version: 1,
+    description: 'create log index tables',
+    statements: (s) => [
+      `CREATE TABLE IF NOT EXISTS ${table(s, LOG_INDEX_TABLE)} (${COLUMNS}
+) ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMM(timestamp)
+ORDER BY (workspace, timestamp, log_id)`,
+      `CREATE TABLE IF NOT EXISTS ${table(s, LOG_IDS_TABLE)} (${COLUMNS}
+) ENGINE = ReplacingMergeTree
+ORDER BY (workspace, log_id)`,
+    ],
+  },
+  {
+    version: 2,
+    description: 'create log index views',
+    statements: (s) => [
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${table(s, `${LOG_INDEX_TABLE}_mv`)} TO ${table(s, LOG_INDEX_TABLE)} AS ${viewSelect(table(s, SPANS_TABLE))}`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${table(s, `${LOG_IDS_TABLE}_mv`)} TO ${table(s, LOG_IDS_TABLE)} AS ${viewSelect(table(s, SPANS_TABLE))}`,
+    ],
+  },
+  {
+    // After the views exist: a log inserted meanwhile lands twice, the same row, collapsed by FINAL.
+    version: 3,
+    description: 'backfill log index from stored logs',
+    statements: (s) => [
+      `INSERT INTO ${table(s, LOG_INDEX_TABLE)} ${viewSelect(table(s, SPANS_TABLE))}`,
+      `INSERT INTO ${table(s, LOG_IDS_TABLE)} ${viewSelect(table(s, SPANS_TABLE))}`,
+    ],
+  },
+];
+
+/**
+ * Creates the side tables and views once per store, backfilling them from the logs already
+ * stored. Concurrent callers share one run; a failed run is retried by the next caller.
+ */
+export class LogIndex {
+  private ready: Promise<void> | undefined;
+
+  /** One index per store, shared by every route module (and deleteLogs). */
+  static forStore(store: TraceStore, logger: Logger = silentLogger()): LogIndex {
+    let index = shared.get(store);
+    if (!index) shared.set(store, (index = new LogIndex(store, logger)));
+    return index;
+  }
+
+  constructor(
+    readonly store: TraceStore,
+    private readonly logger: Logger,
+  ) {}
+
+  ensure(): Promise<void> {
+    this.ready ??= this.migrate().catch((err: unknown) => {
+      this.ready = undefined;
+      this.logger.error({ err: errorMessage(err) }, 'read_api: the log index could not be created; retrying on the next request');
+      throw err;
+    });
+    return this.ready;
+  }
+
+  private async migrate(): Promise<void> {
+    const store = this.store;
+    // The exporter created both at its start; created here too for a store started without spans yet.
+    await store.command(`CREATE TABLE IF NOT EXISTS ${table(store, MIGRATIONS_TABLE)} (table_name String, version UInt32, description String, applied_at DateTime64(3)) ENGINE = ReplacingMergeTree ORDER BY (table_name, version)`);
+    const done = new Set(
+      (await store.selectRows<{ version: number | string }>(`SELECT version FROM ${table(store, MIGRATIONS_TABLE)} WHERE table_name = ${sqlString(LOG_INDEX_TABLE)}`)).map((r) => Number(r.version)),
+    );
+    for (const step of STEPS) {
+      if (done.has(step.version)) continue;
+      const started = Date.now();
+      for (const statement of step.statements(store)) await store.command(statement);
+      await store.command(
+        `INSERT INTO ${table(store, MIGRATIONS_TABLE)} (table_name, version, description, applied_at) VALUES (${sqlString(LOG_INDEX_TABLE)}, ${step.version}, ${sqlString(step.description)}, now64(3))`,
+      );
+      this.logger.info({ step: step.description, ms: Date.now() - started }, 'read_api: log index migrated');
+    }
+  }
+}
+
+/** The index columns every read selects, typed as the reads get them (JSON output). */
+export const INDEX_COLUMNS =
+  'log_id, toString(toUnixTimestamp64Nano(timestamp)) AS ts_ns, project, task, model, session, subject, actor, status, latency_ms, cost_usd, confidence, explanation, tags, trace_id, span_id, service_name, span_name, callback_url, callback_events, attachment_refs';
+
+export interface IndexRow {
+  log_id: string;
+  ts_ns: string;
+  project: string;
+  task: string;
+  model: string;
+  session: string;
+  subject: string;
+  actor: string;
+  status: string;
+  latency_ms: number | null;
+  cost_usd: number | null;
+  confidence: number | null;
+  explanation: string;
+  tags: string[];
+  trace_id: string;
+  span_id: string;
+  service_name: string;
+  span_name: string;
+  callback_url: string;
+  callback_events: string;
+  attachment_refs: string[];
+}
+
+/** The index rows of some logs of one workspace (primary-key lookups on tracehouse_log_ids). */
+export async function rowsByIds(store: TraceStore, workspace: string, ids: readonly string[]): Promise<IndexRow[]> {
+  if (ids.length === 0) return [];
+  return store.selectRows<IndexRow>(
+    `SELECT ${INDEX_COLUMNS} FROM ${table(store, LOG_IDS_TABLE)} WHERE workspace = ${sqlString(workspace)} AND log_id IN (${ids.map(sqlString).join(', ')})`,
+  );
+}
+
+/** ISO 8601 (milliseconds) of nanoseconds since the epoch as text. */
+export function isoOfNanos(ns: string): string {
+  const ms = Number(BigInt(ns) / 1_000_000n);
+  return new Date(Number.isFinite(ms) ? ms : 0).toISOString();
+}

@@ -1,0 +1,164 @@
+/**
+ * The log-evaluation API's reads: `GET /api/logs` (filters, sorting, pages and the summary),
+ * `GET /api/logs/:id`, `GET /api/logs/:id/status` and `GET /api/logs/tasks`. Every read goes to
+ * the log index tables (log-index.ts) of the caller's workspace; a single log's text is one
+ * primary-key read of its span.
+ */
+import type { Host, TraceStore } from '../../core/component';
+import { OBJECTS_TABLE } from '../../core/control/object-table';
+import type { ApiRoute } from '../../core/http-api';
+import { notFound } from '../../core/http-api';
+import { IngestError } from '../../core/ingest/problems';
+import type { IndexRow } from './log-index';
+import { INDEX_COLUMNS, LOG_INDEX_TABLE, LogIndex, rowsByIds } from './log-index';
+import { listConditions, orderBy, parseLogListQuery } from './logs-query';
+import { decisionOf, executionOf, logOf, projectsByName, statusOf } from './logs-shape';
+import type { LogDetail } from './logs-shape';
+import { SPANS_TABLE, sqlString, sqlStringList, tableOf } from './projects-sql';
+import type { ReadApiDeps } from './routes';
+
+export const LOGS_LIST_PATH = '/api/logs';
+/** Served beside the logs receiver's POST /api/logs, so not claimed (the receiver claims the path). */
+export const LOGS_READ_PATHS = ['/api/logs/tasks', '/api/logs/:id', '/api/logs/:id/status'] as const;
+
+/** Ids are at most this long (as the logs receiver accepts them); longer ones are unknown. */
+export const MAX_LOG_ID = 256;
+
+/** The store and its index, ready; 503 while no clickhouse exporter runs. */
+export async function logStore(host: Host, deps: ReadApiDeps): Promise<TraceStore> {
+  const store = host.store();
+  if (!store) throw new IngestError(503, 'API_NO_STORE', 'no clickhouse exporter runs in this daemon: logs cannot be read', undefined, 60);
+  await LogIndex.forStore(store, deps.logger).ensure();
+  return store;
+}
+
+/** The log's index row in the caller's workspace, or 404 (the same whether it exists elsewhere or not). */
+export async function findLog(store: TraceStore, workspace: string, id: string): Promise<IndexRow> {
+  const [row] = id.length > 0 && id.length <= MAX_LOG_ID ? await rowsByIds(store, workspace, [id]) : [];
+  if (!row) throw notFound(`log "${id.slice(0, 100)}"`);
+  return row;
+}
+
+/** Ids of the workspace's decided logs (the latest decision objects), as a subquery. */
+function decidedIds(store: TraceStore, workspace: string): string {
+  return `(SELECT id FROM ${tableOf(store, OBJECTS_TABLE)} WHERE kind = 'decision' AND workspace = ${sqlString(workspace)} AND deleted = 0)`;
+}
+
+const FLAGGED_OR_ERROR = `status IN ('flagged', 'error')`;
+// Parts of different months never hold the same log: FINAL need not merge across them.
+const READ_SETTINGS = 'SETTINGS do_not_merge_across_partitions_select_final = 1';
+
+async function detailOf(store: TraceStore, row: IndexRow): Promise<LogDetail | undefined> {
+  const ts = `fromUnixTimestamp64Nano(toInt64(${sqlString(row.ts_ns)}))`;
+  const [detail] = await store.selectRows<LogDetail>(
+    `SELECT SpanAttributes AS attributes, Input AS input, Output AS output FROM ${tableOf(store, SPANS_TABLE)}
+WHERE ServiceName = ${sqlString(row.service_name)} AND SpanName = ${sqlString(row.span_name)} AND toDateTime(Timestamp) = toDateTime(${ts}) AND Timestamp = ${ts}
+  AND TraceId = ${sqlString(row.trace_id)} AND SpanId = ${sqlString(row.span_id)} LIMIT 1`,
+  );
+  return detail;
+}
+
+interface SummaryRow {
+  total: string | number;
+  failures: string | number;
+  passes: string | number;
+  pending: string | number;
+}
+
+export function logReadRoutes(deps: ReadApiDeps): ApiRoute[] {
+  const { host } = deps;
+  const objects = host.objects;
+  return [
+    {
+      method: 'GET',
+      path: LOGS_LIST_PATH,
+      role: 'read',
+      handle: async ({ workspace, query: raw }) => {
+        const query = parseLogListQuery(raw);
+        const store = await logStore(host, deps);
+        const projects = projectsByName(objects, workspace);
+        let names: string[] | undefined;
+        if (query.project !== undefined) {
+          const project = projects.get(query.project);
+          names = project ? [...projects].filter(([, p]) => p.id === project.id).map(([n]) => n) : [query.project];
+        }
+        const conditions = listConditions(workspace, query, names);
+        if (query.pending === true) conditions.push(`${FLAGGED_OR_ERROR} AND log_id NOT IN ${decidedIds(store, workspace)}`);
+        const where = conditions.join(' AND ');
+        const index = tableOf(store, LOG_INDEX_TABLE);
+        const rows = await store.selectRows<IndexRow>(
+          `SELECT ${INDEX_COLUMNS} FROM ${index} WHERE ${where} ORDER BY ${orderBy(query)} LIMIT ${query.limit} OFFSET ${(query.page - 1) * query.limit} ${READ_SETTINGS}`,
+        );
+        const [summary] = await store.selectRows<SummaryRow>(
+          `SELECT count() AS total, countIf(${FLAGGED_OR_ERROR}) AS failures, countIf(status = 'pass') AS passes,
+  countIf(${FLAGGED_OR_ERROR} AND log_id NOT IN ${decidedIds(store, workspace)}) AS pending
+FROM ${index} WHERE ${where} ${READ_SETTINGS}`,
+        );
+        const total = Number(summary?.total ?? 0);
+        return {
+          status: 200,
+          body: {
+            executions: rows.map((row) => executionOf(row, workspace, projects, decisionOf(objects, workspace, row.log_id))),
+            total,
+            page: query.page,
+            limit: query.limit,
+            summary: {
+              totalRuns: total,
+              failuresDetected: Number(summary?.failures ?? 0),
+              pendingReviews: Number(summary?.pending ?? 0),
+              // Percent of the logs that passed, one decimal.
+              successRate: total === 0 ? 0 : Math.round((Number(summary?.passes ?? 0) / total) * 1000) / 10,
+            },
+          },
+        };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/logs/tasks',
+      role: 'read',
+      handle: async ({ workspace, query }) => {
+        const unknown = Object.keys(query).filter((k) => k !== 'project');
+        if (unknown.length > 0) throw new IngestError(422, 'API_VALIDATION', `invalid query: ${unknown[0]}: is not a parameter here (parameters: project)`, [{ path: [unknown[0]], message: 'is not a parameter here', code: 'unknown_field' }]);
+        const project = query.project;
+        if (project !== undefined && (project.length === 0 || project.length > 256)) {
+          throw new IngestError(422, 'API_VALIDATION', 'invalid query: project: must be 1 to 256 characters', [{ path: ['project'], message: 'must be 1 to 256 characters', code: 'invalid_value' }]);
+        }
+        const store = await logStore(host, deps);
+        const projects = projectsByName(objects, workspace);
+        const target = project !== undefined ? projects.get(project) : undefined;
+        const names = project === undefined ? undefined : target ? [...projects].filter(([, p]) => p.id === target.id).map(([n]) => n) : [project];
+        const inferred = await store.selectRows<{ task: string }>(
+          `SELECT DISTINCT task FROM ${tableOf(store, LOG_INDEX_TABLE)} WHERE workspace = ${sqlString(workspace)} AND task != ''${names ? ` AND project IN ${sqlStringList(names)}` : ''} ${READ_SETTINGS}`,
+        );
+        const registered = objects
+          .list('task', workspace)
+          .filter((t) => t.workspace === workspace && (project === undefined || (target !== undefined && t.spec.projectId === target.id)))
+          .map((t) => t.spec.name)
+          .filter((n): n is string => typeof n === 'string');
+        return { status: 200, body: [...new Set([...registered, ...inferred.map((r) => r.task)])].sort() };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/logs/:id',
+      role: 'read',
+      handle: async ({ workspace, params }) => {
+        const store = await logStore(host, deps);
+        const row = await findLog(store, workspace, params.id);
+        const detail = await detailOf(store, row);
+        return { status: 200, body: logOf(row, workspace, projectsByName(objects, workspace), decisionOf(objects, workspace, row.log_id), detail) };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/logs/:id/status',
+      role: 'read',
+      handle: async ({ workspace, params }) => {
+        const store = await logStore(host, deps);
+        const row = await findLog(store, workspace, params.id);
+        return { status: 200, body: statusOf(row, decisionOf(objects, workspace, row.log_id)) };
+      },
+    },
+  ];
+}
