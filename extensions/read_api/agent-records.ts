@@ -19,13 +19,18 @@ function textMap(attributes: Attributes): Record<string, string> {
   return out;
 }
 
+function secondsText(nanos: bigint): string {
+  const whole = nanos / 1_000_000_000n;
+  return `${whole}.${String(nanos - whole * 1_000_000_000n).padStart(9, '0')}`;
+}
+
 /** A record span as a row of the spans table (the columns a record has; the rest keep their defaults). */
 function rowOf(span: Span, workspace: string): Record<string, unknown> {
   const attributes = textMap(span.attributes);
   const resource = textMap(span.resource.attributes);
   return {
-    // Nanosecond ticks (a JSON number: sub-microsecond digits may round, the second never moves).
-    Timestamp: Number(span.startTimeUnixNano),
+    // Seconds with nine decimals, as text: exact (a JSON number would round past 2^53).
+    Timestamp: secondsText(span.startTimeUnixNano),
     TraceId: span.traceId,
     SpanId: span.spanId,
     ParentSpanId: span.parentSpanId,

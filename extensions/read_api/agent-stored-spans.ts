@@ -37,7 +37,7 @@ export interface StoredSpanRow {
 }
 
 export const SPAN_COLUMNS =
-  'toUnixTimestamp64Nano(Timestamp) AS start_ns, TraceId, SpanId, ParentSpanId, SpanName, SpanKind, ServiceName, ResourceAttributes, ScopeName, SpanAttributes, Duration, StatusCode, StatusMessage, GenAIOperation, GenAIProvider, GenAIRequestModel, GenAIResponseModel, InputTokens, OutputTokens, CostUsd, Verdict';
+  'toString(toUnixTimestamp64Nano(Timestamp)) AS start_ns, TraceId, SpanId, ParentSpanId, SpanName, SpanKind, ServiceName, ResourceAttributes, ScopeName, SpanAttributes, toString(Duration) AS Duration, StatusCode, StatusMessage, GenAIOperation, GenAIProvider, GenAIRequestModel, GenAIResponseModel, InputTokens, OutputTokens, CostUsd, Verdict';
 
 export interface TraceWindow {
   traceId: string;
