@@ -1,10 +1,11 @@
 /**
  * How many logs each project and task of a workspace has, and when its first log came: one
- * GROUP BY over the narrow log index (tracehouse_log_index) when it exists, over the spans table
- * restricted to the workspace's logs otherwise.
+ * GROUP BY over the narrow log index (tracehouse_log_index, keyed by workspace first), never over
+ * the spans table.
  */
 import type { TraceStore } from '../../core/component';
-import { SPANS_TABLE, sqlString, sqlStringList, tableOf } from './projects-sql';
+import { LOG_INDEX_TABLE, LogIndex } from './log-index';
+import { sqlString, sqlStringList, tableOf } from './projects-sql';
 
 export interface LogCount {
   project: string;
@@ -25,10 +26,11 @@ interface CountRow {
 /** Counts per (project, task) of `workspace`, optionally only for the given project names. */
 export async function logCounts(store: TraceStore, workspace: string, projects?: readonly string[]): Promise<LogCount[]> {
   if (projects && projects.length === 0) return [];
-  const onlyProjects = projects ? ` AND Project IN ${sqlStringList(projects)}` : '';
-  const sql = `SELECT Project AS project, SpanAttributes['tracehouse.task'] AS task, count() AS n, toUnixTimestamp64Milli(min(Timestamp)) AS first_ms
-FROM ${tableOf(store, SPANS_TABLE)}
-WHERE Workspace = ${sqlString(workspace)} AND SpanAttributes['tracehouse.record_type'] = 'log'${onlyProjects}
+  await LogIndex.forStore(store).ensure();
+  const onlyProjects = projects ? ` AND project IN ${sqlStringList(projects)}` : '';
+  const sql = `SELECT project, task, count() AS n, toUnixTimestamp64Milli(min(timestamp)) AS first_ms
+FROM ${tableOf(store, LOG_INDEX_TABLE)}
+WHERE workspace = ${sqlString(workspace)}${onlyProjects}
 GROUP BY project, task`;
   const rows = await store.selectRows<CountRow>(sql);
   return rows.map((r) => ({ project: r.project, task: r.task, count: Number(r.n), firstAt: Number(r.first_ms) }));

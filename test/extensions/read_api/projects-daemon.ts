@@ -6,6 +6,7 @@
  */
 import { processDataDir, queryRows, startDaemon, uniqueDatabase } from '../../support/daemon';
 import type { TestDaemon } from '../../support/daemon';
+import { createRootLogger } from '../../../core/logger';
 import { waitFor } from '../../support/wait';
 import { apiCall } from '../control_plane/api-client';
 import type { ApiAnswer } from '../control_plane/api-client';
@@ -55,7 +56,7 @@ service:
 ${secretsKey ? `  control_plane: { secrets_key: "${secretsKey}" }\n` : ''}  admin: { listen: 127.0.0.1:0 }
   pipelines:
     traces: { receivers: [logs], exporters: [clickhouse] }
-`);
+`, process.env.RA_DEBUG ? { logger: createRootLogger({ level: 'warn' }) } : {});
   const base = daemon.receiverUrl('read_api');
   const rows = async (workspace: string, project?: string, task?: string) => {
     const conditions = [`Workspace = '${workspace}'`, `SpanAttributes['tracehouse.record_type'] = 'log'`];
