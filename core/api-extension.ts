@@ -43,10 +43,12 @@ export class ApiExtension implements Extension {
 
   async start(host: Host): Promise<void> {
     this.listener = await host.acquireHttpListener(this.config.listen, this.settings.id, listenerOptionsOf(this.config));
+    const rateLimits = new RateLimits(this.config.rate_limit);
+    rateLimits.share(host.shared?.rateLimits);
     mountApi(this.listener.router, this.routes(host), {
       owner: this.settings.id,
       auth: receiverAuthenticator(this.config.auth, host.workspaces, this.settings.id),
-      rateLimits: new RateLimits(this.config.rate_limit),
+      rateLimits,
       limiter: new InflightLimiter(this.config.max_inflight_bytes, this.config.max_receiving_bytes),
       maxRequestBodyBytes: this.config.max_request_body_bytes,
       bodyTimeouts: bodyTimeoutsOf(this.config),

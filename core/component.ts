@@ -2,6 +2,7 @@ import type { Router } from 'express';
 import type { z } from 'zod';
 import type { ReceiverAuthConfig } from './auth';
 import type { ControlObjects } from './control/catalog';
+import type { SharedState } from './shared-state/index';
 import type { Capabilities, CapabilityName } from './capabilities';
 import type { ConsumeResult } from './evaluation';
 import type { Logger } from './logger';
@@ -133,6 +134,8 @@ export interface Host {
    * declare the ones their config holds and watch the kinds they apply.
    */
   readonly objects: ControlObjects;
+  /** State shared by every instance (shared_state.redis); undefined: this process keeps its own. */
+  readonly shared?: SharedState;
   /** Offers a capability to other components (core/capabilities.ts; the first offer wins). */
   provide<K extends CapabilityName>(name: K, implementation: Capabilities[K]): void;
   /** A capability some component offered, if any (extensions start last and find them all). */

@@ -112,8 +112,11 @@ async function serve(req: Request, res: Response, group: readonly ApiRoute[], co
   if (route.role !== 'any' && !who.roles.includes(route.role)) {
     return refuseUnread({ status: 403, code: 'API_ROLE_MISSING', message: `this API key lacks the ${route.role} role this route needs` }, 'permission_denied');
   }
-  const decision = context.rateLimits.take(who.principal, route.path);
+  const decision = await context.rateLimits.take(who.principal, route.path);
   if (decision) res.set(rateLimitHeaders(decision));
+  if (decision?.unavailable) {
+    return refuseUnread({ status: 503, code: 'API_SHARED_STATE_UNAVAILABLE', message: 'the shared rate limit cannot be checked right now; retry later' }, 'shared_state_unavailable');
+  }
   if (decision && !decision.allowed) {
     return refuseUnread({ status: 429, code: 'API_RATE_LIMITED', message: `Too many requests: at most ${decision.limit} per window; retry after ${decision.retryAfterSeconds} s` }, 'rate_limited');
   }

@@ -5,6 +5,7 @@ import { isTraceStore } from './component';
 import type { AdminAction, Component, Host, HttpListener, HttpListenerOptions, QueryBackend } from './component';
 import type { ResolvedConfig } from './config/load-config';
 import { CapabilityRegistry } from './capabilities';
+import { RedisSharedState } from './shared-state/index';
 import { errorMessage } from './errors';
 import { HttpHost } from './http-host';
 import type { Logger } from './logger';
@@ -34,6 +35,8 @@ export class Service {
   private readonly started: Component[] = [];
   /** The control-plane objects every component sees through the host. */
   readonly objects: ObjectCatalog;
+  /** Redis-backed state shared by every instance, when configured. */
+  private shared: RedisSharedState | undefined;
   /** Signing keys made up at start when there is no secrets key (core/signing-key.ts). */
   private readonly signingKeys = new Map<string, Buffer>();
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -80,6 +83,11 @@ export class Service {
     });
   }
 
+  /** Whether the shared state (Redis) is configured and reachable now. */
+  get sharedStateReady(): boolean {
+    return this.shared?.redis.available ?? false;
+  }
+
   get adminPort(): number {
     return this.admin.port;
   }
@@ -96,6 +104,10 @@ export class Service {
     if (this.state !== 'new') throw new Error(`service cannot start from state ${this.state}`);
     const workspaces = new WorkspaceDirectory(this.config.workspaces);
     const capabilities = new CapabilityRegistry();
+    if (this.config.sharedState) {
+      this.shared = new RedisSharedState(this.config.sharedState, this.options.logger.child({ component: 'shared_state' }), { unavailable: (feature) => this.telemetry.sharedStateUnavailable(feature) });
+      this.shared.start();
+    }
     const host: Host = {
       acquireHttpListener: async (listen: string, owner: string, options?: HttpListenerOptions): Promise<HttpListener> => {
         const listener = await this.httpHost.acquire(listen, owner, options);
@@ -114,6 +126,7 @@ export class Service {
         return found && isTraceStore(found) ? found : undefined;
       },
       objects: this.objects,
+      shared: this.shared,
       provide: (name, implementation) => capabilities.provide(name, implementation),
       capability: (name) => capabilities.get(name),
       signingKey: (purpose: string) => signingKeyFor(this.config.service.control_plane.secrets_key, purpose, this.signingKeys),
@@ -180,6 +193,7 @@ export class Service {
       }
     }
     await this.admin.shutdown();
+    await this.shared?.stop();
     this.state = 'stopped';
     this.options.logger.info('tracehouse stopped');
   }

@@ -63,6 +63,18 @@ export class Telemetry {
     buckets: [1, 10, 100, 500, 1000, 2500, 5000, 10000, 25000, 50000],
     registers: [this.registry],
   });
+  private readonly sharedStateUnavailableTotal = new Counter({
+    name: 'tracehouse_shared_state_unavailable_total',
+    help: 'Uses of shared state (Redis) that found it unavailable or too slow, by feature; each fell back as on_unavailable says.',
+    labelNames: ['feature'],
+    registers: [this.registry],
+  });
+
+  /** Counts a use of shared state that found Redis unavailable. */
+  sharedStateUnavailable(feature: string): void {
+    this.sharedStateUnavailableTotal.inc({ feature });
+  }
+
   private readonly queueSize = new Gauge({
     name: 'tracehouse_exporter_queue_spans',
     help: 'Spans waiting in an exporter queue.',

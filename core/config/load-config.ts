@@ -12,6 +12,8 @@ import type {
 import { isLoopbackHost, isWildcardHost, listenKey, parseListen } from '../listen';
 import type { Diagnostic } from './diagnostics';
 import { hasErrors } from './diagnostics';
+import { sharedStateConfigSchema } from '../shared-state/config';
+import type { SharedStateConfig } from '../shared-state/config';
 import { serviceConfigSchema } from './service-config';
 import type { ServiceConfig } from './service-config';
 import { WORKSPACE_ID, workspaceConfigSchema } from '../workspaces';
@@ -35,6 +37,8 @@ export interface ResolvedConfig {
   extensions: Map<string, ConfiguredComponent<ExtensionFactory>>;
   /** The top-level `workspaces` section (empty when absent). */
   workspaces: WorkspacesConfig;
+  /** The top-level `shared_state` section; absent: state stays in each process. */
+  sharedState?: SharedStateConfig;
   service: ServiceConfig;
 }
 
@@ -52,7 +56,7 @@ export interface LoadOptions {
 
 const SECTIONS = ['receivers', 'processors', 'exporters'] as const;
 type Section = (typeof SECTIONS)[number];
-const TOP_LEVEL_KEYS = new Set<string>([...SECTIONS, 'extensions', 'workspaces', 'service']);
+const TOP_LEVEL_KEYS = new Set<string>([...SECTIONS, 'extensions', 'workspaces', 'shared_state', 'service']);
 /** Keys shorter than this draw a warning (the development default `dev-key` is one). */
 const STRONG_KEY_LENGTH = 16;
 const COMPONENT_ID = /^([a-z][a-z0-9_]*)(?:\/([A-Za-z0-9_.-]+))?$/;
@@ -89,7 +93,7 @@ export function loadConfigText(
   }
   for (const key of Object.keys(root)) {
     if (!TOP_LEVEL_KEYS.has(key)) {
-      source.report([], `unknown key "${key}" (expected receivers, processors, exporters, extensions, workspaces, service)`, 'CFG_UNKNOWN_KEY', { atKey: key });
+      source.report([], `unknown key "${key}" (expected receivers, processors, exporters, extensions, workspaces, shared_state, service)`, 'CFG_UNKNOWN_KEY', { atKey: key });
     }
   }
 
@@ -98,6 +102,7 @@ export function loadConfigText(
   const exporters = parseSection(source, root, 'exporters', registry.exporters);
   const extensions = parseSection(source, root, 'extensions', registry.extensions ?? []);
   const workspaces = parseWorkspaces(source, root);
+  const sharedState = parseSharedState(source, root);
   const service = parseService(source, root);
   if (service) {
     const selected = selectPipelines(source, service, options.pipelines);
@@ -113,7 +118,17 @@ export function loadConfigText(
 
   const diagnostics = source.diagnostics;
   if (hasErrors(diagnostics) || !service) return { diagnostics };
-  return { config: { file, receivers, processors, exporters, extensions, workspaces, service }, diagnostics };
+  return { config: { file, receivers, processors, exporters, extensions, workspaces, ...(sharedState ? { sharedState } : {}), service }, diagnostics };
+}
+
+function parseSharedState(source: YamlSource, root: Record<string, unknown>): SharedStateConfig | undefined {
+  if (root.shared_state === undefined || root.shared_state === null) return undefined;
+  const parsed = sharedStateConfigSchema.safeParse(root.shared_state, { reportInput: true });
+  if (!parsed.success) {
+    reportZodIssues(source, ['shared_state'], parsed.error);
+    return undefined;
+  }
+  return parsed.data;
 }
 
 /** A component that listens: a receiver of a selected pipeline, or an extension the service runs. */

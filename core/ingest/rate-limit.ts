@@ -22,6 +22,8 @@ export type RateLimitConfig = z.output<typeof rateLimitConfigSchema>;
 
 export interface RateLimitDecision {
   allowed: boolean;
+  /** Refused because the shared window could not be reached (on_unavailable: refuse): answer 503. */
+  unavailable?: boolean;
   limit: number;
   /** Requests left in the window after this one. */
   remaining: number;
@@ -31,7 +33,7 @@ export interface RateLimitDecision {
   retryAfterSeconds: number;
 }
 
-interface Bucket {
+export interface Bucket {
   /** Start (ms) of the fixed window `current` counts in. */
   windowStart: number;
   current: number;
@@ -71,37 +73,57 @@ export class SlidingWindowRateLimiter {
       bucket.windowStart = start;
       this.buckets.set(bucketKey, bucket);
     }
-    const elapsed = (now - start) / this.windowMs;
-    const weightedPrevious = bucket.previous * (1 - elapsed);
-    const used = Math.floor(weightedPrevious + bucket.current);
-    const resetSeconds = Math.max(1, Math.ceil((start + this.windowMs - now) / 1000));
-    if (used >= this.limit) {
-      return { allowed: false, limit: this.limit, remaining: 0, resetSeconds, retryAfterSeconds: this.retryAfterSeconds(bucket, now) };
-    }
-    bucket.current++;
-    return { allowed: true, limit: this.limit, remaining: Math.max(0, this.limit - used - 1), resetSeconds, retryAfterSeconds: 0 };
-  }
-
-  /** Whole seconds (at least 1) until the weighted count drops below the limit. */
-  private retryAfterSeconds(bucket: Bucket, now: number): number {
-    const { windowMs, limit } = this;
-    const end = bucket.windowStart + windowMs;
-    // Within this window the count only falls as the previous window ages out:
-    //   previous * (1 - (t - start) / W) + current < limit
-    // otherwise it falls in the next window, as this window's count ages out:
-    //   current * (1 - (t - end) / W) < limit
-    const t =
-      bucket.current < limit && bucket.previous > 0
-        ? bucket.windowStart + windowMs * (1 - (limit - bucket.current) / bucket.previous)
-        : end + windowMs * (1 - limit / bucket.current);
-    // Strictly after t: at t itself the count still equals the limit.
-    return Math.max(1, Math.floor((t - now) / 1000) + 1);
+    const decision = decide(this.limit, this.windowMs, bucket, now);
+    if (decision.allowed) bucket.current++;
+    return decision;
   }
 }
 
-/** The limiters of one receiver: one per distinct (limit, window), applied per key and route. */
+/**
+ * The decision of the sliding-window counter for a bucket (before counting this request), shared
+ * by the in-process limiter and the one in Redis (core/shared-state/rate-window.ts).
+ */
+export function decide(limit: number, windowMs: number, bucket: Bucket, now: number): RateLimitDecision {
+  const elapsed = (now - bucket.windowStart) / windowMs;
+  const used = Math.floor(bucket.previous * (1 - elapsed) + bucket.current);
+  const resetSeconds = Math.max(1, Math.ceil((bucket.windowStart + windowMs - now) / 1000));
+  if (used >= limit) return { allowed: false, limit, remaining: 0, resetSeconds, retryAfterSeconds: retryAfterSeconds(limit, windowMs, bucket, now) };
+  return { allowed: true, limit, remaining: Math.max(0, limit - used - 1), resetSeconds, retryAfterSeconds: 0 };
+}
+
+/** Whole seconds (at least 1) until the weighted count drops below the limit. */
+function retryAfterSeconds(limit: number, windowMs: number, bucket: Bucket, now: number): number {
+  const end = bucket.windowStart + windowMs;
+  // Within this window the count only falls as the previous window ages out:
+  //   previous * (1 - (t - start) / W) + current < limit
+  // otherwise it falls in the next window, as this window's count ages out:
+  //   current * (1 - (t - end) / W) < limit
+  const t =
+    bucket.current < limit && bucket.previous > 0
+      ? bucket.windowStart + windowMs * (1 - (limit - bucket.current) / bucket.previous)
+      : end + windowMs * (1 - limit / bucket.current);
+  // Strictly after t: at t itself the count still equals the limit.
+  return Math.max(1, Math.floor((t - now) / 1000) + 1);
+}
+
+/** A window shared by every instance (Redis); throws when it cannot be reached. */
+export interface SharedWindow {
+  take(bucketKey: string, limit: number, windowMs: number): Promise<RateLimitDecision>;
+}
+
+export interface SharedLimits {
+  window: SharedWindow;
+  /** allow: count in this instance's own window meanwhile; refuse: refuse (503). */
+  onUnavailable: 'allow' | 'refuse';
+}
+
+/**
+ * The limiters of one receiver: one per distinct (limit, window), applied per key and route; in
+ * this process, or in the window every instance shares once `share` was called.
+ */
 export class RateLimits {
   private readonly limiters = new Map<string, SlidingWindowRateLimiter>();
+  private shared: SharedLimits | undefined;
 
   constructor(
     private readonly config: RateLimitConfig,
@@ -112,17 +134,34 @@ export class RateLimits {
     return this.config !== 'none';
   }
 
+  /** Counts in the window every instance shares from now on. */
+  share(shared: SharedLimits | undefined): void {
+    this.shared = shared;
+  }
+
   /** Counts a request of `principal` on `route`; undefined when limiting is off. */
-  take(principal: string, route: string): RateLimitDecision | undefined {
+  async take(principal: string, route: string): Promise<RateLimitDecision | undefined> {
     if (this.config === 'none') return undefined;
     const { limit, window_seconds } = this.config.per_route[route] ?? this.config;
-    const id = `${limit}/${window_seconds}`;
+    const bucketKey = `${principal}\u0000${route}`;
+    if (this.shared) {
+      try {
+        return await this.shared.window.take(bucketKey, limit, window_seconds * 1000);
+      } catch {
+        if (this.shared.onUnavailable === 'refuse') return { allowed: false, unavailable: true, limit, remaining: 0, resetSeconds: 1, retryAfterSeconds: 1 };
+      }
+    }
+    return this.local(limit, window_seconds).take(bucketKey);
+  }
+
+  private local(limit: number, windowSeconds: number): SlidingWindowRateLimiter {
+    const id = `${limit}/${windowSeconds}`;
     let limiter = this.limiters.get(id);
     if (!limiter) {
-      limiter = new SlidingWindowRateLimiter(limit, window_seconds * 1000, this.now);
+      limiter = new SlidingWindowRateLimiter(limit, windowSeconds * 1000, this.now);
       this.limiters.set(id, limiter);
     }
-    return limiter.take(`${principal}\u0000${route}`);
+    return limiter;
   }
 }
 

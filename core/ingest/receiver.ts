@@ -49,6 +49,7 @@ export class IngestReceiver implements Receiver {
   }
 
   async start(host: Host): Promise<void> {
+    this.rateLimits.share(host.shared?.rateLimits);
     const context: IngestContext = {
       receiverId: this.settings.id,
       auth: receiverAuthenticator(this.options.auth, host.workspaces, this.settings.id),

@@ -159,8 +159,19 @@ export function mountIngestRoute(router: Router, route: IngestRoute, context: In
     if (!who.roles.includes('ingest')) {
       return refuseUnread(req, res, { status: 403, code: 'RCV_FORBIDDEN', message: 'this API key has no ingest role' }, 'permission_denied');
     }
-    const decision = rateLimits.take(who.principal, route.path);
+    void admit(req, res, who.principal, who.workspace ?? DEFAULT_WORKSPACE).catch((err: unknown) => {
+      logger.error({ err: errorMessage(err), route: route.path }, 'unexpected error admitting an ingest request');
+      if (!res.headersSent) refuse(res, { status: 500, code: 'RCV_INTERNAL', message: 'internal error handling the request' }, 'internal_error');
+    });
+  });
+
+  /** Rate limit (possibly shared by every instance), then the checks that need no body. */
+  async function admit(req: Request, res: Response, principal: string, workspace: string): Promise<void> {
+    const decision = await rateLimits.take(principal, route.path);
     if (decision) res.set(rateLimitHeaders(decision));
+    if (decision?.unavailable) {
+      return refuseUnread(req, res, { status: 503, code: 'RCV_SHARED_STATE_UNAVAILABLE', message: 'the shared rate limit cannot be checked right now; retry later' }, 'shared_state_unavailable');
+    }
     if (decision && !decision.allowed) {
       telemetry.refused(0, 'rate_limited');
       return refuseUnread(req, res, { status: 429, code: 'RCV_RATE_LIMITED', message: `Too many requests: at most ${decision.limit} per window on ${route.path}; retry after ${decision.retryAfterSeconds} s` }, 'rate_limited');
@@ -185,13 +196,13 @@ export function mountIngestRoute(router: Router, route: IngestRoute, context: In
       res.set('Retry-After', String(THROTTLE_RETRY_AFTER_SECONDS));
       return refuseUnread(req, res, { status: 429, code: 'RCV_OVERLOADED', message: `receiver is at max_inflight_bytes (${limiter.maxBytes}); retry later` }, 'inflight_limit');
     }
-    void handle(req, res, who.workspace ?? DEFAULT_WORKSPACE, reservation)
+    await handle(req, res, workspace, reservation)
       .catch((err: unknown) => {
         logger.error({ err: errorMessage(err), route: route.path }, 'unexpected error handling an ingest request');
         if (!res.headersSent) refuse(res, { status: 500, code: 'RCV_INTERNAL', message: 'internal error handling the request' }, 'internal_error');
       })
       .finally(reservation.release);
-  });
+  }
 
   async function handle(req: Request, res: Response, workspace: string, reservation: BodyReservation): Promise<void> {
     let raw: Buffer;

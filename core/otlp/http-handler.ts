@@ -47,7 +47,7 @@ export function createOtlpHttpHandler(options: OtlpHttpHandlerOptions): (req: Re
     fail(res, status, encoding, rpcCode, message, outcome);
   };
 
-  return (req, res) => {
+  return async (req, res) => {
     const encoding = encodingOf(req.headers['content-type']);
     const answerEncoding: Encoding = encoding ?? 'json';
     if (req.method !== 'POST') {
@@ -62,8 +62,12 @@ export function createOtlpHttpHandler(options: OtlpHttpHandlerOptions): (req: Re
     }
     if (!authResult.roles.includes('ingest')) return refuse(req, res, 403, answerEncoding, RPC_CODE.PERMISSION_DENIED, 'this API key has no ingest role', 'permission_denied');
     const { workspace } = authResult;
-    const decision = options.rateLimit?.limits.take(authResult.principal, options.rateLimit.route);
+    const decision = await options.rateLimit?.limits.take(authResult.principal, options.rateLimit.route);
     if (decision) res.set(rateLimitHeaders(decision));
+    if (decision?.unavailable) {
+      res.set('Retry-After', String(decision.retryAfterSeconds));
+      return refuse(req, res, 503, answerEncoding, RPC_CODE.UNAVAILABLE, 'the shared rate limit cannot be checked right now; retry later', 'shared_state_unavailable');
+    }
     if (decision && !decision.allowed) {
       telemetry.refused(0, 'rate_limited');
       return refuse(req, res, 429, answerEncoding, RPC_CODE.RESOURCE_EXHAUSTED, `too many requests: at most ${decision.limit} per window; retry after ${decision.retryAfterSeconds} s`, 'rate_limited');

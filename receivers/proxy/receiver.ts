@@ -149,6 +149,7 @@ export class ProxyReceiver implements Receiver {
   async start(host: Host): Promise<void> {
     const { config } = this;
     this.auth = receiverAuthenticator(config.auth, host.workspaces, this.settings.id);
+    this.rateLimits.share(host.shared?.rateLimits);
     const families = new Map<string, Family>();
     const defaults: Partial<Record<Family, string>> = { ...config.default_upstreams };
     for (const [id, upstream] of Object.entries(config.upstreams)) {
@@ -255,7 +256,7 @@ export class ProxyReceiver implements Receiver {
   }
 
   /** Auth, rate limit, shutdown check; the workspace, or undefined when refused. */
-  private admit(req: Request, res: Response, api: LlmApi | 'openai', family: Family, routePath: string): { workspace: string; credentials: Credentials } | undefined {
+  private async admit(req: Request, res: Response, api: LlmApi | 'openai', family: Family, routePath: string): Promise<{ workspace: string; credentials: Credentials } | undefined> {
     const credentials = credentialsOf(req.headers, family, this.auth.enabled);
     const who = this.auth.authenticate(credentials.workspaceHeaders);
     const unread = () => {
@@ -274,7 +275,13 @@ export class ProxyReceiver implements Receiver {
       this.refuse(res, api, 403, api === 'messages' ? 'permission_error' : 'invalid_request_error', 'forbidden', 'this workspace key has no ingest role', 'permission_denied');
       return undefined;
     }
-    const decision = this.rateLimits.take(who.principal, routePath);
+    const decision = await this.rateLimits.take(who.principal, routePath);
+    if (decision?.unavailable) {
+      unread();
+      res.set('Retry-After', String(decision.retryAfterSeconds));
+      this.refuse(res, api, 503, api === 'messages' ? 'overloaded_error' : 'server_error', 'shared_state_unavailable', 'the shared rate limit cannot be checked right now; retry later', 'shared_state_unavailable');
+      return undefined;
+    }
     if (decision && !decision.allowed) {
       unread();
       res.set(rateLimitHeaders(decision));
@@ -355,7 +362,7 @@ export class ProxyReceiver implements Receiver {
     }
     const startNanos = nowNanos();
     const started = performance.now();
-    const admitted = this.admit(req, res, api, family, route.path);
+    const admitted = await this.admit(req, res, api, family, route.path);
     if (!admitted) return;
     const { workspace, credentials } = admitted;
     const raw = await this.readRequestBody(req, res, api);
@@ -677,7 +684,7 @@ export class ProxyReceiver implements Receiver {
   /** Any other /v1/... route of `passthrough` (and GET /v1/models): forwarded verbatim, recorded as an HTTP client span. */
   private async handlePassthrough(req: Request, res: Response, family: Family): Promise<void> {
     const startNanos = nowNanos();
-    const admitted = this.admit(req, res, 'openai', family, req.path);
+    const admitted = await this.admit(req, res, 'openai', family, req.path);
     if (!admitted) return;
     const { workspace, credentials } = admitted;
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';

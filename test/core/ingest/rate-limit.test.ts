@@ -44,15 +44,15 @@ describe('sliding-window rate limiter', () => {
     expect(limiter.take('k')).toMatchObject({ allowed: true, remaining: 1 });
   });
 
-  it('keeps separate budgets per key and per route, with per-route overrides', () => {
+  it('keeps separate budgets per key and per route, with per-route overrides', async () => {
     const limits = new RateLimits({ limit: 1, window_seconds: 60, per_route: { '/b': { limit: 2, window_seconds: 60 } } }, () => 0);
-    expect(limits.take('alice', '/a')?.allowed).toBe(true);
-    expect(limits.take('alice', '/a')?.allowed).toBe(false);
-    expect(limits.take('bob', '/a')?.allowed).toBe(true);
-    expect(limits.take('alice', '/b')?.allowed).toBe(true);
-    expect(limits.take('alice', '/b')?.allowed).toBe(true);
-    expect(limits.take('alice', '/b')?.allowed).toBe(false);
-    expect(new RateLimits('none').take('alice', '/a')).toBeUndefined();
+    expect((await limits.take('alice', '/a'))?.allowed).toBe(true);
+    expect((await limits.take('alice', '/a'))?.allowed).toBe(false);
+    expect((await limits.take('bob', '/a'))?.allowed).toBe(true);
+    expect((await limits.take('alice', '/b'))?.allowed).toBe(true);
+    expect((await limits.take('alice', '/b'))?.allowed).toBe(true);
+    expect((await limits.take('alice', '/b'))?.allowed).toBe(false);
+    expect(await new RateLimits('none').take('alice', '/a')).toBeUndefined();
   });
 
   it('renders the standard headers, with Retry-After only on refusals', () => {

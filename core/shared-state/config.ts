@@ -1,0 +1,29 @@
+import { z } from 'zod';
+
+/** What a feature does while Redis cannot be reached. */
+export const onUnavailableSchema = z.enum(['allow', 'refuse']);
+export type OnUnavailable = z.output<typeof onUnavailableSchema>;
+
+const feature = (fallback: OnUnavailable) => z.strictObject({ on_unavailable: onUnavailableSchema.default(fallback) }).prefault({});
+
+/**
+ * The top-level `shared_state` section: state every instance must agree on (rate limits, ...)
+ * kept in Redis. Absent: each process keeps its own, as a single instance needs.
+ */
+export const sharedStateConfigSchema = z.strictObject({
+  redis: z.strictObject({
+    /** redis://[user:password@]host:port[/db] or rediss:// for TLS; use ${env:REDIS_URL}. */
+    url: z.string().regex(/^rediss?:\/\/\S+$/i, 'must be a redis:// or rediss:// URL'),
+    /** Prepended to every key, so several deployments can share one Redis. */
+    key_prefix: z.string().max(100).default('tracehouse:'),
+    /** TLS even with a redis:// URL (rediss:// always uses TLS). */
+    tls: z.boolean().default(false),
+    connect_timeout_ms: z.number().int().positive().default(2_000),
+    /** Bound on every Redis command: a request never waits longer for shared state. */
+    command_timeout_ms: z.number().int().positive().default(500),
+  }),
+  /** allow: fall back to this instance's own limiter; refuse: answer 503 with Retry-After. */
+  rate_limits: feature('allow'),
+});
+
+export type SharedStateConfig = z.output<typeof sharedStateConfigSchema>;

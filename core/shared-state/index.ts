@@ -1,0 +1,34 @@
+/**
+ * State every instance must agree on, offered to components through the host (`host.shared`):
+ * backed by Redis when `shared_state.redis` is configured, absent otherwise (each process keeps
+ * its own, as a single instance needs).
+ */
+import type { SharedLimits } from '../ingest/rate-limit';
+import type { Logger } from '../logger';
+import type { SharedStateConfig } from './config';
+import { SharedRateWindow } from './rate-window';
+import { SharedRedis } from './redis';
+import type { SharedStateTelemetry } from './redis';
+
+export interface SharedState {
+  /** Rate-limit windows shared by every instance. */
+  readonly rateLimits: SharedLimits;
+}
+
+export class RedisSharedState implements SharedState {
+  readonly redis: SharedRedis;
+  readonly rateLimits: SharedLimits;
+
+  constructor(config: SharedStateConfig, logger: Logger, telemetry: SharedStateTelemetry) {
+    this.redis = new SharedRedis(config.redis, logger, telemetry);
+    this.rateLimits = { window: new SharedRateWindow(this.redis), onUnavailable: config.rate_limits.on_unavailable };
+  }
+
+  start(): void {
+    this.redis.start();
+  }
+
+  stop(): Promise<void> {
+    return this.redis.stop();
+  }
+}
