@@ -1,0 +1,166 @@
+/**
+ * PATCH /api/logs/:id/decision, PATCH /api/logs/bulk and DELETE /api/logs/:id through HTTP:
+ * decisions stored as versioned objects and shown in every read, pending cleared, callbacks to a
+ * loopback stand-in (signed; only for callbackEvents that ask for decisions), deletes removing
+ * rows, files and blocking a replay, audited tombstones, workspace isolation and bad bodies.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { signatureFor } from '../../../core/outbound/signature';
+import { queryRows } from '../../support/daemon';
+import { waitFor } from '../../support/wait';
+import { ADMIN_KEY, callbackStandIn, OTHER_KEY, READ_KEY, SIGNING_SECRET, startLogsDaemon } from './logs-daemon';
+import type { LogsDaemon } from './logs-daemon';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('read_api: reviewing logs', () => {
+  let d: LogsDaemon;
+  let hook: Awaited<ReturnType<typeof callbackStandIn>>;
+  beforeAll(async () => {
+    d = await startLogsDaemon('logs_review');
+    hook = await callbackStandIn();
+  });
+  afterAll(async () => {
+    await d.stop();
+    await hook.close();
+  });
+
+  const count = async (sql: string) => Number((await queryRows<{ n: string }>(d.daemon, sql, d.database))[0].n);
+
+  it('records a decision, shows it in every read and clears the log from pending', async () => {
+    expect((await d.log({ id: 'dec-1', project: 'support', output: 'A refund is coming.' })).status).toBe(200);
+    expect((await d.call('GET', '/api/logs?pending=true')).body.executions.map((e: any) => e.id)).toContain('dec-1');
+
+    const res = await d.call('PATCH', '/api/logs/dec-1/decision', ADMIN_KEY, { decision: 'approved' });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ ok: true, decidedBy: expect.stringMatching(/^key:[0-9a-f]{12}$/) });
+
+    expect((await d.call('GET', '/api/logs/dec-1/status')).body).toMatchObject({ status: 'flagged', humanDecision: 'approved' });
+    expect((await d.call('GET', '/api/logs/dec-1')).body).toMatchObject({ humanDecision: 'approved', decidedBy: res.body.decidedBy, decidedAt: expect.any(String) });
+    const list = await d.call('GET', '/api/logs');
+    expect(list.body.executions.find((e: any) => e.id === 'dec-1')).toMatchObject({ humanDecision: 'approved' });
+    expect((await d.call('GET', '/api/logs?pending=true')).body.executions.map((e: any) => e.id)).not.toContain('dec-1');
+
+    // The latest decision wins; every one is a version of the object, audited with who decided.
+    expect((await d.call('PATCH', '/api/logs/dec-1/decision', ADMIN_KEY, { decision: 'rejected' })).status).toBe(200);
+    expect((await d.call('GET', '/api/logs/dec-1/status')).body.humanDecision).toBe('rejected');
+    const versions = await queryRows<{ version: string; after: string; changed_by: string }>(d.daemon, `SELECT version, after, changed_by FROM tracehouse_object_audit WHERE kind = 'decision' AND workspace = 'acme' AND id = 'dec-1' ORDER BY version`, d.database);
+    expect(versions.map((v) => [Number(v.version), JSON.parse(v.after).decision, v.changed_by])).toEqual([
+      [1, 'approved', res.body.decidedBy],
+      [2, 'rejected', res.body.decidedBy],
+    ]);
+    expect(await count(`SELECT count() AS n FROM tracehouse_object_audit WHERE kind = 'decision' AND id = 'dec-1'`)).toBe(2);
+  });
+
+  it('posts signed decision callbacks for decisions, flagged_error_decisions and all, never for flagged_error or pass', async () => {
+    const events = ['decisions', 'flagged_error_decisions', 'all', 'flagged_error', 'pass'];
+    for (const e of events) expect((await d.log({ id: `cb-${e}`, project: 'hooks', output: 'fine', callbackUrl: hook.url, callbackEvents: e })).status).toBe(200);
+    // Evaluation callbacks of "all" and "pass" (the verdict is pass) arrive first.
+    await waitFor('the evaluation callbacks', () => hook.received.filter((r) => r.body.event === 'evaluation.completed').length === 2);
+    for (const e of events) expect((await d.call('PATCH', `/api/logs/cb-${e}/decision`, ADMIN_KEY, { decision: 'rejected' })).status).toBe(200);
+    await waitFor('the decision callbacks', () => hook.received.filter((r) => r.body.event === 'decision.recorded').length >= 3);
+    await sleep(300);
+    const decisions = hook.received.filter((r) => r.body.event === 'decision.recorded');
+    expect(decisions.map((r) => r.body.id).sort()).toEqual(['cb-all', 'cb-decisions', 'cb-flagged_error_decisions']);
+    const one = decisions.find((r) => r.body.id === 'cb-decisions')!;
+    expect(one.body).toMatchObject({ event: 'decision.recorded', id: 'cb-decisions', project: 'hooks', status: 'pass', verdict: 'pass', humanDecision: 'rejected', decidedBy: expect.stringMatching(/^key:/), decidedAt: expect.any(String), timestamp: expect.any(String) });
+    const timestamp = String(one.headers['x-tracehouse-timestamp']);
+    expect(one.headers['x-tracehouse-signature']).toBe(`v1=${signatureFor(SIGNING_SECRET, timestamp, one.raw)}`);
+  });
+
+  it('bulk-approves and bulk-rejects only the workspace logs it finds, in one object write', async () => {
+    for (let i = 0; i < 5; i += 1) expect((await d.log({ id: `bulk-${i}`, project: 'bulk', output: 'refund maybe' })).status).toBe(200);
+    expect((await d.log({ id: 'bulk-other', project: 'bulk', output: 'refund' }, OTHER_KEY)).status).toBe(200);
+    const before = await count(`SELECT count() AS n FROM tracehouse_object_audit WHERE kind = 'decision' AND workspace = 'acme'`);
+    const approve = await d.call('PATCH', '/api/logs/bulk', ADMIN_KEY, { ids: ['bulk-0', 'bulk-1', 'bulk-2', 'bulk-other', 'nope', 'bulk-0'], action: 'approve' });
+    expect(approve.status).toBe(200);
+    expect(approve.body).toEqual({ ok: true, count: 3 });
+    expect(await count(`SELECT count() AS n FROM tracehouse_object_audit WHERE kind = 'decision' AND workspace = 'acme'`)).toBe(before + 3);
+    const reject = await d.call('PATCH', '/api/logs/bulk', ADMIN_KEY, { ids: ['bulk-3', 'bulk-4'], action: 'reject' });
+    expect(reject.body).toEqual({ ok: true, count: 2 });
+    const list = await d.call('GET', '/api/logs?project=bulk');
+    expect(Object.fromEntries(list.body.executions.map((e: any) => [e.id, e.humanDecision]))).toEqual({ 'bulk-0': 'approved', 'bulk-1': 'approved', 'bulk-2': 'approved', 'bulk-3': 'rejected', 'bulk-4': 'rejected' });
+    expect(list.body.summary).toMatchObject({ totalRuns: 5, failuresDetected: 5, pendingReviews: 0 });
+    // The other workspace's log was not touched.
+    expect((await d.call('GET', '/api/logs/bulk-other/status', OTHER_KEY)).body.humanDecision).toBeNull();
+  });
+
+  it('deletes a log: rows gone, unreferenced attachment removed, replay refused, tombstone audited', async () => {
+    const shared = Buffer.from('shared attachment bytes').toString('base64');
+    const own = Buffer.from('only in del-1').toString('base64');
+    const sha = (b64: string) => createHash('sha256').update(Buffer.from(b64, 'base64')).digest('hex');
+    const body = { id: 'del-1', project: 'del', output: 'bye', attachments: [{ upload: own, name: 'own.txt' }, { upload: shared, name: 'shared.txt' }] };
+    expect((await d.log(body)).status).toBe(200);
+    expect((await d.log({ id: 'del-2', project: 'del', output: 'keeps the shared file', attachments: [{ upload: shared, name: 'shared.txt' }] })).status).toBe(200);
+    expect(existsSync(path.join(d.attachmentsDir, sha(own)))).toBe(true);
+
+    expect((await d.call('DELETE', '/api/logs/del-1', READ_KEY)).status).toBe(403);
+    expect((await d.call('DELETE', '/api/logs/del-1', OTHER_KEY)).status).toBe(404);
+    const res = await d.call('DELETE', '/api/logs/del-1');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ ok: true });
+
+    expect((await d.call('GET', '/api/logs/del-1')).status).toBe(404);
+    expect((await d.call('GET', '/api/logs/del-1/status')).status).toBe(404);
+    expect((await d.call('GET', '/api/logs?project=del')).body.executions.map((e: any) => e.id)).toEqual(['del-2']);
+    expect(await count(`SELECT count() AS n FROM otel_traces WHERE SpanAttributes['tracehouse.log_id'] = 'del-1'`)).toBe(0);
+    expect(await count(`SELECT count() AS n FROM tracehouse_log_index WHERE log_id = 'del-1'`)).toBe(0);
+    expect(await count(`SELECT count() AS n FROM tracehouse_log_ids WHERE log_id = 'del-1'`)).toBe(0);
+    expect(existsSync(path.join(d.attachmentsDir, sha(own)))).toBe(false);
+    expect(existsSync(path.join(d.attachmentsDir, sha(shared)))).toBe(true);
+
+    // The same id sent again (the same body) is not stored again.
+    const replay = await d.log(body);
+    expect(replay.status).toBe(409);
+    expect(replay.text).toContain('deleted');
+    expect(await count(`SELECT count() AS n FROM otel_traces WHERE SpanAttributes['tracehouse.log_id'] = 'del-1'`)).toBe(0);
+    expect(existsSync(path.join(d.attachmentsDir, sha(own)))).toBe(false);
+    // Another workspace may still use that id.
+    expect((await d.log({ id: 'del-1', project: 'del', output: 'mine' }, OTHER_KEY)).status).toBe(200);
+
+    const audit = await queryRows<{ action: string; changed_by: string }>(d.daemon, `SELECT action, changed_by FROM tracehouse_object_audit WHERE kind = 'deleted_log' AND workspace = 'acme' AND id = 'del-1'`, d.database);
+    expect(audit).toEqual([{ action: 'create', changed_by: expect.stringMatching(/^key:/) }]);
+    expect((await d.call('DELETE', '/api/logs/del-1')).status).toBe(404);
+  });
+
+  it('bulk-deletes logs and their decisions', async () => {
+    for (const id of ['bd-1', 'bd-2', 'bd-3']) expect((await d.log({ id, project: 'bulkdel', output: 'refund' })).status).toBe(200);
+    expect((await d.log({ id: 'bulk-other', project: 'bulk', output: 'refund' }, OTHER_KEY)).status).toBe(200);
+    expect((await d.call('PATCH', '/api/logs/bd-1/decision', ADMIN_KEY, { decision: 'approved' })).status).toBe(200);
+    const res = await d.call('PATCH', '/api/logs/bulk', ADMIN_KEY, { ids: ['bd-1', 'bd-2', 'bulk-other'], action: 'delete' });
+    expect(res.body).toEqual({ ok: true, count: 2 });
+    expect((await d.call('GET', '/api/logs?project=bulkdel')).body.executions.map((e: any) => e.id)).toEqual(['bd-3']);
+    expect(await count(`SELECT count() AS n FROM otel_traces WHERE SpanAttributes['tracehouse.log_id'] IN ('bd-1', 'bd-2')`)).toBe(0);
+    expect(await count(`SELECT count() AS n FROM tracehouse_objects FINAL WHERE kind = 'decision' AND id = 'bd-1' AND deleted = 0`)).toBe(0);
+    expect((await d.log({ id: 'bd-2', project: 'bulkdel', output: 'refund' })).status).toBe(409);
+    expect((await d.call('GET', '/api/logs/bulk-other', OTHER_KEY)).status).toBe(200);
+  });
+
+  it('refuses bad bodies with 422 naming the field, read keys with 403 and unknown ids with 404', async () => {
+    expect((await d.log({ id: 'bad-1', project: 'bad', output: 'x' })).status).toBe(200);
+    const cases: [string, unknown, string][] = [
+      ['/api/logs/bad-1/decision', { decision: 'maybe' }, 'decision'],
+      ['/api/logs/bad-1/decision', {}, 'decision'],
+      ['/api/logs/bad-1/decision', { decision: 'approved', extra: 1 }, 'extra'],
+      ['/api/logs/bulk', { ids: [], action: 'approve' }, 'ids'],
+      ['/api/logs/bulk', { ids: 'bad-1', action: 'approve' }, 'ids'],
+      ['/api/logs/bulk', { ids: Array.from({ length: 1001 }, (_, i) => `id-${i}`), action: 'approve' }, 'ids'],
+      ['/api/logs/bulk', { ids: ['bad-1'], action: 'archive' }, 'action'],
+      ['/api/logs/bulk', { ids: [''], action: 'approve' }, 'ids'],
+    ];
+    for (const [route, body, field] of cases) {
+      const res = await d.call('PATCH', route, ADMIN_KEY, body);
+      expect([res.status, route, field]).toEqual([422, route, field]);
+      expect(res.text).toContain(field);
+    }
+    expect((await d.call('PATCH', '/api/logs/bad-1/decision', ADMIN_KEY, '{broken')).status).toBe(400);
+    expect((await d.call('PATCH', '/api/logs/bad-1/decision', READ_KEY, { decision: 'approved' })).status).toBe(403);
+    expect((await d.call('PATCH', '/api/logs/bulk', READ_KEY, { ids: ['bad-1'], action: 'approve' })).status).toBe(403);
+    expect((await d.call('PATCH', '/api/logs/nope/decision', ADMIN_KEY, { decision: 'approved' })).status).toBe(404);
+    expect((await d.call('PATCH', '/api/logs/bad-1/decision', OTHER_KEY, { decision: 'approved' })).status).toBe(404);
+    expect((await d.call('GET', '/api/logs/bad-1/status')).body.humanDecision).toBeNull();
+    expect((await d.call('PATCH', '/api/logs/bulk', ADMIN_KEY, { ids: ['nope'], action: 'approve' })).body).toEqual({ ok: true, count: 0 });
+  });
+});
