@@ -6,6 +6,7 @@
  * refresh_interval_ms by polling the store for rows inserted since their last look.
  */
 import type { TraceStore } from '../component';
+import type { ChangeChannel } from '../shared-state/change-channel';
 import { errorMessage } from '../errors';
 import type { Logger } from '../logger';
 import { ObjectTable } from './object-table';
@@ -107,6 +108,8 @@ export class ObjectCatalog implements ControlObjects {
   private newestInsert = 0;
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
+  private pollAgain = false;
+  private changes: ChangeChannel | undefined;
 
   /** A catalog with no store: config objects only (hosts of tests and benchmarks). */
   static detached(logger: Logger): ObjectCatalog {
@@ -133,6 +136,25 @@ export class ObjectCatalog implements ControlObjects {
     for (const kind of new Set(rows.map((r) => r.kind))) this.notify(kind);
   }
 
+  /**
+   * Announces this daemon's writes on `channel` and reads the store as soon as another daemon
+   * announces one (polling stays, as the fallback).
+   */
+  announceChanges(channel: ChangeChannel | undefined): void {
+    if (!channel || !this.table) return;
+    this.changes = channel;
+    channel.subscribe(() => void this.refreshSoon());
+  }
+
+  /** A refresh now, or right after the one running (a change may have landed after its read). */
+  private refreshSoon(): Promise<void> {
+    if (this.polling) {
+      this.pollAgain = true;
+      return this.polling;
+    }
+    return this.refresh();
+  }
+
   /** Starts polling the store for other daemons' changes. */
   startRefresh(): void {
     if (!this.table || this.timer) return;
@@ -148,7 +170,13 @@ export class ObjectCatalog implements ControlObjects {
 
   /** Reads rows inserted since the last look and applies the newer versions. */
   refresh(): Promise<void> {
-    this.polling ??= this.poll().finally(() => (this.polling = undefined));
+    this.polling ??= this.poll().finally(() => {
+      this.polling = undefined;
+      if (this.pollAgain) {
+        this.pollAgain = false;
+        void this.refresh();
+      }
+    });
     return this.polling;
   }
 
@@ -264,6 +292,7 @@ export class ObjectCatalog implements ControlObjects {
     if (next) this.objects.set(next);
     else this.objects.delete(change.kind, key);
     this.notify(change.kind);
+    this.changes?.publish(change.kind);
     return next;
   }
 
@@ -298,7 +327,10 @@ export class ObjectCatalog implements ControlObjects {
       if (object) this.objects.set(object);
       else this.objects.delete(kind, key);
     }
-    if (applied.length > 0) this.notify(kind);
+    if (applied.length > 0) {
+      this.notify(kind);
+      this.changes?.publish(kind);
+    }
     return applied.length;
   }
 
