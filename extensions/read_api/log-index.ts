@@ -9,8 +9,8 @@
  *   and deletes by id are primary-key lookups.
  *
  * Both are ReplacingMergeTree read with FINAL (the store's reader session), so a replayed log
- * counts once. A get's text (input, output, findings, metadata) is read from otel_traces by its
- * full primary key (service, name, time, trace id, span id), which the index row carries.
+ * counts once. The ids table also keeps each log's text (input, output) and the attributes a get
+ * answers (findings, metadata, ...), in small granules, so a get never reads the spans table.
  */
 import type { TraceStore } from '../../core/component';
 import { errorMessage } from '../../core/errors';
@@ -46,8 +46,15 @@ const COLUMNS = `
     callback_events LowCardinality(String),
     attachment_refs Array(String)`;
 
-/** One log span as an index row (the views' SELECT). */
-function viewSelect(spans: string): string {
+/** What a single log adds, kept only in the ids table: its text and the attributes a get answers. */
+const DETAIL_COLUMNS = `,
+    input String CODEC(ZSTD(3)),
+    output String CODEC(ZSTD(3)),
+    detail Map(LowCardinality(String), String) CODEC(ZSTD(3))`;
+const DETAIL_KEYS = ['tracehouse.findings', 'tracehouse.input_text', 'tracehouse.confidence', 'tracehouse.attachments'];
+
+/** One log span as an index row (the views' SELECT); with its text and detail for the ids table. */
+function viewSelect(spans: string, withDetail = false): string {
   const attr = (key: string) => `SpanAttributes[${sqlString(key)}]`;
   const findings = `JSONExtractArrayRaw(${attr('tracehouse.findings')})`;
   const judged = `arrayMap(f -> JSONExtractFloat(f, 'confidence'), arrayFilter(f -> JSONHas(f, 'confidence'), ${findings}))`;
@@ -74,7 +81,14 @@ function viewSelect(spans: string): string {
     SpanName AS span_name,
     ${attr('tracehouse.callback.url')} AS callback_url,
     ${attr('tracehouse.callback.events')} AS callback_events,
-    extractAll(${attr('tracehouse.attachments')}, 'sha256:[0-9a-f]{64}') AS attachment_refs
+    extractAll(${attr('tracehouse.attachments')}, 'sha256:[0-9a-f]{64}') AS attachment_refs${
+      withDetail
+        ? `,
+    Input AS input,
+    Output AS output,
+    mapFilter((k, v) -> k IN (${DETAIL_KEYS.map(sqlString).join(', ')}) OR startsWith(k, 'metadata.'), SpanAttributes) AS detail`
+        : ''
+    }
 FROM ${spans}
 WHERE ${attr('tracehouse.record_type')} = 'log' AND ${attr('tracehouse.log_id')} != ''`;
 }
@@ -99,9 +113,11 @@ const STEPS: readonly Step[] = [
 ) ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(timestamp)
 ORDER BY (workspace, timestamp, log_id)`,
-      `CREATE TABLE IF NOT EXISTS ${table(s, LOG_IDS_TABLE)} (${COLUMNS}
+      // Small granules: a lookup by id reads a few hundred rows, text included.
+      `CREATE TABLE IF NOT EXISTS ${table(s, LOG_IDS_TABLE)} (${COLUMNS}${DETAIL_COLUMNS}
 ) ENGINE = ReplacingMergeTree
-ORDER BY (workspace, log_id)`,
+ORDER BY (workspace, log_id)
+SETTINGS index_granularity = 256`,
     ],
   },
   {
@@ -109,7 +125,7 @@ ORDER BY (workspace, log_id)`,
     description: 'create log index views',
     statements: (s) => [
       `CREATE MATERIALIZED VIEW IF NOT EXISTS ${table(s, `${LOG_INDEX_TABLE}_mv`)} TO ${table(s, LOG_INDEX_TABLE)} AS ${viewSelect(table(s, SPANS_TABLE))}`,
-      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${table(s, `${LOG_IDS_TABLE}_mv`)} TO ${table(s, LOG_IDS_TABLE)} AS ${viewSelect(table(s, SPANS_TABLE))}`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${table(s, `${LOG_IDS_TABLE}_mv`)} TO ${table(s, LOG_IDS_TABLE)} AS ${viewSelect(table(s, SPANS_TABLE), true)}`,
     ],
   },
   {
@@ -118,7 +134,7 @@ ORDER BY (workspace, log_id)`,
     description: 'backfill log index from stored logs',
     statements: (s) => [
       `INSERT INTO ${table(s, LOG_INDEX_TABLE)} ${viewSelect(table(s, SPANS_TABLE))}`,
-      `INSERT INTO ${table(s, LOG_IDS_TABLE)} ${viewSelect(table(s, SPANS_TABLE))}`,
+      `INSERT INTO ${table(s, LOG_IDS_TABLE)} ${viewSelect(table(s, SPANS_TABLE), true)}`,
     ],
   },
 ];

@@ -1,8 +1,7 @@
 /**
  * The log-evaluation API's reads: `GET /api/logs` (filters, sorting, pages and the summary),
  * `GET /api/logs/:id`, `GET /api/logs/:id/status` and `GET /api/logs/tasks`. Every read goes to
- * the log index tables (log-index.ts) of the caller's workspace; a single log's text is one
- * primary-key read of its span.
+ * the log index tables (log-index.ts) of the caller's workspace, never to the spans table.
  */
 import type { Host, TraceStore } from '../../core/component';
 import { OBJECTS_TABLE } from '../../core/control/object-table';
@@ -10,11 +9,11 @@ import type { ApiRoute } from '../../core/http-api';
 import { notFound } from '../../core/http-api';
 import { IngestError } from '../../core/ingest/problems';
 import type { IndexRow } from './log-index';
-import { INDEX_COLUMNS, LOG_INDEX_TABLE, LogIndex, rowsByIds } from './log-index';
+import { INDEX_COLUMNS, LOG_IDS_TABLE, LOG_INDEX_TABLE, LogIndex, rowsByIds } from './log-index';
 import { listConditions, orderBy, parseLogListQuery } from './logs-query';
 import { decisionOf, executionOf, logOf, projectsByName, statusOf } from './logs-shape';
 import type { LogDetail } from './logs-shape';
-import { SPANS_TABLE, sqlString, sqlStringList, tableOf } from './projects-sql';
+import { sqlString, sqlStringList, tableOf } from './projects-sql';
 import type { ReadApiDeps } from './routes';
 
 export const LOGS_LIST_PATH = '/api/logs';
@@ -48,14 +47,16 @@ const FLAGGED_OR_ERROR = `status IN ('flagged', 'error')`;
 // Parts of different months never hold the same log: FINAL need not merge across them.
 const READ_SETTINGS = 'SETTINGS do_not_merge_across_partitions_select_final = 1';
 
-async function detailOf(store: TraceStore, row: IndexRow): Promise<LogDetail | undefined> {
-  const ts = `fromUnixTimestamp64Nano(toInt64(${sqlString(row.ts_ns)}))`;
-  const [detail] = await store.selectRows<LogDetail>(
-    `SELECT SpanAttributes AS attributes, Input AS input, Output AS output FROM ${tableOf(store, SPANS_TABLE)}
-WHERE ServiceName = ${sqlString(row.service_name)} AND SpanName = ${sqlString(row.span_name)} AND toDateTime(Timestamp) = toDateTime(${ts}) AND Timestamp = ${ts}
-  AND TraceId = ${sqlString(row.trace_id)} AND SpanId = ${sqlString(row.span_id)} LIMIT 1`,
-  );
-  return detail;
+/** A log's index row with its text and detail: one lookup by id; 404 when not in the workspace. */
+async function logWithDetail(store: TraceStore, workspace: string, id: string): Promise<IndexRow & LogDetail> {
+  const [row] =
+    id.length > 0 && id.length <= MAX_LOG_ID
+      ? await store.selectRows<IndexRow & LogDetail>(
+          `SELECT ${INDEX_COLUMNS}, detail AS attributes, input, output FROM ${tableOf(store, LOG_IDS_TABLE)} WHERE workspace = ${sqlString(workspace)} AND log_id = ${sqlString(id)} LIMIT 1`,
+        )
+      : [];
+  if (!row) throw notFound(`log "${id.slice(0, 100)}"`);
+  return row;
 }
 
 interface SummaryRow {
@@ -145,9 +146,8 @@ FROM ${index} WHERE ${where} ${READ_SETTINGS}`,
       role: 'read',
       handle: async ({ workspace, params }) => {
         const store = await logStore(host, deps);
-        const row = await findLog(store, workspace, params.id);
-        const detail = await detailOf(store, row);
-        return { status: 200, body: logOf(row, workspace, projectsByName(objects, workspace), decisionOf(objects, workspace, row.log_id), detail) };
+        const row = await logWithDetail(store, workspace, params.id);
+        return { status: 200, body: logOf(row, workspace, projectsByName(objects, workspace), decisionOf(objects, workspace, row.log_id), row) };
       },
     },
     {
