@@ -50,7 +50,18 @@ const ENTRY_OVERHEAD_BYTES = 256;
 export interface IdempotencyStore {
   get(key: string): Promise<StoredAnswer | undefined>;
   put(key: string, answer: StoredAnswer): Promise<void>;
+  /**
+   * Shared stores: claims the right to produce the answer for `key` for `ttlMs` (false when
+   * another instance holds it), so that a repeat arriving elsewhere waits instead of storing twice.
+   */
+  claim?(key: string, ttlMs: number): Promise<boolean>;
+  /** Gives a claim up (the answer is stored, or producing it failed and a repeat may try again). */
+  release?(key: string): Promise<void>;
 }
+
+/** How long an instance may take to produce an answer before another may take over the key. */
+const CLAIM_MS = 30_000;
+const CLAIM_POLL_MS = 25;
 
 /**
  * Answers in memory, bounded by count and by bytes (JSON strings are counted at two bytes a
@@ -92,11 +103,11 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   }
 }
 
-function entryBytes(key: string, answer: StoredAnswer): number {
+export function entryBytes(key: string, answer: StoredAnswer): number {
   return ENTRY_OVERHEAD_BYTES + 2 * (key.length + answer.body.length + answer.contentType.length + answer.fingerprint.length);
 }
 
-function digestOf(answer: StoredAnswer): StoredAnswer {
+export function digestOf(answer: StoredAnswer): StoredAnswer {
   return { status: answer.status, contentType: '', body: '', fingerprint: answer.fingerprint, digestOnly: true };
 }
 
@@ -114,24 +125,43 @@ export type IdempotentOutcome =
 export class Idempotency {
   private readonly inflight = new Map<string, Promise<StoredAnswer>>();
 
-  constructor(private readonly store: IdempotencyStore) {}
+  constructor(private store: IdempotencyStore) {}
+
+  /** Keeps answers in `store` from now on (a store every instance shares). */
+  useStore(store: IdempotencyStore): void {
+    this.store = store;
+  }
 
   async run(key: string, body: Buffer, produce: () => Promise<StoredAnswer>): Promise<IdempotentOutcome> {
     const fingerprint = fingerprintOf(body);
     const pending = this.inflight.get(key);
     if (pending) return compare(await pending.catch(() => undefined), fingerprint) ?? this.run(key, body, produce);
-    const known = compare(await this.store.get(key), fingerprint);
+    const store = this.store;
+    const known = compare(await store.get(key), fingerprint);
     if (known) return known;
     // Checked again: another request may have started while the store was being read.
     if (this.inflight.has(key)) return this.run(key, body, produce);
+    if (store.claim) {
+      // Another instance may be producing this answer: wait for it, or take the key over once
+      // that instance's claim expired (it died, or took longer than CLAIM_MS).
+      let claimed = await store.claim(key, CLAIM_MS);
+      while (!claimed) {
+        await new Promise((resolve) => setTimeout(resolve, CLAIM_POLL_MS));
+        const stored = compare(await store.get(key), fingerprint);
+        if (stored) return stored;
+        if (this.inflight.has(key)) return this.run(key, body, produce);
+        claimed = await store.claim(key, CLAIM_MS);
+      }
+    }
     const running = produce().then((answer) => ({ ...answer, fingerprint }));
     this.inflight.set(key, running);
     try {
       const answer = await running;
-      if (answer.status >= 200 && answer.status < 300) await this.store.put(key, answer);
+      if (answer.status >= 200 && answer.status < 300) await store.put(key, answer);
       return { kind: 'fresh', answer };
     } finally {
       this.inflight.delete(key);
+      await store.release?.(key).catch(() => undefined);
     }
   }
 }

@@ -33,6 +33,7 @@ export class IngestReceiver implements Receiver {
   private listener: HttpListener | undefined;
   private accepting = false;
   private readonly idempotency: Idempotency;
+  private readonly store: IdempotencyStore;
   private readonly rateLimits: RateLimits;
   private readonly limiter: InflightLimiter;
 
@@ -43,6 +44,7 @@ export class IngestReceiver implements Receiver {
     private readonly routes: IngestRoutesFactory,
     store: IdempotencyStore = new MemoryIdempotencyStore(options.idempotency),
   ) {
+    this.store = store;
     this.idempotency = new Idempotency(store);
     this.rateLimits = new RateLimits(options.rate_limit);
     this.limiter = new InflightLimiter(options.max_inflight_bytes, options.max_receiving_bytes);
@@ -50,6 +52,8 @@ export class IngestReceiver implements Receiver {
 
   async start(host: Host): Promise<void> {
     this.rateLimits.share(host.shared?.rateLimits);
+    // Answers every instance sees (the in-memory store remains the fallback while Redis is away).
+    if (host.shared && this.store instanceof MemoryIdempotencyStore) this.idempotency.useStore(host.shared.idempotencyStore(this.settings.id, this.options.idempotency, this.store));
     const context: IngestContext = {
       receiverId: this.settings.id,
       auth: receiverAuthenticator(this.options.auth, host.workspaces, this.settings.id),

@@ -13,7 +13,8 @@ import type { Span } from '../span';
 import type { ReceiverTelemetry } from '../telemetry';
 import { DEFAULT_WORKSPACE } from '../workspaces';
 import { stampSpans } from './attributes';
-import type { Idempotency, StoredAnswer } from './idempotency';
+import type { Idempotency, IdempotentOutcome, StoredAnswer } from './idempotency';
+import { SharedStateUnavailable } from '../shared-state/redis';
 import { parseJsonBody } from './json-body';
 import { asClientError, checkSpanTimes } from './problems';
 import type { ErrorStyle, IngestProblem } from './problems';
@@ -241,7 +242,14 @@ export function mountIngestRoute(router: Router, route: IngestRoute, context: In
     const key = headerKey ?? plan.idempotencyKey;
     if (key === undefined) return answer(res, await deliver(req, res, workspace, plan), 'fresh');
     const scoped = `${workspace}\u0000${route.path}\u0000${headerKey !== undefined ? 'header' : 'body'}\u0000${key}`;
-    const outcome = await context.idempotency.run(scoped, raw, () => deliver(req, res, workspace, plan));
+    let outcome: IdempotentOutcome;
+    try {
+      outcome = await context.idempotency.run(scoped, raw, () => deliver(req, res, workspace, plan));
+    } catch (err) {
+      if (!(err instanceof SharedStateUnavailable)) throw err;
+      res.set('Retry-After', String(THROTTLE_RETRY_AFTER_SECONDS));
+      return refuse(res, { status: 503, code: 'RCV_SHARED_STATE_UNAVAILABLE', message: 'the shared idempotency store cannot be reached right now; retry later' }, 'shared_state_unavailable');
+    }
     if (outcome.kind === 'mismatch' && headerKey !== undefined) {
       return refuse(res, { status: 422, code: 'RCV_IDEMPOTENCY_MISMATCH', message: 'Idempotency-Key was already used with a different request body' }, 'idempotency_mismatch');
     }

@@ -24,6 +24,8 @@ export const sharedStateConfigSchema = z.strictObject({
   }),
   /** allow: fall back to this instance's own limiter; refuse: answer 503 with Retry-After. */
   rate_limits: feature('allow'),
+  /** allow: keep answers in this instance's memory meanwhile; refuse: answer 503 with Retry-After. */
+  idempotency: feature('allow'),
 });
 
 export type SharedStateConfig = z.output<typeof sharedStateConfigSchema>;

@@ -3,7 +3,10 @@
  * backed by Redis when `shared_state.redis` is configured, absent otherwise (each process keeps
  * its own, as a single instance needs).
  */
+import type { IdempotencyConfig, IdempotencyStore, MemoryIdempotencyStore } from '../ingest/idempotency';
 import type { SharedLimits } from '../ingest/rate-limit';
+import { RedisIdempotencyStore } from './idempotency-store';
+import type { OnUnavailable } from './config';
 import { RedisChangeChannel } from './change-channel';
 import type { ChangeChannel } from './change-channel';
 import type { Logger } from '../logger';
@@ -15,6 +18,8 @@ import type { SharedStateTelemetry } from './redis';
 export interface SharedState {
   /** Rate-limit windows shared by every instance. */
   readonly rateLimits: SharedLimits;
+  /** An idempotency store every instance shares, for the receiver `scope` (its id). */
+  idempotencyStore(scope: string, config: IdempotencyConfig, memory: MemoryIdempotencyStore): IdempotencyStore;
   /** Control-plane changes announced to every instance. */
   readonly changes: ChangeChannel;
 }
@@ -28,6 +33,13 @@ export class RedisSharedState implements SharedState {
     this.redis = new SharedRedis(config.redis, logger, telemetry);
     this.rateLimits = { window: new SharedRateWindow(this.redis), onUnavailable: config.rate_limits.on_unavailable };
     this.changes = new RedisChangeChannel(this.redis, logger);
+    this.idempotencyPolicy = config.idempotency.on_unavailable;
+  }
+
+  private readonly idempotencyPolicy: OnUnavailable;
+
+  idempotencyStore(scope: string, config: IdempotencyConfig, memory: MemoryIdempotencyStore): IdempotencyStore {
+    return new RedisIdempotencyStore(this.redis, scope, { ttlSeconds: config.ttl_seconds, maxAnswerBytes: config.max_answer_bytes, memory, onUnavailable: this.idempotencyPolicy });
   }
 
   start(): void {
