@@ -66,6 +66,7 @@ export class IngestReceiver implements Receiver {
       telemetry: this.settings.telemetry,
       logger: this.settings.logger,
       accepting: () => this.accepting,
+      shared: host.shared,
     };
     this.settings.telemetry.watchInflight?.(() => ({ held: this.limiter.inUse, receiving: this.limiter.receiving }));
     this.listener = await host.acquireHttpListener(this.options.listen, this.settings.id, listenerOptionsOf(this.options));

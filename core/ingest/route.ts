@@ -14,6 +14,7 @@ import type { ReceiverTelemetry } from '../telemetry';
 import { DEFAULT_WORKSPACE } from '../workspaces';
 import { stampSpans } from './attributes';
 import type { Idempotency, IdempotentOutcome, StoredAnswer } from './idempotency';
+import type { SharedState } from '../shared-state/index';
 import { SharedStateUnavailable } from '../shared-state/redis';
 import { parseJsonBody } from './json-body';
 import { asClientError, checkSpanTimes } from './problems';
@@ -101,6 +102,8 @@ export interface IngestContext {
   logger: Logger;
   /** False once the receiver is shutting down: new requests are refused retryably. */
   accepting: () => boolean;
+  /** State shared by every instance, when configured (host.shared). */
+  shared?: SharedState;
 }
 
 const IDEMPOTENCY_HEADER = 'idempotency-key';

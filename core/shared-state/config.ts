@@ -26,6 +26,8 @@ export const sharedStateConfigSchema = z.strictObject({
   rate_limits: feature('allow'),
   /** allow: keep answers in this instance's memory meanwhile; refuse: answer 503 with Retry-After. */
   idempotency: feature('allow'),
+  /** Signed-webhook replay guard. allow: this instance's own memory meanwhile; refuse: 503. */
+  replay_guard: feature('allow'),
 });
 
 export type SharedStateConfig = z.output<typeof sharedStateConfigSchema>;

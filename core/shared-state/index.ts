@@ -6,6 +6,8 @@
 import type { IdempotencyConfig, IdempotencyStore, MemoryIdempotencyStore } from '../ingest/idempotency';
 import type { SharedLimits } from '../ingest/rate-limit';
 import { RedisIdempotencyStore } from './idempotency-store';
+import { RedisReservations } from './replay-store';
+import type { SharedReservations } from './replay-store';
 import type { OnUnavailable } from './config';
 import { RedisChangeChannel } from './change-channel';
 import type { ChangeChannel } from './change-channel';
@@ -18,6 +20,8 @@ import type { SharedStateTelemetry } from './redis';
 export interface SharedState {
   /** Rate-limit windows shared by every instance. */
   readonly rateLimits: SharedLimits;
+  /** Reservations every instance shares (webhook replay guards), for `scope` (the receiver id). */
+  reservations(scope: string): { store: SharedReservations; onUnavailable: OnUnavailable };
   /** An idempotency store every instance shares, for the receiver `scope` (its id). */
   idempotencyStore(scope: string, config: IdempotencyConfig, memory: MemoryIdempotencyStore): IdempotencyStore;
   /** Control-plane changes announced to every instance. */
@@ -34,9 +38,15 @@ export class RedisSharedState implements SharedState {
     this.rateLimits = { window: new SharedRateWindow(this.redis), onUnavailable: config.rate_limits.on_unavailable };
     this.changes = new RedisChangeChannel(this.redis, logger);
     this.idempotencyPolicy = config.idempotency.on_unavailable;
+    this.replayPolicy = config.replay_guard.on_unavailable;
   }
 
   private readonly idempotencyPolicy: OnUnavailable;
+  private readonly replayPolicy: OnUnavailable;
+
+  reservations(scope: string): { store: SharedReservations; onUnavailable: OnUnavailable } {
+    return { store: new RedisReservations(this.redis, scope), onUnavailable: this.replayPolicy };
+  }
 
   idempotencyStore(scope: string, config: IdempotencyConfig, memory: MemoryIdempotencyStore): IdempotencyStore {
     return new RedisIdempotencyStore(this.redis, scope, { ttlSeconds: config.ttl_seconds, maxAnswerBytes: config.max_answer_bytes, memory, onUnavailable: this.idempotencyPolicy });

@@ -13,9 +13,10 @@ export const webhookReceiverFactory: ReceiverFactory<typeof webhookReceiverConfi
   configSchema: webhookReceiverConfigSchema,
   createReceiver: (config, settings, next) => {
     const replays = new ReplayGuard(config.replay_cache_max_entries, config.signature_tolerance_seconds);
-    return new IngestReceiver(config, settings, next, (_context, workspaces, times) => [
-      webhookRoute({ workspaces, replays, toleranceSeconds: config.signature_tolerance_seconds, times }),
-    ]);
+    return new IngestReceiver(config, settings, next, (context, workspaces, times) => {
+      replays.share(context.shared?.reservations(settings.id));
+      return [webhookRoute({ workspaces, replays, toleranceSeconds: config.signature_tolerance_seconds, times })];
+    });
   },
   claimedRoutes: (config) => ingestClaims(config, [WEBHOOKS_PATH]),
 };

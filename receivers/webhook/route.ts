@@ -34,7 +34,7 @@ export function webhookRoute(options: WebhookRouteOptions): IngestRoute {
     path: WEBHOOKS_PATH,
     errorStyle: plainErrorStyle,
     handle: async (request) => {
-      const release = checkSignature(request, options);
+      const release = await checkSignature(request, options);
       try {
         const body = parseBody(objectBody, request.body);
         const delivery = mapDelivery(body, request.headers);
@@ -56,7 +56,7 @@ export function webhookRoute(options: WebhookRouteOptions): IngestRoute {
  * verifies and forgotten again (the returned release) unless the delivery is accepted, so a failed
  * delivery can be retried as it was signed. Workspaces without secrets ignore the signature headers.
  */
-function checkSignature(request: IngestRequest, options: WebhookRouteOptions): (() => void) | undefined {
+async function checkSignature(request: IngestRequest, options: WebhookRouteOptions): Promise<(() => void) | undefined> {
   const secrets = options.workspaces.signingSecrets(request.workspace);
   if (secrets.length === 0) return undefined;
   const verified = verifySignature(request.headers, request.raw, {
@@ -65,7 +65,13 @@ function checkSignature(request: IngestRequest, options: WebhookRouteOptions): (
     nowSeconds: Date.now() / 1000,
   });
   const key = `${request.workspace}\u0000${verified.replayKey}`;
-  if (!options.replays.reserve(key)) {
+  let reserved: boolean;
+  try {
+    reserved = await options.replays.reserve(key);
+  } catch {
+    throw new IngestError(503, 'RCV_SHARED_STATE_UNAVAILABLE', 'the shared replay guard cannot be reached right now; retry later', undefined, 1);
+  }
+  if (!reserved) {
     throw new IngestError(409, 'RCV_SIGNATURE_REPLAYED', 'this signed delivery was already received; sign each delivery with a new timestamp');
   }
   return () => options.replays.release(key);

@@ -1,0 +1,76 @@
+/**
+ * The signed-webhook replay guard shared through a real Redis: a delivery accepted by one daemon
+ * is refused as a replay (409) by the other; a delivery whose storing failed is released so its
+ * sender may retry it (on either daemon).
+ */
+import { startDaemon, TEST_API_KEY, TEST_WORKSPACE } from '../support/daemon';
+import type { TestDaemon } from '../support/daemon';
+import { RedisServer } from '../support/redis-server';
+import { waitFor } from '../support/wait';
+import { nowSeconds, signedHeaders } from '../receivers/webhook/fixtures';
+
+const SECRET = 'whsec_shared_replay_0123456789abcdef';
+
+function yaml(redis: string): string {
+  return `receivers:
+  webhook:
+    listen: 127.0.0.1:0
+exporters:
+  debug:
+workspaces:
+  ${TEST_WORKSPACE}:
+    api_keys: ["${TEST_API_KEY}"]
+    webhook_signing_secrets: ["${SECRET}"]
+shared_state:
+  redis: { url: "${redis}", key_prefix: "replay-test:" }
+service:
+  admin: { listen: 127.0.0.1:0 }
+  log_level: silent
+  pipelines:
+    traces: { receivers: [webhook], exporters: [debug] }
+`;
+}
+
+async function deliver(daemon: TestDaemon, body: string, headers: Record<string, string>): Promise<number> {
+  const res = await fetch(`${daemon.receiverUrl('webhook')}/api/ingest/webhooks`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json', ...headers },
+    body,
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+let redis: RedisServer;
+let first: TestDaemon;
+let second: TestDaemon;
+beforeAll(async () => {
+  redis = await RedisServer.start();
+  first = await startDaemon(yaml(redis.url));
+  second = await startDaemon(yaml(redis.url));
+  await waitFor('both daemons connected to Redis', async () => (first.service.sharedStateReady && second.service.sharedStateReady ? true : undefined));
+});
+afterAll(async () => {
+  await first?.stop();
+  await second?.stop();
+  await redis?.stop();
+});
+
+test('a signed delivery accepted by one daemon is a replay (409) on the other', async () => {
+  const body = JSON.stringify({ title: 'Leaked key', severity: 'high', source: 'scanner' });
+  const headers = signedHeaders(body, nowSeconds(), [SECRET]);
+  expect(await deliver(first, body, headers)).toBe(202);
+  expect(await deliver(second, body, headers)).toBe(409);
+  expect(await deliver(first, body, headers)).toBe(409);
+  // Signed anew (another timestamp), the same content is a new delivery.
+  expect(await deliver(second, body, signedHeaders(body, nowSeconds() + 1, [SECRET]))).toBe(202);
+});
+
+test('a delivery refused after its signature was reserved is released on every daemon', async () => {
+  // Valid JSON but not an object: refused (422) after the signature was reserved. Released, the
+  // same signed request is judged again on the other daemon (422, not 409 as a replay would be).
+  const notAnObject = '[1, 2]';
+  const headers = signedHeaders(notAnObject, nowSeconds(), [SECRET]);
+  expect(await deliver(first, notAnObject, headers)).toBe(422);
+  expect(await deliver(second, notAnObject, headers)).toBe(422);
+});
