@@ -1,7 +1,7 @@
 /**
  * `npm run bench:api`: the logs API at volume. Starts a daemon in this process (logs receiver,
  * evaluate_rules, embedded ClickHouse, read_api on one listener), stores BENCH_API_LOGS logs
- * (default 1,000,000) across 100 projects and 10,000 sessions over 90 days straight into
+ * (default 1,000,000) across 100 projects and 10,000 sessions (each a run of consecutive logs) over 90 days straight into
  * otel_traces in large INSERT ... SELECT batches (the materialized views fill the log index as
  * they would from ingest), then measures each read route through HTTP and prints p50/p99:
  * get-by-id, status, a filtered list's first page, the summary over a month, and bulk decisions
@@ -76,7 +76,7 @@ SELECT
   concat('task-', toString(number % 7)) AS task,
   'Internal', '',
   map('tracehouse.record_type', 'log', 'tracehouse.log_id', concat('log-', toString(number)), 'tracehouse.project', project,
-      'tracehouse.task', task, 'gen_ai.request.model', model, 'gen_ai.conversation.id', concat('sess-', toString(number % ${SESSIONS})),
+      'tracehouse.task', task, 'gen_ai.request.model', model, 'gen_ai.conversation.id', concat('sess-', toString(intDiv(number, ${Math.max(1, Math.floor(LOGS / SESSIONS))}))),
       'tracehouse.subject_id', concat('cust-', toString(number % 50000)), 'tracehouse.cost_usd', toString(cost),
       'tracehouse.verdict', verdict, 'tracehouse.workspace', 'bench',
       'tracehouse.findings', if(verdict = 'pass', '[]', concat('[{"ruleId":"no-refunds","ruleName":"No refunds","ruleType":"keyword_forbidden","ruleValue":"refund","scope":"global","severity":"medium","outcome":"', if(verdict = 'flagged', 'triggered', 'error'), '","detail":"forbidden keyword"}]'))),
@@ -120,10 +120,18 @@ async function main(): Promise<void> {
     const insertStarted = performance.now();
     for (let from = 0; from < LOGS; from += BATCH) await writer.session.queryAsync(insertStatement(from, Math.min(BATCH, LOGS - from), startMs));
     const insertSeconds = (performance.now() - insertStarted) / 1000;
+    // Measured in steady state: the background merges of the freshly inserted parts are let finish (at most 2 minutes).
+    const mergeStarted = performance.now();
+    while (performance.now() - mergeStarted < 120_000) {
+      const merges = (await writer.session.queryAsync(`SELECT count() FROM system.merges WHERE database = '${DATABASE}'`, { format: 'TSV' })).text().trim();
+      if (merges === '0') break;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    const mergeSeconds = (performance.now() - mergeStarted) / 1000;
     const stored = (await (await get('/api/logs?limit=1')).json()) as { total: number };
     await writer.release();
     console.log(`${new Date().toISOString()}  bench:api  ${LOGS.toLocaleString('en-US')} logs, ${PROJECTS} projects, ${SESSIONS.toLocaleString('en-US')} sessions, ${DAYS} days (embedded ClickHouse, ${os.cpus().length} CPUs)`);
-    console.log(`stored through otel_traces and the index views in ${insertSeconds.toFixed(1)} s; GET /api/logs total = ${stored.total}`);
+    console.log(`stored through otel_traces and the index views in ${insertSeconds.toFixed(1)} s, background merges settled ${mergeSeconds.toFixed(1)} s later; GET /api/logs total = ${stored.total}`);
 
     const id = (i: number) => `log-${(i * 7919 + 13) % LOGS}`;
     const monthFrom = new Date(startMs + 30 * 86_400_000).toISOString();

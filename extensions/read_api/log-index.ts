@@ -3,7 +3,7 @@
  * materialized views from otel_traces (spans with tracehouse.record_type = 'log'), created by the
  * read_api extension at start and backfilled once from the logs already stored.
  *
- * - `tracehouse_log_index`: ORDER BY (workspace, timestamp, log_id), partitioned by month; lists,
+ * - `tracehouse_log_index`: ORDER BY (workspace, timestamp, log_key = hash of log_id), by month; lists,
  *   filters, sorts and the summary over a workspace and a time range.
  * - `tracehouse_log_ids`: the same columns ORDER BY (workspace, log_id); get, status, decisions
  *   and deletes by id are primary-key lookups.
@@ -25,6 +25,7 @@ const MIGRATIONS_TABLE = 'tracehouse_schema_migrations';
 const COLUMNS = `
     workspace LowCardinality(String),
     log_id String,
+    log_key UInt64,
     timestamp DateTime64(9),
     project LowCardinality(String),
     task LowCardinality(String),
@@ -62,6 +63,7 @@ function viewSelect(spans: string, withDetail = false): string {
   return `SELECT
     Workspace AS workspace,
     ${attr('tracehouse.log_id')} AS log_id,
+    cityHash64(log_id) AS log_key,
     Timestamp AS timestamp,
     Project AS project,
     ${attr('tracehouse.task')} AS task,
@@ -109,10 +111,15 @@ const STEPS: readonly Step[] = [
     version: 1,
     description: 'create log index tables',
     statements: (s) => [
-      `CREATE TABLE IF NOT EXISTS ${table(s, LOG_INDEX_TABLE)} (${COLUMNS}
+      // log_key (a hash of log_id) keeps the key FINAL reads narrow; the bloom filters skip the
+      // granules without a session, subject or actor (a conversation's logs sit close in time).
+      `CREATE TABLE IF NOT EXISTS ${table(s, LOG_INDEX_TABLE)} (${COLUMNS},
+    INDEX idx_session session TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_subject subject TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_actor actor TYPE bloom_filter(0.01) GRANULARITY 1
 ) ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(timestamp)
-ORDER BY (workspace, timestamp, log_id)`,
+ORDER BY (workspace, timestamp, log_key)`,
       // Small granules: a lookup by id reads a few hundred rows, text included.
       `CREATE TABLE IF NOT EXISTS ${table(s, LOG_IDS_TABLE)} (${COLUMNS}${DETAIL_COLUMNS}
 ) ENGINE = ReplacingMergeTree

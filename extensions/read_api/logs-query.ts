@@ -149,5 +149,5 @@ export function listConditions(workspace: string, query: LogListQuery, projectNa
 export function orderBy(query: LogListQuery): string {
   const field = SORT_FIELDS[query.sortBy];
   const direction = query.sortDir === 'asc' ? 'ASC' : 'DESC';
-  return field === 'timestamp' ? `timestamp ${direction}, log_id ${direction}` : `${field} ${direction}, timestamp DESC, log_id DESC`;
+  return field === 'timestamp' ? `timestamp ${direction}, log_key ${direction}` : `${field} ${direction}, timestamp DESC, log_key DESC`;
 }

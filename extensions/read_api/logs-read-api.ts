@@ -38,9 +38,9 @@ export async function findLog(store: TraceStore, workspace: string, id: string):
   return row;
 }
 
-/** Ids of the workspace's decided logs (the latest decision objects), as a subquery. */
-function decidedIds(store: TraceStore, workspace: string): string {
-  return `(SELECT id FROM ${tableOf(store, OBJECTS_TABLE)} WHERE kind = 'decision' AND workspace = ${sqlString(workspace)} AND deleted = 0)`;
+/** `log_key` of the workspace's decided logs (the latest decision objects), as a subquery. */
+function decidedKeys(store: TraceStore, workspace: string): string {
+  return `(SELECT cityHash64(id) FROM ${tableOf(store, OBJECTS_TABLE)} WHERE kind = 'decision' AND workspace = ${sqlString(workspace)} AND deleted = 0)`;
 }
 
 const FLAGGED_OR_ERROR = `status IN ('flagged', 'error')`;
@@ -84,7 +84,7 @@ export function logReadRoutes(deps: ReadApiDeps): ApiRoute[] {
           names = project ? [...projects].filter(([, p]) => p.id === project.id).map(([n]) => n) : [query.project];
         }
         const conditions = listConditions(workspace, query, names);
-        if (query.pending === true) conditions.push(`${FLAGGED_OR_ERROR} AND log_id NOT IN ${decidedIds(store, workspace)}`);
+        if (query.pending === true) conditions.push(`${FLAGGED_OR_ERROR} AND log_key NOT IN ${decidedKeys(store, workspace)}`);
         const where = conditions.join(' AND ');
         const index = tableOf(store, LOG_INDEX_TABLE);
         const rows = await store.selectRows<IndexRow>(
@@ -92,7 +92,7 @@ export function logReadRoutes(deps: ReadApiDeps): ApiRoute[] {
         );
         const [summary] = await store.selectRows<SummaryRow>(
           `SELECT count() AS total, countIf(${FLAGGED_OR_ERROR}) AS failures, countIf(status = 'pass') AS passes,
-  countIf(${FLAGGED_OR_ERROR} AND log_id NOT IN ${decidedIds(store, workspace)}) AS pending
+  countIf(${FLAGGED_OR_ERROR} AND log_key NOT IN ${decidedKeys(store, workspace)}) AS pending
 FROM ${index} WHERE ${where} ${READ_SETTINGS}`,
         );
         const total = Number(summary?.total ?? 0);
