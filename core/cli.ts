@@ -8,13 +8,32 @@ import { Service } from './service';
 
 /** sysexits.h EX_CONFIG: the exit code for configuration errors. */
 export const EXIT_CONFIG = 78;
+/** A command line that cannot be used (an unknown option, --help of a command): usage, exit 2. */
+export const EXIT_USAGE = 2;
+
+/** An option the command does not know, or --help: the usage is printed and the CLI exits 2. */
+class UsageError extends Error {}
+
+type ParseConfig = NonNullable<Parameters<typeof parseArgs>[0]>;
+
+/** parseArgs, with unknown options and --help/-h as a UsageError instead of a stack trace. */
+function options<T extends ParseConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  if (config.args?.some((a) => a === '--help' || a === '-h')) throw new UsageError('');
+  try {
+    return parseArgs(config);
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? '';
+    if (code.startsWith('ERR_PARSE_ARGS')) throw new UsageError((err as Error).message);
+    throw err;
+  }
+}
 
 const USAGE = `usage: tracehouse <command> [options]
 
 commands:
   run -c FILE [--pipelines a,b]   start the daemon (refuses to start on config errors)
   validate -c FILE                check a config without starting (exit 78 on errors)
-  components                      list the receivers, processors and exporters built in
+  components                      list the receivers, processors, exporters and extensions built in
   query [--endpoint URL] [--format FMT] "SQL"
                                   run a read-only query through a running daemon's admin endpoint
                                   (API key from --api-key or TRACEHOUSE_API_KEY)
@@ -32,6 +51,17 @@ const processIo: CliIo = {
 
 /** Runs one CLI command and returns its exit code (`run` returns only when the daemon stops). */
 export async function runCli(argv: readonly string[], registry: ComponentRegistry, io: CliIo = processIo): Promise<number> {
+  try {
+    return await command(argv, registry, io);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    if (err.message === '') io.out(USAGE);
+    else io.err(`tracehouse: ${err.message}\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+}
+
+async function command(argv: readonly string[], registry: ComponentRegistry, io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'run':
@@ -55,7 +85,7 @@ export async function runCli(argv: readonly string[], registry: ComponentRegistr
 }
 
 function configArgs(args: readonly string[]): { file: string; pipelines?: string[] } {
-  const { values } = parseArgs({
+  const { values } = options({
     args: [...args],
     options: {
       config: { type: 'string', short: 'c', default: 'pipelines.yaml' },
@@ -112,7 +142,7 @@ async function run(args: readonly string[], registry: ComponentRegistry, io: Cli
 }
 
 function components(registry: ComponentRegistry, io: CliIo): number {
-  const rows = [...registry.receivers, ...registry.processors, ...registry.exporters].map((f) => [
+  const rows = [...registry.receivers, ...registry.processors, ...registry.exporters, ...(registry.extensions ?? [])].map((f) => [
     f.kind,
     f.type,
     f.stability,
@@ -124,7 +154,7 @@ function components(registry: ComponentRegistry, io: CliIo): number {
 }
 
 async function query(args: readonly string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = options({
     args: [...args],
     allowPositionals: true,
     options: {

@@ -28,6 +28,8 @@ export interface ServiceOptions {
 export class Service {
   readonly telemetry = new Telemetry();
   readonly graph: PipelineGraph;
+  /** The pipelines this daemon runs (all, or those --pipelines selected). */
+  readonly pipelineNames: readonly string[];
   private readonly httpHost: HttpHost;
   private readonly admin: AdminServer;
   private readonly queryBackends: { owner: string; backend: QueryBackend }[] = [];
@@ -49,6 +51,7 @@ export class Service {
     const names = Object.keys(config.service.pipelines).filter(
       (p) => !options.pipelines?.length || options.pipelines.includes(p),
     );
+    this.pipelineNames = names;
     this.graph = buildPipelineGraph(config, names, options.logger, this.telemetry);
     this.httpHost = new HttpHost(options.logger.child({ component: 'service' }), this.telemetry);
     this.objects = new ObjectCatalog({
@@ -165,7 +168,7 @@ export class Service {
     }
     this.state = 'running';
     this.options.logger.info(
-      { pipelines: Object.keys(this.config.service.pipelines), admin: this.config.service.admin.listen },
+      { pipelines: this.pipelineNames, admin: this.config.service.admin.listen },
       'tracehouse started',
     );
   }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { registry } from '../../components';
-import { EXIT_CONFIG, runCli } from '../../core/cli';
+import { EXIT_CONFIG, EXIT_USAGE, runCli } from '../../core/cli';
 
 function capture() {
   const out: string[] = [];
@@ -41,8 +41,21 @@ describe('tracehouse CLI', () => {
     const { io, out } = capture();
     expect(await runCli(['components'], registry, io)).toBe(0);
     const lines = out.join('').trim().split('\n');
-    expect(lines).toHaveLength(registry.receivers.length + registry.processors.length + registry.exporters.length);
+    expect(lines).toHaveLength(registry.receivers.length + registry.processors.length + registry.exporters.length + (registry.extensions ?? []).length);
+    expect(lines.find((l) => /^extension\s+control_plane\s/.test(l))).toBeDefined();
     expect(lines.find((l) => /^receiver\s+otlp\s+beta\s+OTLP traces/.test(l))).toBeDefined();
+  });
+
+  it('run --help and unknown options print the usage and exit 2, without a stack trace', async () => {
+    const help = capture();
+    expect(await runCli(['run', '--help'], registry, help.io)).toBe(EXIT_USAGE);
+    expect(help.out.join('')).toMatch(/^usage: tracehouse/);
+    const unknown = capture();
+    expect(await runCli(['validate', '--bogus'], registry, unknown.io)).toBe(EXIT_USAGE);
+    expect(unknown.err.join('')).toMatch(/Unknown option '--bogus'[\s\S]*usage: tracehouse/);
+    expect(unknown.err.join('')).not.toMatch(/\n\s+at /);
+    const query = capture();
+    expect(await runCli(['query', '-x', 'SELECT 1'], registry, query.io)).toBe(EXIT_USAGE);
   });
 
   it('unknown commands exit 64 with usage', async () => {
