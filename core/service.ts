@@ -159,7 +159,7 @@ export class Service {
       );
       await startAll(this.graph.receivers);
       await startAll(this.graph.extensions);
-      this.objects.announceChanges(this.shared?.changes);
+      this.objects.announceChanges(this.shared?.broadcast('control-plane-changes'));
       this.objects.startRefresh();
       await this.admin.start();
     } catch (err) {

@@ -6,7 +6,7 @@
  * refresh_interval_ms by polling the store for rows inserted since their last look.
  */
 import type { TraceStore } from '../component';
-import type { ChangeChannel } from '../shared-state/change-channel';
+import type { Broadcast } from '../shared-state/broadcast';
 import { errorMessage } from '../errors';
 import type { Logger } from '../logger';
 import { ObjectTable } from './object-table';
@@ -109,7 +109,7 @@ export class ObjectCatalog implements ControlObjects {
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
   private pollAgain = false;
-  private changes: ChangeChannel | undefined;
+  private changes: Broadcast | undefined;
 
   /** A catalog with no store: config objects only (hosts of tests and benchmarks). */
   static detached(logger: Logger): ObjectCatalog {
@@ -140,7 +140,7 @@ export class ObjectCatalog implements ControlObjects {
    * Announces this daemon's writes on `channel` and reads the store as soon as another daemon
    * announces one (polling stays, as the fallback).
    */
-  announceChanges(channel: ChangeChannel | undefined): void {
+  announceChanges(channel: Broadcast | undefined): void {
     if (!channel || !this.table) return;
     this.changes = channel;
     channel.subscribe(() => void this.refreshSoon());

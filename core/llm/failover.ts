@@ -142,14 +142,46 @@ export interface UpstreamHealthReport {
   p95TtftMs?: number;
 }
 
-/** Rolling health and a circuit breaker per upstream. */
+/** A breaker opening or closing, as instances tell each other (shared state). */
+export interface BreakerChange {
+  upstream: string;
+  open: boolean;
+  /** When it opened (ms since the epoch), for an open one. */
+  at?: number;
+}
+
+/**
+ * Rolling health and a circuit breaker per upstream. With `onChange`, every breaker opening or
+ * closing is told to the other instances, and `apply` takes theirs: one instance finding an
+ * upstream broken opens it everywhere, so every instance fails over together.
+ */
 export class UpstreamHealth {
   private readonly breakers = new Map<string, Breaker>();
+  onChange: ((change: BreakerChange) => void) | undefined;
 
   constructor(
     private readonly options: HealthOptions,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /** Another instance's breaker change: open here too (cooling down from its time), or close. */
+  apply(change: BreakerChange): void {
+    const breaker = this.breaker(change.upstream);
+    if (change.open) {
+      if (breaker.openedAt === undefined) breaker.openedAt = Math.min(change.at ?? this.now(), this.now());
+      return;
+    }
+    if (breaker.openedAt === undefined) return;
+    breaker.openedAt = undefined;
+    breaker.probing = false;
+    breaker.samples = [];
+  }
+
+  private opened(id: string, breaker: Breaker, at: number): void {
+    const wasOpen = breaker.openedAt !== undefined;
+    breaker.openedAt = at;
+    if (!wasOpen) this.onChange?.({ upstream: id, open: true, at });
+  }
 
   /**
    * The upstreams to try for a plan, in order: the primary, then the fallbacks, leaving out those
@@ -177,6 +209,7 @@ export class UpstreamHealth {
         breaker.openedAt = undefined;
         // A fresh window: the failures that opened it are history.
         breaker.samples = [breaker.samples[breaker.samples.length - 1]];
+        this.onChange?.({ upstream: id, open: false });
       } else {
         breaker.openedAt = now;
       }
@@ -205,7 +238,7 @@ export class UpstreamHealth {
   private admit(id: string, conditions: RouteConditions): boolean {
     const breaker = this.breaker(id);
     const now = this.now();
-    if (breaker.openedAt === undefined && this.tripped(this.window(breaker), conditions)) breaker.openedAt = now;
+    if (breaker.openedAt === undefined && this.tripped(this.window(breaker), conditions)) this.opened(id, breaker, now);
     if (breaker.openedAt === undefined) return true;
     if (now - breaker.openedAt < this.options.cooldownMs || breaker.probing) return false;
     breaker.probing = true;

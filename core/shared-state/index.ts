@@ -9,8 +9,8 @@ import { RedisIdempotencyStore } from './idempotency-store';
 import { RedisReservations } from './replay-store';
 import type { SharedReservations } from './replay-store';
 import type { OnUnavailable } from './config';
-import { RedisChangeChannel } from './change-channel';
-import type { ChangeChannel } from './change-channel';
+import { RedisBroadcasts } from './broadcast';
+import type { Broadcast } from './broadcast';
 import type { Logger } from '../logger';
 import type { SharedStateConfig } from './config';
 import { SharedRateWindow } from './rate-window';
@@ -24,19 +24,19 @@ export interface SharedState {
   reservations(scope: string): { store: SharedReservations; onUnavailable: OnUnavailable };
   /** An idempotency store every instance shares, for the receiver `scope` (its id). */
   idempotencyStore(scope: string, config: IdempotencyConfig, memory: MemoryIdempotencyStore): IdempotencyStore;
-  /** Control-plane changes announced to every instance. */
-  readonly changes: ChangeChannel;
+  /** Messages every instance hears at once (control-plane changes, gateway breakers), by channel name. */
+  broadcast(name: string): Broadcast;
 }
 
 export class RedisSharedState implements SharedState {
   readonly redis: SharedRedis;
   readonly rateLimits: SharedLimits;
-  readonly changes: RedisChangeChannel;
+  private readonly broadcasts: RedisBroadcasts;
 
   constructor(config: SharedStateConfig, logger: Logger, telemetry: SharedStateTelemetry) {
     this.redis = new SharedRedis(config.redis, logger, telemetry);
     this.rateLimits = { window: new SharedRateWindow(this.redis), onUnavailable: config.rate_limits.on_unavailable };
-    this.changes = new RedisChangeChannel(this.redis, logger);
+    this.broadcasts = new RedisBroadcasts(this.redis, logger);
     this.idempotencyPolicy = config.idempotency.on_unavailable;
     this.replayPolicy = config.replay_guard.on_unavailable;
   }
@@ -52,12 +52,16 @@ export class RedisSharedState implements SharedState {
     return new RedisIdempotencyStore(this.redis, scope, { ttlSeconds: config.ttl_seconds, maxAnswerBytes: config.max_answer_bytes, memory, onUnavailable: this.idempotencyPolicy });
   }
 
+  broadcast(name: string): Broadcast {
+    return this.broadcasts.channel(name);
+  }
+
   start(): void {
     this.redis.start();
   }
 
   stop(): Promise<void> {
-    this.changes.stop();
+    this.broadcasts.stop();
     return this.redis.stop();
   }
 }

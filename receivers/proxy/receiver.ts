@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Request, Response } from 'express';
 import type { Authenticator } from '../../core/auth';
@@ -9,7 +10,7 @@ import { stampSpans } from '../../core/ingest/attributes';
 import { RateLimits, rateLimitHeaders } from '../../core/ingest/rate-limit';
 import { nowNanos } from '../../core/ingest/time';
 import { backoffMs, retryAfterMs, UpstreamHealth, YamlFailoverPolicy } from '../../core/llm/failover';
-import type { FailoverPolicy, RoutePlan } from '../../core/llm/failover';
+import type { BreakerChange, FailoverPolicy, RoutePlan } from '../../core/llm/failover';
 import { inputMessagesOf, outcomeOfJson, streamReaderFor } from '../../core/llm/outcome';
 import type { EventVerdict } from '../../core/llm/outcome';
 import { LayeredPreflight } from '../../core/llm/layered-preflight';
@@ -105,6 +106,17 @@ function boundedId(value: string | string[] | undefined): string | undefined {
 
 class ClientGone extends Error {}
 
+/** A breaker change another instance published, or undefined when the message is not one. */
+function breakerChangeOf(message: string): (BreakerChange & { from?: string }) | undefined {
+  try {
+    const value = JSON.parse(message) as Record<string, unknown>;
+    if (typeof value.upstream !== 'string' || typeof value.open !== 'boolean') return undefined;
+    return { upstream: value.upstream, open: value.open, ...(typeof value.at === 'number' ? { at: value.at } : {}), ...(typeof value.from === 'string' ? { from: value.from } : {}) };
+  } catch {
+    return undefined;
+  }
+}
+
 /** The `proxy` receiver: an LLM gateway on the shared ingest listener. */
 export class ProxyReceiver implements Receiver {
   private listener: HttpListener | undefined;
@@ -150,6 +162,7 @@ export class ProxyReceiver implements Receiver {
     const { config } = this;
     this.auth = receiverAuthenticator(config.auth, host.workspaces, this.settings.id);
     this.rateLimits.share(host.shared?.rateLimits);
+    this.shareBreakers(host);
     const families = new Map<string, Family>();
     const defaults: Partial<Record<Family, string>> = { ...config.default_upstreams };
     for (const [id, upstream] of Object.entries(config.upstreams)) {
@@ -228,6 +241,21 @@ export class ProxyReceiver implements Receiver {
     await this.queue.drain(Math.max(1, deadline - Date.now()));
     await Promise.all([...this.upstreams.values()].map((u) => u.client.close().catch(() => undefined)));
     this.upstreams.clear();
+  }
+
+  /**
+   * With shared state, a breaker opening or closing here opens or closes it on every instance
+   * running this receiver (its own messages are recognised by an id of this start and skipped).
+   */
+  private shareBreakers(host: Host): void {
+    const channel = host.shared?.broadcast(`gateway-breakers:${this.settings.id}`);
+    if (!channel) return;
+    const self = randomBytes(8).toString('hex');
+    this.health.onChange = (change) => channel.publish(JSON.stringify({ ...change, from: self }));
+    channel.subscribe((message) => {
+      const change = breakerChangeOf(message);
+      if (change && change.from !== self && this.upstreams.has(change.upstream)) this.health.apply(change);
+    });
   }
 
   /** Health per upstream (healthy, degraded, open), as the admin action `health` answers. */
