@@ -28,6 +28,11 @@ export const sharedStateConfigSchema = z.strictObject({
   idempotency: feature('allow'),
   /** Signed-webhook replay guard. allow: this instance's own memory meanwhile; refuse: 503. */
   replay_guard: feature('allow'),
+  /**
+   * Alert rules evaluated (and paged) by one instance at a time. allow: while Redis is away every
+   * instance evaluates (a page may come twice rather than not at all); refuse: none does.
+   */
+  alert_ownership: feature('allow'),
 });
 
 export type SharedStateConfig = z.output<typeof sharedStateConfigSchema>;

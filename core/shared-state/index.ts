@@ -6,6 +6,8 @@
 import type { IdempotencyConfig, IdempotencyStore, MemoryIdempotencyStore } from '../ingest/idempotency';
 import type { SharedLimits } from '../ingest/rate-limit';
 import { RedisIdempotencyStore } from './idempotency-store';
+import { RedisLeases } from './leases';
+import type { Leases } from './leases';
 import { RedisReservations } from './replay-store';
 import type { SharedReservations } from './replay-store';
 import type { OnUnavailable } from './config';
@@ -22,6 +24,8 @@ export interface SharedState {
   readonly rateLimits: SharedLimits;
   /** Reservations every instance shares (webhook replay guards), for `scope` (the receiver id). */
   reservations(scope: string): { store: SharedReservations; onUnavailable: OnUnavailable };
+  /** Leases on work only one instance may do (alert rules), for `scope` (the component id). */
+  leases(scope: string): { leases: Leases; onUnavailable: OnUnavailable };
   /** An idempotency store every instance shares, for the receiver `scope` (its id). */
   idempotencyStore(scope: string, config: IdempotencyConfig, memory: MemoryIdempotencyStore): IdempotencyStore;
   /** Messages every instance hears at once (control-plane changes, gateway breakers), by channel name. */
@@ -39,10 +43,17 @@ export class RedisSharedState implements SharedState {
     this.broadcasts = new RedisBroadcasts(this.redis, logger);
     this.idempotencyPolicy = config.idempotency.on_unavailable;
     this.replayPolicy = config.replay_guard.on_unavailable;
+    this.leasePolicy = config.alert_ownership.on_unavailable;
   }
 
   private readonly idempotencyPolicy: OnUnavailable;
   private readonly replayPolicy: OnUnavailable;
+
+  private readonly leasePolicy: OnUnavailable;
+
+  leases(scope: string): { leases: Leases; onUnavailable: OnUnavailable } {
+    return { leases: new RedisLeases(this.redis, scope), onUnavailable: this.leasePolicy };
+  }
 
   reservations(scope: string): { store: SharedReservations; onUnavailable: OnUnavailable } {
     return { store: new RedisReservations(this.redis, scope), onUnavailable: this.replayPolicy };

@@ -2,6 +2,8 @@ import type { AlertTestReport, IncidentTables } from '../../core/alerting/capabi
 import type { EmailTargetConfig } from '../../core/alerting/target-configs';
 import type { ComponentSettings, Host, Processor, SpanConsumer, TraceStore } from '../../core/component';
 import type { ControlObject } from '../../core/control/objects';
+import type { OnUnavailable } from '../../core/shared-state/config';
+import type { Leases } from '../../core/shared-state/leases';
 import { GLOBAL_WORKSPACE } from '../../core/control/objects';
 import type { ConsumeResult } from '../../core/evaluation';
 import { PermanentError, TracehouseError, errorMessage } from '../../core/errors';
@@ -110,6 +112,9 @@ export class AlertProcessor implements Processor {
   /** Rounds queued or running. */
   private roundsPending = 0;
   private readonly pendingRows = new Map<string, Incident>();
+  /** With shared state: windowed rules are evaluated and paged by the instance holding their lease. */
+  private ownership: { leases: Leases; onUnavailable: OnUnavailable } | undefined;
+  private readonly owned = new Set<string>();
   private flushing: Promise<void> | undefined;
   private state: 'new' | 'running' | 'stopped' = 'new';
 
@@ -207,6 +212,7 @@ export class AlertProcessor implements Processor {
       incidentTables: () => this.incidentTables(),
     });
     this.store = host.store(this.config.store);
+    this.ownership = host.shared?.leases(this.settings.id);
     this.unwatch.push(host.objects.watch('delivery_target', (objects) => this.applyTargets(objects)));
     this.unwatch.push(host.objects.watch('alert_rule', (objects) => this.applyRules(objects)));
     this.unwatch.push(host.objects.watch('settings', (objects) => this.applySettings(objects)));
@@ -241,6 +247,8 @@ export class AlertProcessor implements Processor {
     if (wasRunning) {
       await this.rounds.catch(() => undefined);
       await this.flush();
+      // Another instance takes the rules over at its next round instead of after the leases expire.
+      await this.ownership?.leases.releaseAll();
     }
     await this.notifier.shutdown();
   }
@@ -335,6 +343,7 @@ export class AlertProcessor implements Processor {
     const errors: RoundResult['errors'] = [];
     for (const rule of this.windowRules) {
       try {
+        if (!(await this.owns(rule.config.id))) continue;
         changes.push(...(await this.evaluateWindow(rule, now, combined)));
       } catch (err) {
         if (combined.aborted) throw err;
@@ -352,6 +361,33 @@ export class AlertProcessor implements Processor {
       resolved: changes.filter((c) => c.incident.status === 'resolved').map((c) => view(c.incident)),
       errors,
     };
+  }
+
+  /**
+   * Whether this instance evaluates and pages the windowed rule now: always without shared state;
+   * with it, while this instance holds the rule's lease. An instance that takes a rule over
+   * continues its incidents from the incidents table; one that lost it forgets them silently.
+   */
+  private async owns(ruleId: string): Promise<boolean> {
+    if (!this.ownership) return true;
+    const ttlMs = Math.max(3 * this.config.evaluation_interval_seconds * 1000, 3_000);
+    let held: boolean;
+    try {
+      held = await this.ownership.leases.hold(`rule:${ruleId}`, ttlMs);
+    } catch {
+      held = this.ownership.onUnavailable === 'allow';
+    }
+    if (!held) {
+      this.owned.delete(ruleId);
+      this.book.forget(ruleId);
+      return false;
+    }
+    if (!this.owned.has(ruleId)) {
+      this.owned.add(ruleId);
+      const firing = await (this.incidents as IncidentStore).loadFiring(this.abort.signal);
+      for (const incident of firing) if (incident.ruleId === ruleId) this.book.restore(incident);
+    }
+    return true;
   }
 
   private async evaluateWindow(rule: WindowRule, now: number, signal: AbortSignal): Promise<Change[]> {

@@ -200,6 +200,11 @@ export class IncidentBook {
     this.firing.set(key, { incident: { ...incident }, lastNotifiedAt: incident.updatedAt });
   }
 
+  /** Drops a rule's incidents without resolving them (another instance owns the rule now). */
+  forget(ruleId: string): void {
+    for (const [key, tracked] of [...this.firing]) if (tracked.incident.ruleId === ruleId) this.firing.delete(key);
+  }
+
   get size(): number {
     return this.firing.size;
   }
