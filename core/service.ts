@@ -160,6 +160,10 @@ export class Service {
       await startAll(this.graph.receivers);
       await startAll(this.graph.extensions);
       this.objects.announceChanges(this.shared?.broadcast('control-plane-changes'));
+      if (this.shared) {
+        const shared = this.shared;
+        this.objects.lockWrites((name, ttlMs, waitMs) => shared.lock(name, ttlMs, waitMs));
+      }
       this.objects.startRefresh();
       await this.admin.start();
     } catch (err) {

@@ -110,6 +110,7 @@ export class ObjectCatalog implements ControlObjects {
   private polling: Promise<void> | undefined;
   private pollAgain = false;
   private changes: Broadcast | undefined;
+  private lock: ((name: string, ttlMs: number, waitMs: number) => Promise<(() => Promise<void>) | undefined>) | undefined;
 
   /** A catalog with no store: config objects only (hosts of tests and benchmarks). */
   static detached(logger: Logger): ObjectCatalog {
@@ -144,6 +145,15 @@ export class ObjectCatalog implements ControlObjects {
     if (!channel || !this.table) return;
     this.changes = channel;
     channel.subscribe(() => void this.refreshSoon());
+  }
+
+  /**
+   * Serialises writes of one object across instances with a short lock (ClickHouse alone cannot
+   * compare and set): two instances cannot both win the same If-Match. Without the lock (Redis
+   * away), a write goes ahead as it does on a single instance.
+   */
+  lockWrites(lock: (name: string, ttlMs: number, waitMs: number) => Promise<(() => Promise<void>) | undefined>): void {
+    this.lock = lock;
   }
 
   /** A refresh now, or right after the one running (a change may have landed after its read). */
@@ -253,12 +263,21 @@ export class ObjectCatalog implements ControlObjects {
     // One write per object at a time in this process (another daemon can still race: see README).
     const key = objectKey(change.kind, change.workspace, change.id);
     const previous = this.locks.get(key) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(() => this.writeNow(change));
+    const run = previous.catch(() => undefined).then(() => this.lockedWrite(key, change));
     this.locks.set(key, run);
     void run.finally(() => {
       if (this.locks.get(key) === run) this.locks.delete(key);
     }).catch(() => undefined);
     return run;
+  }
+
+  private async lockedWrite(key: string, change: ObjectWrite): Promise<ControlObject | undefined> {
+    const release = await this.lock?.(`object:${key}`, 5_000, 2_000);
+    try {
+      return await this.writeNow(change);
+    } finally {
+      await release?.();
+    }
   }
 
   private async writeNow(change: ObjectWrite): Promise<ControlObject | undefined> {

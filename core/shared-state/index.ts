@@ -24,6 +24,11 @@ export interface SharedState {
   readonly rateLimits: SharedLimits;
   /** Reservations every instance shares (webhook replay guards), for `scope` (the receiver id). */
   reservations(scope: string): { store: SharedReservations; onUnavailable: OnUnavailable };
+  /**
+   * A short lock every instance respects (a control-plane write), taken within `waitMs`; resolves
+   * with its release, or undefined when it could not be had (Redis away or held too long).
+   */
+  lock(name: string, ttlMs: number, waitMs: number): Promise<(() => Promise<void>) | undefined>;
   /** Leases on work only one instance may do (alert rules), for `scope` (the component id). */
   leases(scope: string): { leases: Leases; onUnavailable: OnUnavailable };
   /** An idempotency store every instance shares, for the receiver `scope` (its id). */
@@ -44,12 +49,29 @@ export class RedisSharedState implements SharedState {
     this.idempotencyPolicy = config.idempotency.on_unavailable;
     this.replayPolicy = config.replay_guard.on_unavailable;
     this.leasePolicy = config.alert_ownership.on_unavailable;
+    this.locks = new RedisLeases(this.redis, 'locks');
   }
 
   private readonly idempotencyPolicy: OnUnavailable;
   private readonly replayPolicy: OnUnavailable;
 
   private readonly leasePolicy: OnUnavailable;
+  private readonly locks: RedisLeases;
+
+  async lock(name: string, ttlMs: number, waitMs: number): Promise<(() => Promise<void>) | undefined> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      let held: boolean;
+      try {
+        held = await this.locks.hold(name, ttlMs);
+      } catch {
+        return undefined;
+      }
+      if (held) return () => this.locks.release(name);
+      if (Date.now() >= deadline) return undefined;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
 
   leases(scope: string): { leases: Leases; onUnavailable: OnUnavailable } {
     return { leases: new RedisLeases(this.redis, scope), onUnavailable: this.leasePolicy };

@@ -51,6 +51,12 @@ export class RedisLeases implements Leases {
     return won;
   }
 
+  /** Gives one lease up (when this instance holds it). */
+  async release(name: string): Promise<void> {
+    this.held.delete(name);
+    await this.redis.run('locks', (client) => (client as WithLeases).tracehouseLeaseRelease(this.base + name, this.holder)).catch(() => undefined);
+  }
+
   async releaseAll(): Promise<void> {
     const names = [...this.held];
     this.held.clear();

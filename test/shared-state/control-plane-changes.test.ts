@@ -82,3 +82,34 @@ test('a rule created on one daemon applies on the other at once, not at its next
   // Polling is ten minutes away: only the announcement can bring the rule over in time.
   await waitFor('the rule on the second daemon', async () => ((await verdict(second, 'we promise a refund')) === 'flagged' ? true : undefined));
 });
+
+test('two daemons cannot both win the same If-Match: one write succeeds, the other is 412', async () => {
+  const created = await fetch(`${first.receiverUrl('control_plane')}/api/rules`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'Contested', type: 'keyword_forbidden', value: 'one' }),
+  });
+  const { id } = (await created.json()) as { id: string };
+  await waitFor('the rule on the second daemon', async () => {
+    const res = await fetch(`${second.receiverUrl('control_plane')}/api/rules/${id}`, { headers: { authorization: `Bearer ${KEY}` } });
+    return res.status === 200 ? true : undefined;
+  });
+  const patch = (daemon: TestDaemon, value: string) =>
+    fetch(`${daemon.receiverUrl('control_plane')}/api/rules/${id}`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'if-match': '"1"' },
+      body: JSON.stringify({ value }),
+    }).then((r) => r.status);
+  for (let round = 0; round < 5; round++) {
+    const version = round + 1;
+    const statuses = await Promise.all([first, second].map((daemon, i) =>
+      fetch(`${daemon.receiverUrl('control_plane')}/api/rules/${id}`, {
+        method: 'PATCH',
+        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'if-match': `"${version}"` },
+        body: JSON.stringify({ value: `round-${round}-${i}` }),
+      }).then((r) => r.status),
+    ));
+    expect(statuses.sort()).toEqual([200, 412]);
+  }
+  expect(await patch(first, 'stale')).toBe(412);
+});
