@@ -1,7 +1,7 @@
 /**
  * `npm run bench:api`: the logs API at volume. Starts a daemon in this process (logs receiver,
  * evaluate_rules, embedded ClickHouse, read_api on one listener), stores BENCH_API_LOGS logs
- * (default 1,000,000) across 100 projects and 10,000 sessions (each a run of consecutive logs) over 90 days straight into
+ * (default 1,000,000) across 100 projects and 10,000 sessions (each a run of consecutive logs of one project) over 90 days straight into
  * otel_traces in large INSERT ... SELECT batches (the materialized views fill the log index as
  * they would from ingest), then measures each read route through HTTP and prints p50/p99:
  * get-by-id, status, a filtered list's first page, the summary over a month, and bulk decisions
@@ -82,7 +82,7 @@ SELECT
       'tracehouse.findings', if(verdict = 'pass', '[]', concat('[{"ruleId":"no-refunds","ruleName":"No refunds","ruleType":"keyword_forbidden","ruleValue":"refund","scope":"global","severity":"medium","outcome":"', if(verdict = 'flagged', 'triggered', 'error'), '","detail":"forbidden keyword"}]'))),
   toUInt64(50 + number % 2000) * 1000000,
   'Unset', 'bench',
-  concat('project-', toString(number % ${PROJECTS})) AS project,
+  concat('project-', toString(intDiv(number, ${Math.max(1, Math.floor(LOGS / SESSIONS))}) % ${PROJECTS})) AS project,
   ['gpt-4o', 'gpt-4o-mini', 'claude-3-5-sonnet'][number % 3 + 1] AS model,
   (number % 1000) / 100000 AS cost,
   multiIf(number % 20 = 0, 'error', number % 7 = 0, 'flagged', 'pass') AS verdict,

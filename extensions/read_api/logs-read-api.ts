@@ -44,8 +44,9 @@ function decidedKeys(store: TraceStore, workspace: string): string {
 }
 
 const FLAGGED_OR_ERROR = `status IN ('flagged', 'error')`;
-// Parts of different months never hold the same log: FINAL need not merge across them.
-const READ_SETTINGS = 'SETTINGS do_not_merge_across_partitions_select_final = 1';
+// Parts of different months never hold the same log: FINAL need not merge across them. The skip
+// indexes (session, subject, actor) apply under FINAL too: a replayed log keeps those values.
+const READ_SETTINGS = 'SETTINGS do_not_merge_across_partitions_select_final = 1, use_skip_indexes_if_final = 1';
 
 /** A log's index row with its text and detail: one lookup by id; 404 when not in the workspace. */
 async function logWithDetail(store: TraceStore, workspace: string, id: string): Promise<IndexRow & LogDetail> {
