@@ -46,7 +46,7 @@ export async function deleteLogIds(store: TraceStore, workspace: string, filter:
   if (filter.task !== undefined) conditions.push(`task = ${sqlString(filter.task)}`);
   const where = conditions.join(' AND ');
   if (filter.ids === undefined) return deleteByProject(store, workspace, filter, where, attachmentsDir);
-  // By id: the ids table's key; by project or task: the index's (workspace first).
+  // By id: the ids table's key (a project or task: deleteByProject, on the index).
   const found = await store.selectRows<Found>(`SELECT log_id, trace_id, span_id, toString(toDate(timestamp)) AS day, attachment_refs FROM ${tableOf(store, LOG_IDS_TABLE)} WHERE ${where}`);
   if (found.length === 0) return [];
   // The spans by their trace and span ids (bloom-filter index), within their days (partitions).
