@@ -7,7 +7,7 @@ const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
 const stamp = path.join(root, 'dist', '.build-stamp');
-const sourceDirs = ['core', 'receivers', 'processors', 'exporters', 'bin', 'bench', 'test/support/kafka-broker', 'test/support/fake-llm-provider'];
+const sourceDirs = ['core', 'receivers', 'processors', 'exporters', 'extensions', 'bin', 'bench', 'test/support/kafka-broker', 'test/support/fake-llm-provider'];
 
 function newestMtime(dir) {
   let newest = 0;

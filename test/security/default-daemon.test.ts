@@ -15,6 +15,10 @@ test('the default pipelines.yaml starts with every listener on an ephemeral port
     expect(rules.status).toBe(200);
     expect(Array.isArray(await rules.json())).toBe(true);
     expect((await fetch(`${daemon.receiverUrl('control_plane')}/api/rules`)).status).toBe(401);
+    // And what was stored reads back on it (read_api).
+    const logs = await fetch(`${daemon.receiverUrl('read_api')}/api/logs`, { headers: { authorization: `Bearer ${DEFAULT_CONFIG_KEY}` } });
+    expect(logs.status).toBe(200);
+    expect(await logs.json()).toMatchObject({ executions: expect.any(Array), summary: expect.any(Object) });
   } finally {
     await daemon.stop();
   }
