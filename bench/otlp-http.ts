@@ -29,6 +29,7 @@ import {
   waitForHealth,
 } from './harness';
 import { AGENTS_SPANS_PER_REQUEST, agentsExportBody, nativeTraceBody } from './json-ingest-loads';
+import { runSharedStateBench } from './shared-state';
 import { runTwoTierBench } from './two-tier';
 
 const OTLP_PORT = Number(process.env.BENCH_OTLP_PORT ?? 14318);
@@ -256,6 +257,7 @@ async function main(): Promise<void> {
       process.stdout.write(`\nOTLP/HTTP with redact keeps ${(ratio * 100).toFixed(0)}% of the throughput without it\n`);
     }
     if (process.env.BENCH_TWO_TIER !== '0') process.stdout.write(`\n${await runTwoTierBench()}`);
+    if (process.env.BENCH_SHARED !== '0') process.stdout.write(`\n${await runSharedStateBench()}`);
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }

@@ -8,6 +8,7 @@ const path = require('node:path');
 const root = path.resolve(__dirname, '..');
 const stamp = path.join(root, 'dist', '.build-stamp');
 const sourceDirs = ['core', 'receivers', 'processors', 'exporters', 'extensions', 'bin', 'bench', 'test/support/kafka-broker', 'test/support/fake-llm-provider'];
+const sourceFiles = ['components.ts', 'package.json', 'test/support/redis-server.ts'];
 
 function newestMtime(dir) {
   let newest = 0;
@@ -24,8 +25,7 @@ function newestMtime(dir) {
 }
 
 const sources = Math.max(
-  fs.statSync(path.join(root, 'components.ts')).mtimeMs,
-  fs.statSync(path.join(root, 'package.json')).mtimeMs,
+  ...sourceFiles.map((f) => fs.statSync(path.join(root, f)).mtimeMs),
   ...sourceDirs.map((d) => newestMtime(path.join(root, d))),
 );
 const built = fs.existsSync(stamp) ? fs.statSync(stamp).mtimeMs : 0;
