@@ -8,6 +8,7 @@ import type { ClaimedRoute, ComponentSettings, Extension, Host, HttpListener } f
 import { mountApi } from './http-api';
 import type { ApiRoute } from './http-api';
 import { InflightLimiter } from './inflight-limiter';
+import { Idempotency, MemoryIdempotencyStore } from './ingest/idempotency';
 import { ingestOptions } from './ingest/config';
 import { plainErrorStyle } from './ingest/problems';
 import type { ErrorStyle } from './ingest/problems';
@@ -18,8 +19,7 @@ import { receiverAuthenticator } from './workspaces';
 
 /** The listener options of an API extension, spread into its config schema. */
 export function apiListenerOptions(defaults: { rateLimit: number; maxRequestBodyBytes: number }) {
-  const { idempotency: _unused, ...listener } = ingestOptions(defaults);
-  return listener;
+  return ingestOptions(defaults);
 }
 
 const apiListenerSchema = z.strictObject(apiListenerOptions({ rateLimit: 1, maxRequestBodyBytes: 1 }));
@@ -45,6 +45,8 @@ export class ApiExtension implements Extension {
     this.listener = await host.acquireHttpListener(this.config.listen, this.settings.id, listenerOptionsOf(this.config));
     const rateLimits = new RateLimits(this.config.rate_limit);
     rateLimits.share(host.shared?.rateLimits);
+    const memory = new MemoryIdempotencyStore(this.config.idempotency);
+    const idempotency = new Idempotency(host.shared ? host.shared.idempotencyStore(this.settings.id, this.config.idempotency, memory) : memory);
     mountApi(this.listener.router, this.routes(host), {
       owner: this.settings.id,
       auth: receiverAuthenticator(this.config.auth, host.workspaces, this.settings.id),
@@ -53,6 +55,7 @@ export class ApiExtension implements Extension {
       maxRequestBodyBytes: this.config.max_request_body_bytes,
       bodyTimeouts: bodyTimeoutsOf(this.config),
       errorStyle: this.errorStyle,
+      idempotency,
       telemetry: this.settings.telemetry,
       logger: this.settings.logger,
       accepting: () => this.accepting,

@@ -12,7 +12,9 @@ import { errorMessage } from './errors';
 import { BodyError, prepareBodyErrorAnswer, readBody } from './http-body';
 import type { BodyTimeouts } from './http-body';
 import type { InflightLimiter } from './inflight-limiter';
+import type { Idempotency, IdempotentOutcome } from './ingest/idempotency';
 import { parseJsonBody } from './ingest/json-body';
+import { SharedStateUnavailable } from './shared-state/redis';
 import { asClientError, IngestError } from './ingest/problems';
 import type { ErrorStyle, IngestProblem } from './ingest/problems';
 import type { RateLimits } from './ingest/rate-limit';
@@ -48,6 +50,8 @@ export interface ApiAnswer {
   /** JSON body; absent for 204. */
   body?: unknown;
   headers?: Record<string, string>;
+  /** A refusal, rendered in the API's error style (set by the framework for thrown client errors). */
+  problem?: IngestProblem;
 }
 
 export interface ApiRoute {
@@ -67,6 +71,8 @@ export interface ApiContext {
   maxRequestBodyBytes: number;
   bodyTimeouts?: BodyTimeouts;
   errorStyle: ErrorStyle;
+  /** Write routes with an Idempotency-Key header run once per key (shared by every instance with shared state). */
+  idempotency?: Idempotency;
   telemetry: ReceiverTelemetry;
   logger: Logger;
   accepting: () => boolean;
@@ -130,30 +136,70 @@ async function serve(req: Request, res: Response, group: readonly ApiRoute[], co
     if (!parsed.ok) return;
     body = parsed.value;
   } else req.resume();
-  let answer: ApiAnswer;
+  const request: ApiRequest = {
+    method: route.method,
+    params: { ...(req.params as Record<string, string>) },
+    query: queryOf(req),
+    body,
+    headers: req.headers,
+    workspace: who.workspace ?? DEFAULT_WORKSPACE,
+    principal: who.principal,
+    roles: who.roles,
+    origin: `${req.protocol}://${req.headers.host ?? 'localhost'}`,
+    path: req.path,
+  };
+  const idempotencyKey = route.method === 'GET' ? undefined : firstHeader(req.headers['idempotency-key']);
+  if (idempotencyKey === undefined || !context.idempotency) return send(res, context, await produce(route, request));
+  if (idempotencyKey.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
+    return answerProblem(res, context, { status: 400, code: 'API_BAD_IDEMPOTENCY_KEY', message: `Idempotency-Key is longer than ${MAX_IDEMPOTENCY_KEY_LENGTH} characters` }, 'bad_idempotency_key');
+  }
+  // A write sent again with the same key (to this instance or, with shared state, any other) gets
+  // the first answer and changes nothing again: a retried bulk review is applied once.
+  const scoped = `${request.workspace}\u0000${route.method}\u0000${req.path}\u0000${idempotencyKey}`;
+  let headers: Record<string, string> | undefined;
+  let outcome: IdempotentOutcome;
   try {
-    answer = await route.handle({
-      method: route.method,
-      params: { ...(req.params as Record<string, string>) },
-      query: queryOf(req),
-      body,
-      headers: req.headers,
-      workspace: who.workspace ?? DEFAULT_WORKSPACE,
-      principal: who.principal,
-      roles: who.roles,
-      origin: `${req.protocol}://${req.headers.host ?? 'localhost'}`,
-      path: req.path,
+    outcome = await context.idempotency.run(scoped, Buffer.from(JSON.stringify(body ?? null), 'utf8'), async () => {
+      const produced = await produce(route, request);
+      headers = produced.headers;
+      return { status: produced.status, contentType: 'application/json', body: produced.body === undefined ? '' : JSON.stringify(produced.body), fingerprint: '' };
     });
+  } catch (err) {
+    if (!(err instanceof SharedStateUnavailable)) throw err;
+    res.set('Retry-After', '1');
+    return answerProblem(res, context, { status: 503, code: 'API_SHARED_STATE_UNAVAILABLE', message: 'the shared idempotency store cannot be reached right now; retry later' }, 'shared_state_unavailable');
+  }
+  if (outcome.kind === 'mismatch') {
+    return answerProblem(res, context, { status: 422, code: 'API_IDEMPOTENCY_MISMATCH', message: 'Idempotency-Key was already used with a different request body' }, 'idempotency_mismatch');
+  }
+  const stored = outcome.answer;
+  if (outcome.kind === 'replayed') res.set('Idempotent-Replayed', 'true');
+  send(res, context, { status: stored.status, headers: outcome.kind === 'fresh' ? headers : undefined, body: stored.body === '' ? undefined : (JSON.parse(stored.body) as unknown) });
+}
+
+const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+
+/** The route's answer, or the client error it refused with, as an answer. */
+async function produce(route: ApiRoute, request: ApiRequest): Promise<ApiAnswer> {
+  try {
+    return await route.handle(request);
   } catch (err) {
     const client = asClientError(err);
     if (!client) throw err;
-    if (client.retryAfterSeconds !== undefined) res.set('Retry-After', String(client.retryAfterSeconds));
-    return answerProblem(res, context, client.problem, client.status === 404 ? 'not_found' : 'client_error');
+    return { status: client.status, problem: client.problem, headers: client.retryAfterSeconds !== undefined ? { 'Retry-After': String(client.retryAfterSeconds) } : undefined };
   }
-  context.telemetry.request(answer.status < 400 ? 'ok' : 'client_error');
+}
+
+function send(res: Response, context: ApiContext, answer: ApiAnswer): void {
   if (answer.headers) res.set(answer.headers);
+  if (answer.problem) return answerProblem(res, context, answer.problem, answer.status === 404 ? 'not_found' : 'client_error');
+  context.telemetry.request(answer.status < 400 ? 'ok' : 'client_error');
   if (answer.body === undefined) res.status(answer.status).end();
   else res.status(answer.status).type('application/json').send(Buffer.from(JSON.stringify(answer.body), 'utf8'));
+}
+
+function firstHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }
 
 async function readJson(req: Request, res: Response, context: ApiContext): Promise<{ ok: true; value: unknown } | { ok: false }> {

@@ -28,13 +28,16 @@ exporters:
 extensions:
   control_plane:
     listen: 127.0.0.1:0
+  read_api:
+    listen: 127.0.0.1:0
+    attachments_dir: \${env:TEST_DATA_DIR}/attachments
 workspaces:
   acme:
     api_keys: ["${KEY}"]
 shared_state:
   redis: { url: "${redis}", key_prefix: "cp-changes:" }
 service:
-  extensions: [control_plane]
+  extensions: [control_plane, read_api]
   control_plane: { refresh_interval_ms: 600000 }
   admin: { listen: 127.0.0.1:0 }
   log_level: silent
@@ -56,10 +59,11 @@ let clickhouse: ClickhouseHttpServer;
 let redis: RedisServer;
 let first: TestDaemon;
 let second: TestDaemon;
+const database = uniqueDatabase('cp_changes');
 beforeAll(async () => {
   clickhouse = await ClickhouseHttpServer.start({ path: mkdtempSync(path.join(os.tmpdir(), 'tracehouse-cp-changes-')) });
   redis = await RedisServer.start();
-  const config = yaml(clickhouse.url, uniqueDatabase('cp_changes'), redis.url);
+  const config = yaml(clickhouse.url, database, redis.url);
   first = await startDaemon(config);
   second = await startDaemon(config);
   await waitFor('both daemons connected to Redis', async () => (first.service.sharedStateReady && second.service.sharedStateReady ? true : undefined));
@@ -112,4 +116,48 @@ test('two daemons cannot both win the same If-Match: one write succeeds, the oth
     expect(statuses.sort()).toEqual([200, 412]);
   }
   expect(await patch(first, 'stale')).toBe(412);
+});
+
+test('a write retried with the same Idempotency-Key on another daemon is applied once', async () => {
+  const create = (daemon: TestDaemon) =>
+    fetch(`${daemon.receiverUrl('control_plane')}/api/rules`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'idempotency-key': 'create-once' },
+      body: JSON.stringify({ name: 'Once', type: 'keyword_required', value: 'thanks' }),
+    });
+  const original = await create(first);
+  expect(original.status).toBe(201);
+  const retried = await create(second);
+  expect(retried.status).toBe(201);
+  expect(retried.headers.get('idempotent-replayed')).toBe('true');
+  const [a, b] = [await original.json(), await retried.json()] as { id: string }[];
+  expect(b.id).toBe(a.id);
+  const rules = (await (await fetch(`${first.receiverUrl('control_plane')}/api/rules`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { name: string }[];
+  expect(rules.filter((r) => r.name === 'Once')).toHaveLength(1);
+
+  // A bulk review retried against the other daemon: one decision version per log, not two.
+  const logIds = ['bulk-once-1', 'bulk-once-2'];
+  for (const id of logIds) {
+    const res = await fetch(`${first.receiverUrl('logs')}/api/logs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ id, project: 'support', output: 'we promise a refund', sync: true }),
+    });
+    expect(res.status).toBe(200);
+  }
+  const bulk = (daemon: TestDaemon) =>
+    fetch(`${daemon.receiverUrl('read_api')}/api/logs/bulk`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'idempotency-key': 'bulk-once' },
+      body: JSON.stringify({ ids: logIds, action: 'approve' }),
+    });
+  expect(await (await bulk(first)).json()).toEqual({ ok: true, count: 2 });
+  const again = await bulk(second);
+  expect(again.headers.get('idempotent-replayed')).toBe('true');
+  expect(await again.json()).toEqual({ ok: true, count: 2 });
+  const decisions = await clickhouse.sql(
+    `SELECT id, count() AS n FROM ${database}.tracehouse_object_audit WHERE kind = 'decision' AND id IN ('bulk-once-1', 'bulk-once-2') GROUP BY id ORDER BY id FORMAT TabSeparated`,
+    'TabSeparated',
+  );
+  expect(decisions.trim().split('\n')).toEqual(['bulk-once-1\t1', 'bulk-once-2\t1']);
 });
