@@ -152,6 +152,13 @@ export class Idempotency {
         if (this.inflight.has(key)) return this.run(key, body, produce);
         claimed = await store.claim(key, CLAIM_MS);
       }
+      // The instance that held the claim may have stored its answer and let go between this
+      // instance's first look and its claim: look again before producing a second answer.
+      const stored = compare(await store.get(key), fingerprint);
+      if (stored) {
+        await store.release?.(key).catch(() => undefined);
+        return stored;
+      }
     }
     const running = produce().then((answer) => ({ ...answer, fingerprint }));
     this.inflight.set(key, running);
