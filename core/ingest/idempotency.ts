@@ -51,12 +51,13 @@ export interface IdempotencyStore {
   get(key: string): Promise<StoredAnswer | undefined>;
   put(key: string, answer: StoredAnswer): Promise<void>;
   /**
-   * Shared stores: claims the right to produce the answer for `key` for `ttlMs` (false when
-   * another instance holds it), so that a repeat arriving elsewhere waits instead of storing twice.
+   * Shared stores: in one step, the stored answer for `key` if there is one, else a claim on the
+   * right to produce it for `ttlMs` (claimed false when another instance holds it), so that a
+   * repeat arriving elsewhere waits instead of storing twice.
    */
-  claim?(key: string, ttlMs: number): Promise<boolean>;
-  /** Gives a claim up (the answer is stored, or producing it failed and a repeat may try again). */
-  release?(key: string): Promise<void>;
+  begin?(key: string, ttlMs: number): Promise<{ answer?: StoredAnswer; claimed: boolean }>;
+  /** Shared stores: stores the answer (when given) and gives the claim up, in one step. */
+  finish?(key: string, answer: StoredAnswer | undefined): Promise<void>;
 }
 
 /** How long an instance may take to produce an answer before another may take over the key. */
@@ -137,38 +138,40 @@ export class Idempotency {
     const pending = this.inflight.get(key);
     if (pending) return compare(await pending.catch(() => undefined), fingerprint) ?? this.run(key, body, produce);
     const store = this.store;
-    const known = compare(await store.get(key), fingerprint);
-    if (known) return known;
-    // Checked again: another request may have started while the store was being read.
-    if (this.inflight.has(key)) return this.run(key, body, produce);
-    if (store.claim) {
+    let claimed = false;
+    if (store.begin) {
       // Another instance may be producing this answer: wait for it, or take the key over once
       // that instance's claim expired (it died, or took longer than CLAIM_MS).
-      let claimed = await store.claim(key, CLAIM_MS);
-      while (!claimed) {
-        await new Promise((resolve) => setTimeout(resolve, CLAIM_POLL_MS));
-        const stored = compare(await store.get(key), fingerprint);
+      for (;;) {
+        const begun = await store.begin(key, CLAIM_MS);
+        const stored = compare(begun.answer, fingerprint);
         if (stored) return stored;
         if (this.inflight.has(key)) return this.run(key, body, produce);
-        claimed = await store.claim(key, CLAIM_MS);
+        // An answer kept only as a digest is produced again, as on a single instance.
+        if (begun.claimed || begun.answer) {
+          claimed = begun.claimed;
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, CLAIM_POLL_MS));
       }
-      // The instance that held the claim may have stored its answer and let go between this
-      // instance's first look and its claim: look again before producing a second answer.
-      const stored = compare(await store.get(key), fingerprint);
-      if (stored) {
-        await store.release?.(key).catch(() => undefined);
-        return stored;
-      }
+    } else {
+      const known = compare(await store.get(key), fingerprint);
+      if (known) return known;
+      // Checked again: another request may have started while the store was being read.
+      if (this.inflight.has(key)) return this.run(key, body, produce);
     }
     const running = produce().then((answer) => ({ ...answer, fingerprint }));
     this.inflight.set(key, running);
+    let kept: StoredAnswer | undefined;
     try {
       const answer = await running;
-      if (answer.status >= 200 && answer.status < 300) await store.put(key, answer);
+      if (answer.status >= 200 && answer.status < 300) kept = answer;
+      // The answer stands even when it cannot be kept (shared store away): dedup is then best-effort.
+      if (kept && !claimed) await store.put(key, kept).catch(() => undefined);
       return { kind: 'fresh', answer };
     } finally {
       this.inflight.delete(key);
-      await store.release?.(key).catch(() => undefined);
+      if (claimed) await store.finish?.(key, kept).catch(() => undefined);
     }
   }
 }

@@ -11,9 +11,22 @@ import type { IdempotencyStore, MemoryIdempotencyStore, StoredAnswer } from '../
 import type { OnUnavailable } from './config';
 import type { SharedRedis } from './redis';
 
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+/** The answer if stored; else the claim (SET NX with expiry): {1, answer} | {2} claimed | {0} held elsewhere. */
+const BEGIN = `
+local answer = redis.call('GET', KEYS[1])
+if answer then return {1, answer} end
+if redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') then return {2} end
+return {0}`;
+/** Stores the answer (when given), then drops the claim if it is still this instance's. */
+const FINISH = `
+if ARGV[2] ~= '' then redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) end
+if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+return 1`;
 
-type WithRelease = Redis & { tracehouseRelease(key: string, token: string): Promise<number> };
+type WithScripts = Redis & {
+  tracehouseIdemBegin(answerKey: string, claimKey: string, token: string, ttlMs: number): Promise<[number, string?]>;
+  tracehouseIdemFinish(answerKey: string, claimKey: string, token: string, answer: string, ttlSeconds: number): Promise<number>;
+};
 
 export class RedisIdempotencyStore implements IdempotencyStore {
   private readonly base: string;
@@ -26,7 +39,10 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     private readonly options: { ttlSeconds: number; maxAnswerBytes: number; memory: MemoryIdempotencyStore; onUnavailable: OnUnavailable },
   ) {
     this.base = `${redis.prefix}idem:${scope}:`;
-    if (!('tracehouseRelease' in redis.client)) redis.client.defineCommand('tracehouseRelease', { numberOfKeys: 1, lua: RELEASE });
+    if (!('tracehouseIdemBegin' in redis.client)) {
+      redis.client.defineCommand('tracehouseIdemBegin', { numberOfKeys: 2, lua: BEGIN });
+      redis.client.defineCommand('tracehouseIdemFinish', { numberOfKeys: 2, lua: FINISH });
+    }
   }
 
   get(key: string): Promise<StoredAnswer | undefined> {
@@ -49,24 +65,32 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     );
   }
 
-  claim(key: string, ttlMs: number): Promise<boolean> {
-    return this.shared(
+  begin(key: string, ttlMs: number): Promise<{ answer?: StoredAnswer; claimed: boolean }> {
+    return this.shared<{ answer?: StoredAnswer; claimed: boolean }>(
       async () => {
         const token = randomBytes(12).toString('hex');
-        const ok = await this.redis.run('idempotency', (client) => client.set(`${this.base}${key}:claim`, token, 'PX', ttlMs, 'NX'));
-        if (ok === 'OK') this.tokens.set(key, token);
-        return ok === 'OK';
+        const [kind, text] = await this.redis.run('idempotency', (client) => (client as WithScripts).tracehouseIdemBegin(this.base + key, `${this.base}${key}:claim`, token, ttlMs));
+        if (kind === 1 && text !== undefined) return { answer: JSON.parse(text) as StoredAnswer, claimed: false };
+        if (kind === 2) this.tokens.set(key, token);
+        return { claimed: kind === 2 };
       },
       // Without Redis only this instance can be asked to coordinate: its in-flight map does it.
-      async () => true,
+      async () => ({ answer: await this.options.memory.get(key), claimed: true }),
     );
   }
 
-  async release(key: string): Promise<void> {
+  async finish(key: string, answer: StoredAnswer | undefined): Promise<void> {
     const token = this.tokens.get(key);
-    if (token === undefined) return;
     this.tokens.delete(key);
-    await this.redis.run('idempotency', (client) => (client as WithRelease).tracehouseRelease(`${this.base}${key}:claim`, token)).catch(() => undefined);
+    const kept = answer === undefined ? '' : JSON.stringify(entryBytes(key, answer) > this.options.maxAnswerBytes ? digestOf(answer) : answer);
+    await this.shared(
+      async () => {
+        await this.redis.run('idempotency', (client) => (client as WithScripts).tracehouseIdemFinish(this.base + key, `${this.base}${key}:claim`, token ?? '', kept, this.options.ttlSeconds));
+      },
+      async () => {
+        if (answer) await this.options.memory.put(key, answer);
+      },
+    );
   }
 
   /** Runs the Redis path; when Redis is away, the fallback (allow) or the refusal (refuse) instead. */
