@@ -18,6 +18,7 @@ export class SharedRedis {
   readonly client: Redis;
   readonly prefix: string;
   private down = false;
+  private connectedOnce = false;
 
   constructor(
     config: SharedStateConfig['redis'],
@@ -36,6 +37,10 @@ export class SharedRedis {
       ...(config.tls || config.url.toLowerCase().startsWith('rediss://') ? { tls: {} } : {}),
     });
     this.client.on('ready', () => {
+      if (!this.connectedOnce) {
+        this.connectedOnce = true;
+        this.logger.info('shared state: connected to Redis');
+      }
       if (!this.down) return;
       this.down = false;
       this.logger.warn('shared state: Redis is reachable again');

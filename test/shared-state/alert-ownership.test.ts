@@ -4,22 +4,19 @@
  * goes out; when the owning process is SIGKILLed, the other takes the rule over, continues the
  * same incident from the incidents table and resolves it (one incident, two pages in all).
  */
-import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { encodeTraceRequestProto } from '../../core/otlp/encode';
 import { queryRows, startDaemon, uniqueDatabase } from '../support/daemon';
 import type { TestDaemon } from '../support/daemon';
 import { ClickhouseHttpServer } from '../support/clickhouse-http-server';
 import { RedisServer } from '../support/redis-server';
+import { buildDist, spawnDaemon } from '../support/daemon-process';
 import { waitFor } from '../support/wait';
 import { action, span, startHttpStandIn } from '../processors/alert/support';
 import type { HttpStandIn } from '../processors/alert/support';
-
-const root = path.join(__dirname, '..', '..');
 
 function yaml(clickhouse: string, database: string, redis: string, slack: string): string {
   return `receivers:
@@ -54,24 +51,6 @@ service:
 `;
 }
 
-/** The daemon as its own process (from dist/, as `npm start` runs it), with its log lines. */
-async function spawnDaemon(configText: string): Promise<{ child: ChildProcess; otlpUrl: string }> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'tracehouse-owner-'));
-  const file = path.join(dir, 'pipelines.yaml');
-  writeFileSync(file, configText);
-  const child = spawn(process.execPath, [path.join(root, 'dist', 'bin', 'tracehouse.js'), 'run', '-c', file], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines: Record<string, unknown>[] = [];
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    try {
-      lines.push(JSON.parse(line) as Record<string, unknown>);
-    } catch {
-      // not a log line
-    }
-  });
-  const started = await waitFor('the owner process started', () => lines.find((l) => l.msg === 'tracehouse started') !== undefined && lines.find((l) => l.msg === 'http listener started'));
-  return { child, otlpUrl: `http://${String(started.listen)}/v1/traces` };
-}
-
 let clickhouse: ClickhouseHttpServer;
 let redis: RedisServer;
 let slack: HttpStandIn;
@@ -79,7 +58,7 @@ let owner: ChildProcess | undefined;
 let survivor: TestDaemon | undefined;
 
 beforeAll(async () => {
-  execFileSync(process.execPath, [path.join(root, 'scripts', 'build-if-needed.js')], { cwd: root, stdio: 'inherit' });
+  buildDist();
   clickhouse = await ClickhouseHttpServer.start({ path: mkdtempSync(path.join(os.tmpdir(), 'tracehouse-ownership-')) });
   redis = await RedisServer.start();
   slack = await startHttpStandIn();
@@ -98,7 +77,7 @@ test('a condition true on both daemons pages once, and the survivor of a SIGKILL
   const first = await spawnDaemon(config);
   owner = first.child;
   // Slow calls, stored in the shared ClickHouse: the condition is true for every daemon.
-  const res = await fetch(first.otlpUrl, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: encodeTraceRequestProto([span({ durationMs: 2000 }), span({ durationMs: 3000 })]) });
+  const res = await fetch(`${first.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: encodeTraceRequestProto([span({ durationMs: 2000 }), span({ durationMs: 3000 })]) });
   expect(res.status).toBe(200);
   await waitFor('the first page', () => slack.posts.length >= 1);
 

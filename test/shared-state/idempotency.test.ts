@@ -10,6 +10,8 @@ import path from 'node:path';
 import { queryRows, startDaemon, TEST_API_KEY, TEST_WORKSPACE, uniqueDatabase } from '../support/daemon';
 import type { TestDaemon } from '../support/daemon';
 import { ClickhouseHttpServer } from '../support/clickhouse-http-server';
+import { buildDist, spawnDaemon } from '../support/daemon-process';
+import type { DaemonProcess } from '../support/daemon-process';
 import { RedisServer } from '../support/redis-server';
 import { waitFor } from '../support/wait';
 
@@ -32,14 +34,17 @@ shared_state:
   idempotency: { on_unavailable: ${onUnavailable} }
 service:
   admin: { listen: 127.0.0.1:0 }
-  log_level: silent
+  log_level: info
   pipelines:
     traces: { receivers: [native, logs], exporters: [clickhouse] }
 `;
 }
 
-async function post(daemon: TestDaemon, receiver: string, route: string, body: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(`${daemon.receiverUrl(receiver)}${route}`, {
+/** A daemon in this process, or one of its own (both receivers share its one ingest listener). */
+const urlOf = (daemon: TestDaemon | DaemonProcess, receiver: string) => ('receiverUrl' in daemon ? daemon.receiverUrl(receiver) : daemon.url);
+
+async function post(daemon: TestDaemon | DaemonProcess, receiver: string, route: string, body: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(`${urlOf(daemon, receiver)}${route}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json', ...headers },
     body: JSON.stringify(body),
@@ -50,16 +55,19 @@ async function post(daemon: TestDaemon, receiver: string, route: string, body: u
 let clickhouse: ClickhouseHttpServer;
 let redis: RedisServer;
 let first: TestDaemon;
-let second: TestDaemon;
+let second: DaemonProcess;
 const database = uniqueDatabase('idem_shared');
 
 beforeAll(async () => {
+  buildDist();
   clickhouse = await ClickhouseHttpServer.start({ path: mkdtempSync(path.join(os.tmpdir(), 'tracehouse-idem-')) });
   redis = await RedisServer.start();
   first = await startDaemon(yaml(clickhouse.url, database, redis.url, 'refuse'));
-  second = await startDaemon(yaml(clickhouse.url, database, redis.url, 'refuse'));
-  await waitFor('both daemons connected to Redis', async () => (first.service.sharedStateReady && second.service.sharedStateReady ? true : undefined));
-}, 60_000);
+  // The other instance is a process of its own, as behind a load balancer.
+  second = await spawnDaemon(yaml(clickhouse.url, database, redis.url, 'refuse'));
+  await second.logged('shared state: connected to Redis');
+  await waitFor('the first daemon connected to Redis', async () => (first.service.sharedStateReady ? true : undefined));
+}, 180_000);
 afterAll(async () => {
   await first?.stop();
   await second?.stop();

@@ -5,6 +5,8 @@
  */
 import { startDaemon, TEST_API_KEY, TEST_WORKSPACE } from '../support/daemon';
 import type { TestDaemon } from '../support/daemon';
+import { buildDist, spawnDaemon } from '../support/daemon-process';
+import type { DaemonProcess } from '../support/daemon-process';
 import { RedisServer } from '../support/redis-server';
 import { waitFor } from '../support/wait';
 
@@ -23,14 +25,17 @@ shared_state:
   rate_limits: { on_unavailable: ${onUnavailable} }
 service:
   admin: { listen: 127.0.0.1:0 }
-  log_level: silent
+  log_level: info
   pipelines:
     traces: { receivers: [native], exporters: [debug] }
 `;
 }
 
-async function send(daemon: TestDaemon): Promise<{ status: number; remaining: string | null; retryAfter: string | null }> {
-  const res = await fetch(`${daemon.receiverUrl('native')}/api/traces`, {
+/** Where a daemon's native receiver listens: in this process, or a daemon process of its own. */
+const urlOf = (daemon: TestDaemon | DaemonProcess) => ('receiverUrl' in daemon ? daemon.receiverUrl('native') : daemon.url);
+
+async function send(daemon: TestDaemon | DaemonProcess): Promise<{ status: number; remaining: string | null; retryAfter: string | null }> {
+  const res = await fetch(`${urlOf(daemon)}/api/traces`, {
     method: 'POST',
     headers: { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json' },
     body: JSON.stringify({ actionName: 'rate', status: 'completed', model: 'gpt-4o', prompt: 'p', response: 'r' }),
@@ -47,12 +52,15 @@ afterAll(() => redis.stop());
 
 describe('shared rate limits', () => {
   let first: TestDaemon;
-  let second: TestDaemon;
+  let second: DaemonProcess;
   beforeAll(async () => {
+    buildDist();
     first = await startDaemon(yaml(redis.url, 'allow'));
-    second = await startDaemon(yaml(redis.url, 'allow'));
-    await waitFor('both daemons connected to Redis', async () => (first.service.sharedStateReady && second.service.sharedStateReady ? true : undefined));
-  });
+    // The other instance is a process of its own, as behind a load balancer.
+    second = await spawnDaemon(yaml(redis.url, 'allow'));
+    await second.logged('shared state: connected to Redis');
+    await waitFor('the first daemon connected to Redis', async () => (first.service.sharedStateReady ? true : undefined));
+  }, 180_000);
   afterAll(async () => {
     await first?.stop();
     await second?.stop();

@@ -5,6 +5,8 @@
  */
 import { startDaemon, TEST_API_KEY, TEST_WORKSPACE } from '../support/daemon';
 import type { TestDaemon } from '../support/daemon';
+import { buildDist, spawnDaemon } from '../support/daemon-process';
+import type { DaemonProcess } from '../support/daemon-process';
 import { RedisServer } from '../support/redis-server';
 import { waitFor } from '../support/wait';
 import { nowSeconds, signedHeaders } from '../receivers/webhook/fixtures';
@@ -25,14 +27,15 @@ shared_state:
   redis: { url: "${redis}", key_prefix: "replay-test:" }
 service:
   admin: { listen: 127.0.0.1:0 }
-  log_level: silent
+  log_level: info
   pipelines:
     traces: { receivers: [webhook], exporters: [debug] }
 `;
 }
 
-async function deliver(daemon: TestDaemon, body: string, headers: Record<string, string>): Promise<number> {
-  const res = await fetch(`${daemon.receiverUrl('webhook')}/api/ingest/webhooks`, {
+async function deliver(daemon: TestDaemon | DaemonProcess, body: string, headers: Record<string, string>): Promise<number> {
+  const base = 'receiverUrl' in daemon ? daemon.receiverUrl('webhook') : daemon.url;
+  const res = await fetch(`${base}/api/ingest/webhooks`, {
     method: 'POST',
     headers: { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json', ...headers },
     body,
@@ -43,13 +46,16 @@ async function deliver(daemon: TestDaemon, body: string, headers: Record<string,
 
 let redis: RedisServer;
 let first: TestDaemon;
-let second: TestDaemon;
+let second: DaemonProcess;
 beforeAll(async () => {
+  buildDist();
   redis = await RedisServer.start();
   first = await startDaemon(yaml(redis.url));
-  second = await startDaemon(yaml(redis.url));
-  await waitFor('both daemons connected to Redis', async () => (first.service.sharedStateReady && second.service.sharedStateReady ? true : undefined));
-});
+  // The other instance is a process of its own, as behind a load balancer.
+  second = await spawnDaemon(yaml(redis.url));
+  await second.logged('shared state: connected to Redis');
+  await waitFor('the first daemon connected to Redis', async () => (first.service.sharedStateReady ? true : undefined));
+}, 180_000);
 afterAll(async () => {
   await first?.stop();
   await second?.stop();
