@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { TraceStore } from '../../core/component';
 import { LOG_IDS_TABLE, LOG_INDEX_TABLE, LogIndex } from './log-index';
 import { SPANS_TABLE, sqlString, sqlStringList, tableOf } from './projects-sql';
+import type { ControlObjects } from '../../core/control/catalog';
 
 export interface LogFilter {
   /** These log ids (at most MAX_DELETE_IDS per call). */
@@ -81,10 +82,27 @@ async function deleteByProject(store: TraceStore, workspace: string, filter: Log
 
 /** Deletes the workspace's logs matching `filter` and their unreferenced attachments; resolves with how many logs went. */
 export async function deleteLogs(store: TraceStore, workspace: string, filter: LogFilter, attachmentsDir: string): Promise<number> {
-  if (filter.ids === undefined || filter.ids.length <= MAX_DELETE_IDS) return (await deleteLogIds(store, workspace, filter, attachmentsDir)).length;
-  let count = 0;
-  for (let i = 0; i < filter.ids.length; i += MAX_DELETE_IDS) count += (await deleteLogIds(store, workspace, { ...filter, ids: filter.ids.slice(i, i + MAX_DELETE_IDS) }, attachmentsDir)).length;
-  return count;
+  return (await deletedLogIds(store, workspace, filter, attachmentsDir)).length;
+}
+
+/** As deleteLogs, resolving with the ids of the logs that went (for their tombstones). */
+export async function deletedLogIds(store: TraceStore, workspace: string, filter: LogFilter, attachmentsDir: string): Promise<string[]> {
+  if (filter.ids === undefined || filter.ids.length <= MAX_DELETE_IDS) return deleteLogIds(store, workspace, filter, attachmentsDir);
+  const ids: string[] = [];
+  for (let i = 0; i < filter.ids.length; i += MAX_DELETE_IDS) ids.push(...(await deleteLogIds(store, workspace, { ...filter, ids: filter.ids.slice(i, i + MAX_DELETE_IDS) }, attachmentsDir)));
+  return ids;
+}
+
+/**
+ * Deletes a project's (or a project task's) logs and writes their `deleted_log` tombstones, so that
+ * a replay of one of their ids within the idempotency window stays deleted, as for a single log.
+ */
+export async function deleteProjectLogs(store: TraceStore, objects: ControlObjects, workspace: string, filter: { project: string; task?: string }, attachmentsDir: string, principal: string): Promise<void> {
+  const ids = await deletedLogIds(store, workspace, filter, attachmentsDir);
+  const deletedAt = new Date().toISOString();
+  for (let i = 0; i < ids.length; i += MAX_DELETE_IDS) {
+    await objects.writeMany('deleted_log', workspace, ids.slice(i, i + MAX_DELETE_IDS).map((id) => ({ id, spec: { deletedAt, project: filter.project, ...(filter.task !== undefined ? { task: filter.task } : {}) } })), principal);
+  }
 }
 
 async function removeUnreferencedFiles(store: TraceStore, refs: readonly string[], attachmentsDir: string): Promise<void> {

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { ControlObject } from '../../core/control/objects';
 import type { ApiRoute } from '../../core/http-api';
 import { IngestError, parseBody } from '../../core/ingest/problems';
-import { deleteLogs } from './log-store';
+import { deleteProjectLogs } from './log-store';
 import { AutoCreate } from './projects-auto';
 import { logCounts } from './projects-counts';
 import { freeId, namesOf, projectIdFor, projectNamed, projectSpec, projectsOf, tasksOf, taskSpec } from './projects-model';
@@ -96,7 +96,7 @@ export function projectRoutes(deps: ReadApiDeps): ApiRoute[] {
         const project = findProject(objects, workspace, params.id);
         const names = namesOf(project);
         const store = storeOf(deps);
-        for (const name of names) await deleteLogs(store, workspace, { project: name }, deps.config.attachments_dir);
+        for (const name of names) await deleteProjectLogs(store, objects, workspace, { project: name }, deps.config.attachments_dir, principal);
         // Rules scoped to the project by id or by one of its names; rules of pipelines.yaml are read-only and stay.
         const rules = objects
           .list('rule', workspace)

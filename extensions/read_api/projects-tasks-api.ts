@@ -7,7 +7,7 @@ import type { ControlObject } from '../../core/control/objects';
 import type { ApiRoute } from '../../core/http-api';
 import { notFound } from '../../core/http-api';
 import { IngestError, parseBody } from '../../core/ingest/problems';
-import { deleteLogs } from './log-store';
+import { deleteProjectLogs } from './log-store';
 import { AutoCreate } from './projects-auto';
 import { countOf, logCounts } from './projects-counts';
 import { freeId, namesOf, tasksOf, taskIdFor, taskSpec } from './projects-model';
@@ -74,7 +74,7 @@ export function projectTaskRoutes(deps: ReadApiDeps): ApiRoute[] {
         const store = storeOf(deps);
         const task = tasksOf(objects, workspace, project.id).find((t) => taskSpec(t).name === name);
         if (!task && countOf(await countsOf(workspace, names), names, name) === 0) throw notFound(`task "${name.slice(0, 100)}" of project "${project.id}"`);
-        for (const projectName of names) await deleteLogs(store, workspace, { project: projectName, task: name }, deps.config.attachments_dir);
+        for (const projectName of names) await deleteProjectLogs(store, objects, workspace, { project: projectName, task: name }, deps.config.attachments_dir, principal);
         if (task) await write(objects, { kind: 'task', workspace, id: task.id, spec: null, changedBy: principal });
         deps.logger.info({ workspace, project: project.id, task: name, by: principal }, 'task deleted with its logs');
         return { status: 200, body: { success: true } };

@@ -128,7 +128,7 @@ describe('read_api: projects and tasks', () => {
   });
 
   it('deletes a task with its logs, and a project with its logs, rules and tasks', async () => {
-    await d.log(ADMIN_KEY, { project: 'doomed', task: 'Keep' });
+    await d.log(ADMIN_KEY, { id: 'doomed-keep-1', project: 'doomed', task: 'Keep' });
     await d.log(ADMIN_KEY, { project: 'doomed', task: 'Drop' });
     await d.log(ADMIN_KEY, { project: 'doomed', task: 'Drop' });
     await d.log(ADMIN_KEY, { project: 'survivor', task: 'Drop' });
@@ -158,6 +158,14 @@ describe('read_api: projects and tasks', () => {
     expect(deleted).toMatchObject({ status: 200, body: { success: true } });
     expect(await d.rows('acme', 'doomed')).toBe(0);
     expect(await d.rows('acme', 'survivor')).toBe(1);
+    // Its logs are tombstoned like single deletes: a replay of one of their ids is not stored again.
+    const replay = await fetch(`${d.daemon.receiverUrl('logs')}/api/logs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'doomed-keep-1', project: 'doomed', task: 'Keep', output: 'an AI answer' }),
+    });
+    expect(replay.status).toBe(409);
+    expect(await d.rows('acme', 'doomed')).toBe(0);
     const rules = (await d.call('GET', '/api/rules', READ_KEY)).body.map((r: any) => r.id);
     expect(rules).not.toContain(scoped.body.id);
     expect(rules).not.toContain(byId.body.id);
