@@ -104,7 +104,8 @@ service:
     task: (key, id, calls) =>
       waitFor(`task ${id} with ${calls} calls`, async () => {
         const answer = await call('GET', `/api/v1/tasks/${encodeURIComponent(id)}`, key);
-        return answer.status === 200 && answer.body.calls.length >= calls ? answer.body : undefined;
+        // Both the list of calls and the counts must show them all (they are read by two queries).
+        return answer.status === 200 && answer.body.calls.length >= calls && answer.body.llm_calls + answer.body.tool_calls >= calls ? answer.body : undefined;
       }),
     stop: async () => {
       await daemon.stop();
