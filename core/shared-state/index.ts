@@ -6,6 +6,8 @@
 import type { IdempotencyConfig, IdempotencyStore, MemoryIdempotencyStore } from '../ingest/idempotency';
 import type { SharedLimits } from '../ingest/rate-limit';
 import { RedisIdempotencyStore } from './idempotency-store';
+import { RedisClaims } from './claims';
+import type { SharedClaims } from './claims';
 import { RedisLeases } from './leases';
 import type { Leases } from './leases';
 import { RedisReservations } from './replay-store';
@@ -31,6 +33,8 @@ export interface SharedState {
   lock(name: string, ttlMs: number, waitMs: number): Promise<(() => Promise<void>) | undefined>;
   /** Leases on work only one instance may do (alert rules), for `scope` (the component id). */
   leases(scope: string): { leases: Leases; onUnavailable: OnUnavailable };
+  /** Claims every instance sees (incidents of per-span alert rules), for `scope` (the component id). */
+  claims(scope: string): SharedClaims;
   /** An idempotency store every instance shares, for the receiver `scope` (its id). */
   idempotencyStore(scope: string, config: IdempotencyConfig, memory: MemoryIdempotencyStore): IdempotencyStore;
   /** Messages every instance hears at once (control-plane changes, gateway breakers), by channel name. */
@@ -75,6 +79,10 @@ export class RedisSharedState implements SharedState {
 
   leases(scope: string): { leases: Leases; onUnavailable: OnUnavailable } {
     return { leases: new RedisLeases(this.redis, scope), onUnavailable: this.leasePolicy };
+  }
+
+  claims(scope: string): SharedClaims {
+    return new RedisClaims(this.redis, scope);
   }
 
   reservations(scope: string): { store: SharedReservations; onUnavailable: OnUnavailable } {

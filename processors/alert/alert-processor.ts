@@ -3,6 +3,7 @@ import type { EmailTargetConfig } from '../../core/alerting/target-configs';
 import type { ComponentSettings, Host, Processor, SpanConsumer, TraceStore } from '../../core/component';
 import type { ControlObject } from '../../core/control/objects';
 import type { OnUnavailable } from '../../core/shared-state/config';
+import type { SharedClaims } from '../../core/shared-state/claims';
 import type { Leases } from '../../core/shared-state/leases';
 import { GLOBAL_WORKSPACE } from '../../core/control/objects';
 import type { ConsumeResult } from '../../core/evaluation';
@@ -115,6 +116,8 @@ export class AlertProcessor implements Processor {
   /** With shared state: windowed rules are evaluated and paged by the instance holding their lease. */
   private ownership: { leases: Leases; onUnavailable: OnUnavailable } | undefined;
   private readonly owned = new Set<string>();
+  /** With shared state: per-span rules' incidents agreed on by every instance. */
+  private claims: SharedClaims | undefined;
   private flushing: Promise<void> | undefined;
   private state: 'new' | 'running' | 'stopped' = 'new';
 
@@ -213,6 +216,7 @@ export class AlertProcessor implements Processor {
     });
     this.store = host.store(this.config.store);
     this.ownership = host.shared?.leases(this.settings.id);
+    this.claims = host.shared?.claims(this.settings.id);
     this.unwatch.push(host.objects.watch('delivery_target', (objects) => this.applyTargets(objects)));
     this.unwatch.push(host.objects.watch('alert_rule', (objects) => this.applyRules(objects)));
     this.unwatch.push(host.objects.watch('settings', (objects) => this.applySettings(objects)));
@@ -364,6 +368,48 @@ export class AlertProcessor implements Processor {
   }
 
   /**
+   * Per-span rules with shared state: every instance sees its own spans, so the instances agree on
+   * one incident per rule and group through a claim in Redis. The first to open it pages and names
+   * it; the others adopt its id and stay quiet; every instance seeing matching spans keeps the claim
+   * alive; an incident resolves (and pages, once) only when nobody renewed it for the cooldown.
+   * With Redis away, changes go through as on a single instance.
+   */
+  private async arbitrate(changes: readonly Change[], claims: SharedClaims): Promise<Change[]> {
+    const ttlMs = Math.max(this.config.cooldown_seconds * 1000, 1_000);
+    const out: Change[] = [];
+    for (const change of changes) {
+      const { incident } = change;
+      if (!this.spanRules.some((r) => r.config.id === incident.ruleId)) {
+        out.push(change);
+        continue;
+      }
+      const name = `incident:${incident.ruleId}:${incident.groupKey}`;
+      try {
+        if (incident.status === 'firing') {
+          if (change.notify === 'firing') {
+            const holder = await claims.claim(name, incident.id, ttlMs);
+            if (holder !== incident.id) {
+              out.push({ incident: this.book.adopt(incident.ruleId, incident.groupKey, holder) ?? { ...incident, id: holder } });
+              continue;
+            }
+          } else await claims.renew(name, ttlMs);
+          out.push(change);
+          continue;
+        }
+        if (await claims.held(name)) {
+          // Another instance still sees matching spans: keep it open here too, look again next round.
+          this.book.restore({ ...incident, status: 'firing', resolvedAt: undefined });
+          continue;
+        }
+        if (await claims.first(`resolved:${incident.id}`, ttlMs * 10)) out.push(change);
+      } catch {
+        out.push(change);
+      }
+    }
+    return out;
+  }
+
+  /**
    * Whether this instance evaluates and pages the windowed rule now: always without shared state;
    * with it, while this instance holds the rule's lease. An instance that takes a rule over
    * continues its incidents from the incidents table; one that lost it forgets them silently.
@@ -409,7 +455,8 @@ export class AlertProcessor implements Processor {
   }
 
   /** Queues the notifications the changes call for and writes the changes to the incidents table. */
-  private apply(changes: readonly Change[]): Promise<void> {
+  private async apply(proposed: readonly Change[]): Promise<void> {
+    const changes = this.claims ? await this.arbitrate(proposed, this.claims) : proposed;
     for (const change of changes) {
       if (!change.notify) continue;
       const rule = this.rules.get(change.incident.ruleId);

@@ -200,6 +200,19 @@ export class IncidentBook {
     this.firing.set(key, { incident: { ...incident }, lastNotifiedAt: incident.updatedAt });
   }
 
+  /** Gives a firing incident the id another instance opened it under (one incident for both). */
+  adopt(ruleId: string, groupKey: string, id: string): Incident | undefined {
+    const tracked = this.firing.get(trackingKey(ruleId, groupKey));
+    if (!tracked) return undefined;
+    tracked.incident = { ...tracked.incident, id };
+    return { ...tracked.incident };
+  }
+
+  /** Drops one incident without resolving it (another instance still sees its condition). */
+  forgetOne(ruleId: string, groupKey: string): void {
+    this.firing.delete(trackingKey(ruleId, groupKey));
+  }
+
   /** Drops a rule's incidents without resolving them (another instance owns the rule now). */
   forget(ruleId: string): void {
     for (const [key, tracked] of [...this.firing]) if (tracked.incident.ruleId === ruleId) this.firing.delete(key);
