@@ -74,9 +74,14 @@ export interface CatalogOptions {
 /** Rows inserted this long before the newest seen are read again (inserts of other daemons that landed late). */
 const POLL_OVERLAP_MS = 5_000;
 
-/** Objects held by kind, each kind keyed by objectKey: a list reads only its kind. */
+/**
+ * Objects held by kind, each kind keyed by objectKey: a list reads only its kind. The versions of
+ * deleted objects are remembered too, so that a poll that read the store before a delete landed
+ * cannot bring the object back.
+ */
 class HeldObjects {
   private readonly byKind = new Map<ObjectKind, Map<string, ControlObject>>();
+  private readonly gone = new Map<string, number>();
 
   of(kind: ObjectKind): ReadonlyMap<string, ControlObject> {
     return this.byKind.get(kind) ?? new Map();
@@ -86,13 +91,21 @@ class HeldObjects {
     return this.byKind.get(kind)?.get(key);
   }
 
+  /** The version held for a key, or the version it was deleted at. */
+  versionOf(kind: ObjectKind, key: string): number | undefined {
+    return this.byKind.get(kind)?.get(key)?.version ?? this.gone.get(key);
+  }
+
   set(object: ControlObject): void {
     let map = this.byKind.get(object.kind);
     if (!map) this.byKind.set(object.kind, (map = new Map()));
-    map.set(objectKey(object.kind, object.workspace, object.id), object);
+    const key = objectKey(object.kind, object.workspace, object.id);
+    map.set(key, object);
+    this.gone.delete(key);
   }
 
-  delete(kind: ObjectKind, key: string): boolean {
+  delete(kind: ObjectKind, key: string, version: number): boolean {
+    this.gone.set(key, version);
     return this.byKind.get(kind)?.delete(key) ?? false;
   }
 }
@@ -215,9 +228,9 @@ export class ObjectCatalog implements ControlObjects {
   private applyStored(row: StoredObject, onlyNewer: boolean): boolean {
     this.newestInsert = Math.max(this.newestInsert, row.insertedAt);
     const key = objectKey(row.kind, row.workspace, row.id);
-    const held = this.objects.get(row.kind, key);
-    if (onlyNewer && held && held.version >= row.version) return false;
-    if (row.deleted) return this.objects.delete(row.kind, key);
+    const known = this.objects.versionOf(row.kind, key);
+    if (onlyNewer && known !== undefined && known >= row.version) return false;
+    if (row.deleted) return this.objects.delete(row.kind, key, row.version);
     this.objects.set({ ...row.object, spec: this.openSecrets(row.object.kind, row.object.spec) });
     return true;
   }
@@ -309,7 +322,7 @@ export class ObjectCatalog implements ControlObjects {
     );
     const key = objectKey(change.kind, change.workspace, change.id);
     if (next) this.objects.set(next);
-    else this.objects.delete(change.kind, key);
+    else this.objects.delete(change.kind, key, version);
     this.notify(change.kind);
     this.changes?.publish(change.kind);
     return next;
@@ -326,7 +339,7 @@ export class ObjectCatalog implements ControlObjects {
     for (let i = 0; i < ids.length; i += 1_000) for (const row of await table.some(kind, workspace, ids.slice(i, i + 1_000))) current.set(row.id, row);
     const at = this.now();
     const writes: { row: ObjectRow; audit: AuditEntry }[] = [];
-    const applied: { key: string; object: ControlObject | undefined }[] = [];
+    const applied: { key: string; version: number; object: ControlObject | undefined }[] = [];
     const last = new Map(changes.map((c) => [c.id, c.spec]));
     for (const [id, spec] of last) {
       const stored = current.get(id);
@@ -339,12 +352,12 @@ export class ObjectCatalog implements ControlObjects {
         row: { kind, workspace, id, version, createdAt, updatedAt: at, changedBy, deleted: spec === null, spec: sealed },
         audit: { action: spec === null ? 'delete' : before ? 'update' : 'create', before: before ? this.sealSecrets(kind, before.spec) : undefined, after: spec === null ? undefined : sealed },
       });
-      applied.push({ key: objectKey(kind, workspace, id), object: spec === null ? undefined : { kind, workspace, id, version, createdAt, updatedAt: at, changedBy, source: 'api', spec } });
+      applied.push({ key: objectKey(kind, workspace, id), version, object: spec === null ? undefined : { kind, workspace, id, version, createdAt, updatedAt: at, changedBy, source: 'api', spec } });
     }
     await table.writeMany(writes);
-    for (const { key, object } of applied) {
+    for (const { key, version, object } of applied) {
       if (object) this.objects.set(object);
-      else this.objects.delete(kind, key);
+      else this.objects.delete(kind, key, version);
     }
     if (applied.length > 0) {
       this.notify(kind);
