@@ -8,6 +8,7 @@ import type { Finding } from '../../core/evaluation';
 import type { IndexRow } from './log-index';
 import { isoOfNanos } from './log-index';
 import { projectIdFor } from './projects-model';
+import { mediaKeyOf } from './media-key';
 
 export type HumanDecision = 'approved' | 'rejected';
 
@@ -171,7 +172,10 @@ export function logOf(row: IndexRow, workspace: string, projects: Map<string, { 
     appliedRules: findings.map((f) => ({ ruleId: f.ruleId, ruleName: f.ruleName, ruleType: f.ruleType, ruleValue: f.ruleValue, scope: f.scope, outcome: f.outcome })),
     findings: findings.filter((f) => f.outcome !== 'passed'),
     metadata: metadataOf(attributes),
-    attachments: attachmentsOf(attributes['tracehouse.attachments']),
+    // Each with the key GET /api/media/:key serves it under.
+    attachments: attachmentsOf(attributes['tracehouse.attachments']).map((a, i) =>
+      a !== null && typeof a === 'object' ? { ...(a as Record<string, unknown>), mediaKey: mediaKeyOf(workspace, row.log_id, i, typeof (a as { name?: unknown }).name === 'string' ? (a as { name: string }).name : undefined) } : a,
+    ),
     callbackEvents: nonEmpty(row.callback_events),
     traceId: row.trace_id,
     spanId: row.span_id,

@@ -53,6 +53,10 @@ describe('read_api: GET /api/media/:key', () => {
   afterAll(() => d.daemon.stop());
 
   it('redirects to a signed URL that serves the file with its content type, inline or as a download', async () => {
+    // The log's own answer names each attachment's media key.
+    const log = await get(`${base}/api/logs/media-log-1`, READ_KEY);
+    expect(log.status).toBe(200);
+    expect(((await log.json()) as { attachments: { mediaKey: string }[] }).attachments[0].mediaKey).toBe('acme/media-log-1/0-report.pdf');
     const redirect = await get(`${base}/api/media/acme/media-log-1/0-report.pdf`, READ_KEY);
     expect(redirect.status).toBe(302);
     const location = redirect.headers.get('location') ?? '';
