@@ -138,10 +138,16 @@ export async function endOffsets(brokers: string[], topic: string): Promise<Map<
 /** Polls until the group has committed every partition of the topic up to its end. */
 export async function waitForCommittedToEnd(brokers: string[], groupId: string, topic: string): Promise<Map<number, bigint>> {
   const end = await endOffsets(brokers, topic);
-  return waitFor(`group ${groupId} to commit ${topic} to its end`, async () => {
-    const committed = await committedOffsets(brokers, groupId, topic);
-    return [...end].every(([partition, high]) => committed.get(partition) === high) && committed;
-  });
+  // Commits follow storing; on a loaded 2-core machine (the full suite, two workers) they have
+  // been seen to take longer than waitFor's default: the test's own timeout is the bound.
+  return waitFor(
+    `group ${groupId} to commit ${topic} to its end`,
+    async () => {
+      const committed = await committedOffsets(brokers, groupId, topic);
+      return [...end].every(([partition, high]) => committed.get(partition) === high) && committed;
+    },
+    55_000,
+  );
 }
 
 export interface ReadMessage {
