@@ -1,8 +1,10 @@
 /**
- * Collects encoded spans from many consume calls into inserts bounded by size and time, and keeps
+ * Collects spans from many consume calls into inserts bounded by size and time, and keeps
  * the bounded queue that back-pressure is based on. It knows nothing about ClickHouse: `write`
  * receives the chunks of one insert and settles each of them.
  */
+
+import type { Span } from '../../core/span';
 
 /**
  * Callers often share one signal across many concurrent calls (a connection's, or the service's
@@ -63,7 +65,8 @@ export class Waiter {
 }
 
 export interface Chunk {
-  body: Buffer;
+  /** Encoded when its insert is written: one block per insert, however many calls share it. */
+  rows: readonly Span[];
   spans: number;
   /** The partitions (days) its rows fall into; an insert holds at most maxPartitions of them. */
   partitions: readonly number[];

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import os from 'node:os';
 import { z } from 'zod';
 
 /** Where the embedded engine keeps its data when neither `endpoint` nor `path` is configured. */
@@ -39,6 +41,13 @@ export const clickhouseExporterConfigSchema = z
     reader_password: z.string().optional(),
     /** Embedded engine data directory. Selects embedded mode; the default when endpoint is unset. */
     path: z.string().min(1).optional(),
+    /**
+     * Embedded mode: directory (ideally tmpfs) where each insert's Native block is written for
+     * `INSERT … FROM INFILE`, removed when the insert settles. Default /dev/shm when it exists,
+     * else the OS temp directory. When it cannot be written, inserts fall back to inline
+     * JSONEachRow (slower, same rows) with a warning.
+     */
+    spool_dir: z.string().min(1).optional(),
     /** Database for all tables; created when missing. */
     database: identifier.default('default'),
     /** Spans table; `<table>_trace_id_ts` and `<table>_trace_id_ts_mv` are derived from it. */
@@ -89,6 +98,13 @@ export const clickhouseExporterConfigSchema = z
         }
       }
     }
+    if (config.endpoint !== undefined && config.spool_dir !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['spool_dir'],
+        message: 'spool_dir only applies to the embedded engine (a server receives blocks over HTTP)',
+      });
+    }
     if (config.retry.max_interval_ms < config.retry.initial_interval_ms) {
       ctx.addIssue({
         code: 'custom',
@@ -102,7 +118,7 @@ export type ClickhouseExporterConfig = z.output<typeof clickhouseExporterConfigS
 
 export type ClickhouseTarget =
   | { mode: 'server'; endpoint: string; username: string; password: string; reader?: { username: string; password: string } }
-  | { mode: 'embedded'; path: string };
+  | { mode: 'embedded'; path: string; spoolDir: string };
 
 /** The one place that decides server vs embedded, so the default path is not repeated. */
 export function resolveTarget(config: ClickhouseExporterConfig): ClickhouseTarget {
@@ -118,5 +134,15 @@ export function resolveTarget(config: ClickhouseExporterConfig): ClickhouseTarge
           : { username: config.reader_username, password: config.reader_password ?? '' },
     };
   }
-  return { mode: 'embedded', path: config.path ?? DEFAULT_EMBEDDED_PATH };
+  return { mode: 'embedded', path: config.path ?? DEFAULT_EMBEDDED_PATH, spoolDir: config.spool_dir ?? defaultSpoolDir() };
+}
+
+/** tmpfs when the system has one where Linux puts it: the spool then never touches a disk. */
+function defaultSpoolDir(): string {
+  try {
+    if (fs.statSync('/dev/shm').isDirectory()) return '/dev/shm';
+  } catch {
+    // no /dev/shm (macOS, some containers)
+  }
+  return os.tmpdir();
 }

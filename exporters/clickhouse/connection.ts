@@ -4,6 +4,7 @@
  */
 
 import type { QueryLimits } from '../../core/component';
+import type { Span } from '../../core/span';
 import type { SqlParser } from '../../core/clickhouse/query-guard';
 import type { EngineFunction } from '../../core/clickhouse/query-policy';
 
@@ -65,6 +66,9 @@ export interface ReadResult {
  */
 export const INSERT_SETTINGS = { optimize_on_insert: 0, input_format_parallel_parsing: 0 } as const;
 
+/** INSERT_SETTINGS as a SETTINGS clause, for inserts written as SQL. */
+export const INSERT_SETTINGS_CLAUSE = `SETTINGS ${Object.entries(INSERT_SETTINGS).map(([k, v]) => `${k} = ${v}`).join(', ')}`;
+
 export interface ClickhouseConnection {
   readonly mode: 'embedded' | 'server';
   /** Runs a statement whose output is not needed (DDL, INSERT ... VALUES). */
@@ -73,6 +77,8 @@ export interface ClickhouseConnection {
   select(sql: string, format: string): Promise<string>;
   /** Inserts a JSONEachRow body into a qualified table ("db.table"). */
   insertNdjson(table: string, body: Buffer): Promise<void>;
+  /** Inserts spans into the spans table ("db.table") as one Native block (native.ts). */
+  insertSpans(table: string, spans: readonly Span[]): Promise<void>;
   /** Runs a component's own SELECT, deduplicated (`final = 1`); `sql` already ends in a FORMAT clause. */
   read(sql: string, options: ReadOptions): Promise<ReadResult>;
   /** The engine's parser for the query guard, on a connection that cannot change settings. */

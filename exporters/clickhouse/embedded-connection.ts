@@ -1,3 +1,5 @@
+import os from 'node:os';
+import { silentLogger } from '../../core/logger';
 import { acquireEmbeddedSession, openTransientSession, type EmbeddedSessionLease } from '../../core/clickhouse/embedded-engine';
 import type { SqlParser } from '../../core/clickhouse/query-guard';
 import type { EngineFunction } from '../../core/clickhouse/query-policy';
@@ -6,13 +8,18 @@ import {
   CANONICALIZE_QUERY,
   ENGINE_CATALOGUE_QUERIES,
   INSERT_SETTINGS,
+  INSERT_SETTINGS_CLAUSE,
   type AnalystReadOptions,
   type ClickhouseConnection,
   type EngineCatalogue,
   type ReadOptions,
   type ReadResult,
 } from './connection';
-import { ident } from './schema';
+import { encodeNativeBlock, NATIVE_INSERT_COLUMNS } from './native';
+import { encodeSpans } from './rows';
+import { ident, sqlString } from './schema';
+import { Spool } from './spool';
+import type { Span } from '../../core/span';
 
 /**
  * chdb in-process. Writes go through the shared writer session; components' reads through a
@@ -27,6 +34,8 @@ export class EmbeddedConnection implements ClickhouseConnection {
   constructor(
     private readonly dataPath: string,
     private readonly insertTimeoutMs: number,
+    /** Where insert blocks are spooled (the exporter passes its spool_dir; tools that only read omit it). */
+    private readonly spool: Spool = new Spool(os.tmpdir(), silentLogger()),
   ) {
     this.writer = acquireEmbeddedSession(dataPath, 'writer');
   }
@@ -53,6 +62,23 @@ export class EmbeddedConnection implements ClickhouseConnection {
       settings: INSERT_SETTINGS,
       timeout: this.insertTimeoutMs,
     });
+  }
+
+  /**
+   * A Native block through a spool file, read by the writer session with `FROM INFILE`; when the
+   * spool cannot be written, the same rows inline as JSONEachRow.
+   */
+  async insertSpans(table: string, spans: readonly Span[]): Promise<void> {
+    const file = this.spool.write(encodeNativeBlock(spans));
+    if (file === undefined) return this.insertNdjson(table, encodeSpans(spans));
+    try {
+      await this.writer.session.queryAsync(
+        `INSERT INTO ${table} ${NATIVE_INSERT_COLUMNS} FROM INFILE ${sqlString(file)} ${INSERT_SETTINGS_CLAUSE} FORMAT Native`,
+        { timeout: this.insertTimeoutMs },
+      );
+    } finally {
+      this.spool.remove(file);
+    }
   }
 
   /** Components' own reads: a session with `final = 1` that analysts never reach. */
@@ -133,5 +159,6 @@ export class EmbeddedConnection implements ClickhouseConnection {
     this.roles.clear();
     for (const role of roles) await (await role.catch(() => undefined))?.release();
     await this.writer.release();
+    this.spool.close();
   }
 }

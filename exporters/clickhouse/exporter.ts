@@ -14,10 +14,10 @@ import { isDataError, type ClickhouseConnection } from './connection';
 import { EmbeddedConnection } from './embedded-connection';
 import { groupByDays, MAX_DAYS_PER_INSERT } from './partitions';
 import { ClickhouseQueryBackend } from './query-backend';
-import { encodeSpans } from './rows';
 import { RetriesExhausted, withRetry, type RetryPolicy } from './retry';
 import { SchemaManager } from './schema-manager';
 import { ServerConnection } from './server-connection';
+import { Spool } from './spool';
 
 export interface ClickhouseExporterOptions {
   /**
@@ -72,7 +72,7 @@ export class ClickhouseExporter implements Exporter {
     const target = resolveTarget(this.config);
     const connection =
       target.mode === 'embedded'
-        ? new EmbeddedConnection(target.path, this.config.insert_timeout_ms)
+        ? new EmbeddedConnection(target.path, this.config.insert_timeout_ms, new Spool(target.spoolDir, this.settings.logger))
         : new ServerConnection({
             endpoint: target.endpoint,
             username: target.username,
@@ -153,7 +153,7 @@ export class ClickhouseExporter implements Exporter {
     return new Promise<void>((resolve, reject) => {
       const waiter = new Waiter(groups.length, resolve, reject);
       const chunks: Chunk[] = groups.map((group) => ({
-        body: encodeSpans(group.spans),
+        rows: group.spans,
         spans: group.spans.length,
         partitions: group.days,
         waiter,
@@ -203,8 +203,8 @@ export class ClickhouseExporter implements Exporter {
   }
 
   private async insert(chunks: Chunk[]): Promise<void> {
-    const body = chunks.length === 1 ? chunks[0].body : Buffer.concat(chunks.map((c) => c.body));
-    const spans = chunks.reduce((sum, chunk) => sum + chunk.spans, 0);
+    const rows = chunks.length === 1 ? chunks[0].rows : chunks.flatMap((c) => c.rows);
+    const spans = rows.length;
     await withRetry(
       async () => {
         const connection = this.connection;
@@ -213,7 +213,7 @@ export class ClickhouseExporter implements Exporter {
         await schema.ensure();
         const started = performance.now();
         try {
-          await connection.insertNdjson(this.qualifiedTable, body);
+          await connection.insertSpans(this.qualifiedTable, rows);
         } finally {
           this.telemetry.batch(spans, (performance.now() - started) / 1000);
         }

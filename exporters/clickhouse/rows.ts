@@ -1,38 +1,30 @@
 /**
- * Span -> one JSONEachRow line of the spans table. Lines are built as text directly: the NDJSON
- * buffer goes to ClickHouse as-is (chdb's raw insert, or the HTTP body), so no row objects are
- * allocated, and nanosecond integers are written from bigint digits without touching a JS number.
- *
- * Every value is normalized into its column's domain here (timestamps clamped to what
- * DateTime64(9) holds, counters to their unsigned width, non-finite floats to 0), because one row
- * the engine cannot parse fails the whole insert for every caller sharing the batch.
+ * Span -> one JSONEachRow line of the spans table: the fallback when a Native block cannot be
+ * sent through a spool file (native.ts), and the text form the two are tested against. Lines are
+ * built as text directly, so no row objects are allocated, and nanosecond integers are written
+ * from bigint digits without touching a JS number. Column values come from span-columns.ts.
  */
+import type { AttributeValue, Attributes, InstrumentationScope, Resource, Span } from '../../core/span';
 import {
-  attributeAsNumber,
-  attributeToString,
-  type AttributeValue,
-  type Attributes,
-  type InstrumentationScope,
-  type Resource,
-  type Span,
-  type SpanKind,
-  type StatusCode,
-} from '../../core/span';
-
-const MAX_INT64 = (1n << 63n) - 1n;
-const MAX_UINT64 = (1n << 64n) - 1n;
-const MAX_UINT32 = 0xffffffff;
-
-const SPAN_KIND: Record<SpanKind, string> = {
-  unspecified: 'Unspecified',
-  internal: 'Internal',
-  server: 'Server',
-  client: 'Client',
-  producer: 'Producer',
-  consumer: 'Consumer',
-};
-
-const STATUS_CODE: Record<StatusCode, string> = { unset: 'Unset', ok: 'Ok', error: 'Error' };
+  clampNanos,
+  clampUint32,
+  clampUint64,
+  contextOf,
+  ENVIRONMENT,
+  firstOf,
+  float64Of,
+  INPUT,
+  INPUT_TOKENS,
+  OUTPUT,
+  OUTPUT_TOKENS,
+  PROJECT,
+  PROVIDER,
+  spanKindName,
+  statusCodeName,
+  textOf,
+  uint64Of,
+  WORKSPACE,
+} from './span-columns';
 
 interface WellFormed {
   isWellFormed(): boolean;
@@ -51,57 +43,23 @@ function str(value: string): string {
 /**
  * DateTime64(9) in JSONEachRow: an unquoted integer is read as nanosecond ticks, while a quoted
  * digit string is read as *seconds* when it is short ("1700000000") — so always unquoted.
- * Outside 1970..2262 the engine cannot store the value; clamp instead of failing the batch.
  */
 function nanos(value: bigint): string {
-  if (value <= 0n) return '0';
-  return (value > MAX_INT64 ? MAX_INT64 : value).toString();
-}
-
-function uint32(value: number): string {
-  if (!Number.isFinite(value) || value <= 0) return '0';
-  return String(Math.min(Math.trunc(value), MAX_UINT32));
-}
-
-function clampUint64(value: bigint): string {
-  if (value <= 0n) return '0';
-  return (value > MAX_UINT64 ? MAX_UINT64 : value).toString();
-}
-
-function uint64(value: AttributeValue | undefined): string {
-  if (typeof value === 'bigint') return clampUint64(value);
-  if (typeof value === 'string' && /^\s*\d+\s*$/.test(value)) return clampUint64(BigInt(value.trim()));
-  const n = attributeAsNumber(value);
-  if (n === undefined || !Number.isFinite(n) || n <= 0) return '0';
-  // BigInt of a whole double is exact, so a float token count keeps every digit it has.
-  return clampUint64(BigInt(Math.trunc(n)));
-}
-
-function float64(value: AttributeValue | undefined): string {
-  const n = attributeAsNumber(value);
-  return n !== undefined && Number.isFinite(n) ? String(n) : '0';
+  return clampNanos(value).toString();
 }
 
 function text(value: AttributeValue | undefined): string {
-  return value === undefined ? '""' : str(attributeToString(value));
+  return str(textOf(value));
 }
 
 function encodeMap(attributes: Attributes): string {
   let out = '{';
   let first = true;
   for (const key of Object.keys(attributes)) {
-    out += (first ? '' : ',') + str(key) + ':' + str(attributeToString(attributes[key]));
+    out += (first ? '' : ',') + str(key) + ':' + str(textOf(attributes[key]));
     first = false;
   }
   return out + '}';
-}
-
-function firstOf(attributes: Attributes, keys: readonly string[]): AttributeValue | undefined {
-  for (const key of keys) {
-    const value = attributes[key];
-    if (value !== undefined && value !== null && value !== '') return value;
-  }
-  return undefined;
 }
 
 // Resource and scope objects are shared by every span of one ResourceSpans/ScopeSpans; their
@@ -138,9 +96,8 @@ function scopeParts(scope: InstrumentationScope): string {
   return parts;
 }
 
-/** Tracehouse context may be stamped on the span or, by an SDK, on its resource. */
 function contextValue(span: Span, keys: readonly string[]): string {
-  return text(firstOf(span.attributes, keys) ?? firstOf(span.resource.attributes, keys));
+  return str(contextOf(span, keys));
 }
 
 function encodeEvents(span: Span): string {
@@ -178,41 +135,31 @@ export function encodeSpan(span: Span): string {
     `{"Timestamp":${nanos(span.startTimeUnixNano)}` +
     `,"TraceId":${str(span.traceId)},"SpanId":${str(span.spanId)}` +
     `,"ParentSpanId":${str(span.parentSpanId)},"TraceState":${str(span.traceState)}` +
-    `,"SpanName":${str(span.name)},"SpanKind":"${SPAN_KIND[span.kind] ?? 'Unspecified'}"` +
+    `,"SpanName":${str(span.name)},"SpanKind":"${spanKindName(span)}"` +
     `,"ServiceName":${resource.serviceName},"ResourceAttributes":${resource.attributes}` +
     `,${scopeParts(span.scope)}` +
     `,"SpanAttributes":${encodeMap(attrs)}` +
-    `,"Duration":${clampUint64(duration)}` +
-    `,"StatusCode":"${STATUS_CODE[span.status.code] ?? 'Unset'}","StatusMessage":${str(span.status.message)}` +
+    `,"Duration":${clampUint64(duration).toString()}` +
+    `,"StatusCode":"${statusCodeName(span)}","StatusMessage":${str(span.status.message)}` +
     `,${encodeEvents(span)},${encodeLinks(span)}` +
     `,"ResourceSchemaUrl":${resource.schemaUrl},"ScopeSchemaUrl":${str(span.scopeSchemaUrl)}` +
-    `,"TraceFlags":${uint32(span.flags)}` +
-    `,"DroppedAttributesCount":${uint32(span.droppedAttributesCount)}` +
-    `,"DroppedEventsCount":${uint32(span.droppedEventsCount)}` +
-    `,"DroppedLinksCount":${uint32(span.droppedLinksCount)}` +
+    `,"TraceFlags":${clampUint32(span.flags)}` +
+    `,"DroppedAttributesCount":${clampUint32(span.droppedAttributesCount)}` +
+    `,"DroppedEventsCount":${clampUint32(span.droppedEventsCount)}` +
+    `,"DroppedLinksCount":${clampUint32(span.droppedLinksCount)}` +
     `,"Workspace":${contextValue(span, WORKSPACE)},"Project":${contextValue(span, PROJECT)}` +
     `,"Environment":${contextValue(span, ENVIRONMENT)}` +
     `,"GenAIOperation":${text(attrs['gen_ai.operation.name'])}` +
     `,"GenAIProvider":${text(firstOf(attrs, PROVIDER))}` +
     `,"GenAIRequestModel":${text(attrs['gen_ai.request.model'])}` +
     `,"GenAIResponseModel":${text(attrs['gen_ai.response.model'])}` +
-    `,"InputTokens":${uint64(firstOf(attrs, INPUT_TOKENS))}` +
-    `,"OutputTokens":${uint64(firstOf(attrs, OUTPUT_TOKENS))}` +
-    `,"CostUsd":${float64(attrs['tracehouse.cost_usd'])}` +
+    `,"InputTokens":${uint64Of(firstOf(attrs, INPUT_TOKENS)).toString()}` +
+    `,"OutputTokens":${uint64Of(firstOf(attrs, OUTPUT_TOKENS)).toString()}` +
+    `,"CostUsd":${String(float64Of(attrs['tracehouse.cost_usd']))}` +
     `,"Verdict":${text(attrs['tracehouse.verdict'])}` +
     `,"Input":${text(firstOf(attrs, INPUT))},"Output":${text(firstOf(attrs, OUTPUT))}}`
   );
 }
-
-const WORKSPACE = ['tracehouse.workspace'];
-const PROJECT = ['tracehouse.project'];
-// deployment.environment(.name) is what OpenTelemetry SDKs already set on the resource.
-const ENVIRONMENT = ['tracehouse.environment', 'deployment.environment.name', 'deployment.environment'];
-const PROVIDER = ['gen_ai.provider.name', 'gen_ai.system'];
-const INPUT_TOKENS = ['gen_ai.usage.input_tokens', 'gen_ai.usage.prompt_tokens'];
-const OUTPUT_TOKENS = ['gen_ai.usage.output_tokens', 'gen_ai.usage.completion_tokens'];
-const INPUT = ['gen_ai.input.messages', 'gen_ai.prompt', 'input.value'];
-const OUTPUT = ['gen_ai.output.messages', 'gen_ai.completion', 'output.value'];
 
 /** NDJSON for spans[from, to): one Buffer per chunk, ready for a raw JSONEachRow insert. */
 export function encodeSpans(spans: readonly Span[], from = 0, to = spans.length): Buffer {

@@ -20,6 +20,8 @@ import {
   type ReadOptions,
   type ReadResult,
 } from './connection';
+import { encodeNativeBlock, NATIVE_INSERT_COLUMNS } from './native';
+import type { Span } from '../../core/span';
 
 export interface ServerConnectionOptions {
   endpoint: string;
@@ -99,10 +101,16 @@ export class ServerConnection implements ClickhouseConnection {
   }
 
   async insertNdjson(table: string, body: Buffer): Promise<void> {
-    // client.insert() re-serializes JSON rows from objects; exec() sends the prepared NDJSON
-    // bytes as the request body, the same bytes the embedded engine parses.
+    await this.insertBody(`INSERT INTO ${table} FORMAT JSONEachRow`, body);
+  }
+
+  /**
+   * client.insert() re-serializes rows from objects; exec() sends prepared bytes as the request
+   * body, the same bytes the embedded engine reads.
+   */
+  private async insertBody(query: string, body: Buffer): Promise<void> {
     const result = await this.client.exec({
-      query: `INSERT INTO ${table} FORMAT JSONEachRow`,
+      query,
       values: Readable.from([body], { objectMode: false }),
       clickhouse_settings: INSERT_SETTINGS,
     });
@@ -112,6 +120,11 @@ export class ServerConnection implements ClickhouseConnection {
       result.stream.once('error', reject);
       result.stream.once('close', resolve);
     });
+  }
+
+  /** The same Native block the embedded engine reads from its spool, as the request body. */
+  async insertSpans(table: string, spans: readonly Span[]): Promise<void> {
+    await this.insertBody(`INSERT INTO ${table} ${NATIVE_INSERT_COLUMNS} FORMAT Native`, encodeNativeBlock(spans));
   }
 
   /** Components' own reads, deduplicated. */

@@ -92,7 +92,7 @@ service:
     const post = (body: string) => fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
 
     const release = clickhouse.holdInserts();
-    const spanInserts = () => clickhouse.requests.filter((r) => /INSERT INTO .*otel_traces.* FORMAT JSONEachRow/.test(r.query));
+    const spanInserts = () => clickhouse.requests.filter((r) => /INSERT INTO .*otel_traces.* FORMAT Native/.test(r.query));
     // A: its insert reaches ClickHouse and is held there.
     const first = post(encodeTraceRequestJson(spans('a', 3)));
     await until(() => spanInserts().length === 1);

@@ -10,7 +10,10 @@
  * Tests can inject faults (HTTP 503 without a ClickHouse body, a dropped connection, a specific
  * ClickHouse exception) to exercise retries.
  */
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { drainPending, Session } from 'chdb';
 
@@ -251,18 +254,39 @@ export class ClickhouseHttpServer {
     });
   }
 
-  private insert(target: { table: string; format: string }, body: Buffer, database: string, settings: Record<string, string>) {
+  private insert(target: ParsedInsert, body: Buffer, database: string, settings: Record<string, string>) {
     const table = target.table.includes('.') ? target.table : `${database}.${target.table}`;
     return this.exclusive(settings, async (session) => {
-      const summary = await session.insert({ table, values: body, format: target.format as 'JSONEachRow' });
-      return { body: Buffer.alloc(0), format: target.format, written: summary.rowsWritten };
+      if (!BINARY_FORMATS.has(target.format.toLowerCase())) {
+        const summary = await session.insert({ table, values: body, format: target.format as 'JSONEachRow' });
+        return { body: Buffer.alloc(0), format: target.format, written: summary.rowsWritten };
+      }
+      // The engine's inline data would end at the first blank line: binary bodies go through a file.
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ch-double-insert-'));
+      try {
+        const file = path.join(dir, 'body.bin');
+        fs.writeFileSync(file, body);
+        await session.queryAsync(`INSERT INTO ${table} ${target.columns} FROM INFILE '${file}' FORMAT ${target.format}`);
+        return { body: Buffer.alloc(0), format: target.format, written: 0 };
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     });
   }
 }
 
-function parseInsert(query: string): { table: string; format: string } | undefined {
-  const match = /^\s*INSERT\s+INTO\s+([A-Za-z0-9_.]+)\s+FORMAT\s+(JSONEachRow|JSONCompactEachRow|TabSeparated|CSV)\s*$/i.exec(query);
-  return match ? { table: match[1], format: match[2] } : undefined;
+interface ParsedInsert {
+  table: string;
+  /** The column list as sent ("(a, b)"), or ''. */
+  columns: string;
+  format: string;
+}
+
+const BINARY_FORMATS = new Set(['native', 'rowbinary']);
+
+function parseInsert(query: string): ParsedInsert | undefined {
+  const match = /^\s*INSERT\s+INTO\s+([A-Za-z0-9_.]+)\s*(\([A-Za-z0-9_.`, ]*\))?\s*FORMAT\s+(JSONEachRow|JSONCompactEachRow|TabSeparated|CSV|Native|RowBinary)\s*$/i.exec(query);
+  return match ? { table: match[1], columns: match[2] ?? '', format: match[3] } : undefined;
 }
 
 /**

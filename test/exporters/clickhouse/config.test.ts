@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { clickhouseExporterFactory } from '../../../exporters/clickhouse/factory';
@@ -40,7 +41,7 @@ test('an empty config parses to the embedded defaults', () => {
     fsync_after_insert: false,
     retry: { initial_interval_ms: 500, max_interval_ms: 5_000, max_elapsed_ms: 30_000 },
   });
-  expect(resolveTarget(config)).toEqual({ mode: 'embedded', path: './data/clickhouse' });
+  expect(resolveTarget(config)).toEqual({ mode: 'embedded', path: './data/clickhouse', spoolDir: fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir() });
 });
 
 test('a fully specified server config parses to exactly what it says', () => {

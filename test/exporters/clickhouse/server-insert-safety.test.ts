@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import { PermanentError } from '../../../core/errors';
 import { ClickhouseHttpServer } from '../../support/clickhouse-http-server';
 import { createHarness, genAiSpan, settle, signal, tempDir, type Harness } from './support';
+import { NATIVE_INSERT_COLUMNS } from '../../../exporters/clickhouse/native';
 
 let server: ClickhouseHttpServer;
 const dataPath = tempDir('tracehouse-ch-server-safety-');
@@ -24,7 +25,7 @@ async function startHarness(database: string, extra: Record<string, unknown> = {
   return harness;
 }
 
-const inserts = (database: string) => server.requests.filter((r) => r.query === `INSERT INTO ${database}.otel_traces FORMAT JSONEachRow`);
+const inserts = (database: string) => server.requests.filter((r) => r.query === `INSERT INTO ${database}.otel_traces ${NATIVE_INSERT_COLUMNS} FORMAT Native`);
 const DAY = 86_400_000_000_000n;
 
 beforeAll(async () => {

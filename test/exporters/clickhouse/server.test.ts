@@ -8,6 +8,7 @@ import { PermanentError } from '../../../core/errors';
 import { ClickhouseHttpServer } from '../../support/clickhouse-http-server';
 import { TEST_QUERY_LIMITS } from '../../support/daemon';
 import { createHarness, genAiSpan, settle, signal, tempDir, type Harness } from './support';
+import { NATIVE_INSERT_COLUMNS } from '../../../exporters/clickhouse/native';
 
 let server: ClickhouseHttpServer;
 const dataPath = tempDir('tracehouse-ch-server-');
@@ -30,7 +31,7 @@ async function startHarness(database: string, extra: Record<string, unknown> = {
   return harness;
 }
 
-const isInsert = (query: string) => /^INSERT INTO \S+ FORMAT JSONEachRow$/.test(query);
+const isInsert = (query: string) => /^INSERT INTO \S+ \(.*\) FORMAT Native$/.test(query);
 
 beforeAll(async () => {
   server = await ClickhouseHttpServer.start({ path: dataPath, user: 'tracehouse', password: 'secret', users: { th_reader: 'r3ad' } });
@@ -44,7 +45,7 @@ afterAll(async () => {
   fs.rmSync(dataPath, { recursive: true, force: true });
 });
 
-test('creates the schema over HTTP, inserts NDJSON, and reads deduplicated and read-only', async () => {
+test('creates the schema over HTTP, inserts Native blocks, and reads deduplicated and read-only', async () => {
   const h = await startHarness('srv_basic');
   const span = genAiSpan();
   await h.exporter.consume([span, genAiSpan()], signal());
@@ -59,7 +60,7 @@ test('creates the schema over HTTP, inserts NDJSON, and reads deduplicated and r
     'CREATE TABLE IF NOT EXISTS `srv_basic`.`tracehouse_record_times`',
   ]);
   const insert = server.requests.find((r) => isInsert(r.query))!;
-  expect(insert.query).toBe('INSERT INTO srv_basic.otel_traces FORMAT JSONEachRow');
+  expect(insert.query).toBe(`INSERT INTO srv_basic.otel_traces ${NATIVE_INSERT_COLUMNS} FORMAT Native`);
 
   expect(await h.count(`SpanId = '${span.spanId}'`)).toBe(1);
   const read = server.requests[server.requests.length - 1];

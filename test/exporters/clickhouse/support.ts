@@ -4,7 +4,7 @@ import path from 'node:path';
 import { isTraceStore } from '../../../core/component';
 import type { Host, QueryBackend, TraceStore } from '../../../core/component';
 import { ObjectCatalog } from '../../../core/control/catalog';
-import { silentLogger } from '../../../core/logger';
+import { silentLogger, type Logger } from '../../../core/logger';
 import { makeSpan, type Resource, type Span } from '../../../core/span';
 import { Telemetry } from '../../../core/telemetry';
 import { WorkspaceDirectory } from '../../../core/workspaces';
@@ -54,12 +54,13 @@ export function createHarness(
   rawConfig: Record<string, unknown>,
   options: ClickhouseExporterOptions = {},
   id = 'clickhouse',
+  logger: Logger = silentLogger(),
 ): Harness {
   const config = clickhouseExporterConfigSchema.parse(rawConfig);
   const telemetry = new Telemetry();
   const exporter = new ClickhouseExporter(
     config,
-    { id, logger: silentLogger(), telemetry: telemetry.forExporter(id) },
+    { id, logger, telemetry: telemetry.forExporter(id) },
     options,
   );
   const host = new FakeHost();

@@ -1,0 +1,199 @@
+/**
+ * Spans -> one block of ClickHouse's Native format (the engine's own columnar wire form), built
+ * straight from the span model: the engine reads it with no text parsing, about half the cost per
+ * row of JSONEachRow.
+ *
+ * A block is: column count, row count, then per column its name, its type and its values, all
+ * rows of one column together. Map(K, V) is Array(Tuple(K, V)): cumulative entry counts per row,
+ * then every key, then every value; Array(T) is cumulative lengths, then the elements. The
+ * LowCardinality columns of the table are sent as plain String (the engine converts on insert),
+ * and values come from span-columns.ts, as in the JSONEachRow fallback (rows.ts).
+ */
+import type { Attributes, Span, SpanEvent, SpanLink } from '../../core/span';
+import { NativeWriter } from './native-writer';
+import {
+  clampNanos,
+  clampUint32,
+  clampUint64,
+  contextOf,
+  ENVIRONMENT,
+  firstOf,
+  float64Of,
+  INPUT,
+  INPUT_TOKENS,
+  OUTPUT,
+  OUTPUT_TOKENS,
+  PROJECT,
+  PROVIDER,
+  spanKindName,
+  statusCodeName,
+  textOf,
+  uint64Of,
+  WORKSPACE,
+} from './span-columns';
+
+type ColumnWriter = (w: NativeWriter, spans: readonly Span[]) => void;
+
+function strings(get: (span: Span) => string): ColumnWriter {
+  return (w, spans) => {
+    for (let i = 0; i < spans.length; i++) w.string(get(spans[i]));
+  };
+}
+
+function uint32s(get: (span: Span) => number): ColumnWriter {
+  return (w, spans) => {
+    for (let i = 0; i < spans.length; i++) w.uint32(clampUint32(get(spans[i])));
+  };
+}
+
+function uint64s(get: (span: Span) => bigint): ColumnWriter {
+  return (w, spans) => {
+    for (let i = 0; i < spans.length; i++) w.uint64(get(spans[i]));
+  };
+}
+
+/** The keys and values of one map, already in Native form, for maps shared by many spans. */
+interface EncodedMap {
+  entries: number;
+  keys: Buffer;
+  values: Buffer;
+}
+
+const sharedMaps = new WeakMap<Attributes, EncodedMap>();
+
+function encodedMap(attributes: Attributes): EncodedMap {
+  let encoded = sharedMaps.get(attributes);
+  if (!encoded) {
+    const keys = Object.keys(attributes);
+    const keyWriter = new NativeWriter(keys.length * 32);
+    const valueWriter = new NativeWriter(keys.length * 64);
+    for (const key of keys) {
+      keyWriter.string(key);
+      valueWriter.string(textOf(attributes[key]));
+    }
+    encoded = { entries: keys.length, keys: Buffer.from(keyWriter.bytes()), values: Buffer.from(valueWriter.bytes()) };
+    sharedMaps.set(attributes, encoded);
+  }
+  return encoded;
+}
+
+/** A Map column whose maps are shared objects (resource and scope attributes): encoded once each. */
+function sharedMapColumn(get: (span: Span) => Attributes): ColumnWriter {
+  return (w, spans) => {
+    const maps = spans.map((span) => encodedMap(get(span)));
+    let total = 0;
+    for (const map of maps) w.uint64Number((total += map.entries));
+    for (const map of maps) w.raw(map.keys);
+    for (const map of maps) w.raw(map.values);
+  };
+}
+
+/** Map values of a list of attribute maps: offsets, keys, values (also the inside of Array(Map)). */
+function writeMaps(w: NativeWriter, maps: readonly Attributes[]): void {
+  const keysOf: string[][] = new Array(maps.length);
+  let total = 0;
+  for (let i = 0; i < maps.length; i++) {
+    keysOf[i] = Object.keys(maps[i]);
+    w.uint64Number((total += keysOf[i].length));
+  }
+  for (let i = 0; i < maps.length; i++) for (const key of keysOf[i]) w.string(key);
+  for (let i = 0; i < maps.length; i++) {
+    const map = maps[i];
+    for (const key of keysOf[i]) w.string(textOf(map[key]));
+  }
+}
+
+/** Array offsets: the cumulative length of each span's list. */
+function arrayOffsets<T>(w: NativeWriter, spans: readonly Span[], list: (span: Span) => readonly T[]): void {
+  let total = 0;
+  for (let i = 0; i < spans.length; i++) w.uint64Number((total += list(spans[i]).length));
+}
+
+/** An Array(T) column of a per-span list (events, links), its elements written by `element`. */
+function arrays<T>(list: (span: Span) => readonly T[], element: (w: NativeWriter, item: T) => void): ColumnWriter {
+  return (w, spans) => {
+    arrayOffsets(w, spans, list);
+    for (let i = 0; i < spans.length; i++) for (const item of list(spans[i])) element(w, item);
+  };
+}
+
+/** An Array(Map(String, String)) column of the attributes of a per-span list. */
+function arrayOfMaps<T extends { attributes: Attributes }>(list: (span: Span) => readonly T[]): ColumnWriter {
+  return (w, spans) => {
+    arrayOffsets(w, spans, list);
+    const maps: Attributes[] = [];
+    for (let i = 0; i < spans.length; i++) for (const item of list(spans[i])) maps.push(item.attributes);
+    writeMaps(w, maps);
+  };
+}
+
+const events = (span: Span): readonly SpanEvent[] => span.events;
+const links = (span: Span): readonly SpanLink[] => span.links;
+const attr = (key: string) => (span: Span) => textOf(span.attributes[key]);
+const firstAttr = (keys: readonly string[]) => (span: Span) => textOf(firstOf(span.attributes, keys));
+
+/** The spans table's columns in table order, with the type each is sent as. */
+const COLUMNS: ReadonlyArray<readonly [name: string, type: string, write: ColumnWriter]> = [
+  ['Timestamp', 'DateTime64(9)', (w, spans) => {
+    for (let i = 0; i < spans.length; i++) w.int64(clampNanos(spans[i].startTimeUnixNano));
+  }],
+  ['TraceId', 'String', strings((s) => s.traceId)],
+  ['SpanId', 'String', strings((s) => s.spanId)],
+  ['ParentSpanId', 'String', strings((s) => s.parentSpanId)],
+  ['TraceState', 'String', strings((s) => s.traceState)],
+  ['SpanName', 'String', strings((s) => s.name)],
+  ['SpanKind', 'String', strings(spanKindName)],
+  ['ServiceName', 'String', strings((s) => textOf(s.resource.attributes['service.name']))],
+  ['ResourceAttributes', 'Map(String, String)', sharedMapColumn((s) => s.resource.attributes)],
+  ['ScopeName', 'String', strings((s) => s.scope.name)],
+  ['ScopeVersion', 'String', strings((s) => s.scope.version)],
+  ['SpanAttributes', 'Map(String, String)', (w, spans) => writeMaps(w, spans.map((s) => s.attributes))],
+  ['Duration', 'UInt64', uint64s((s) => clampUint64(s.endTimeUnixNano - s.startTimeUnixNano))],
+  ['StatusCode', 'String', strings(statusCodeName)],
+  ['StatusMessage', 'String', strings((s) => s.status.message)],
+  ['Events.Timestamp', 'Array(DateTime64(9))', arrays(events, (w, e) => w.int64(clampNanos(e.timeUnixNano)))],
+  ['Events.Name', 'Array(String)', arrays(events, (w, e) => w.string(e.name))],
+  ['Events.Attributes', 'Array(Map(String, String))', arrayOfMaps(events)],
+  ['Links.TraceId', 'Array(String)', arrays(links, (w, l) => w.string(l.traceId))],
+  ['Links.SpanId', 'Array(String)', arrays(links, (w, l) => w.string(l.spanId))],
+  ['Links.TraceState', 'Array(String)', arrays(links, (w, l) => w.string(l.traceState))],
+  ['Links.Attributes', 'Array(Map(String, String))', arrayOfMaps(links)],
+  ['ScopeAttributes', 'Map(String, String)', sharedMapColumn((s) => s.scope.attributes)],
+  ['ResourceSchemaUrl', 'String', strings((s) => s.resource.schemaUrl)],
+  ['ScopeSchemaUrl', 'String', strings((s) => s.scopeSchemaUrl)],
+  ['TraceFlags', 'UInt32', uint32s((s) => s.flags)],
+  ['DroppedAttributesCount', 'UInt32', uint32s((s) => s.droppedAttributesCount)],
+  ['DroppedEventsCount', 'UInt32', uint32s((s) => s.droppedEventsCount)],
+  ['DroppedLinksCount', 'UInt32', uint32s((s) => s.droppedLinksCount)],
+  ['Workspace', 'String', strings((s) => contextOf(s, WORKSPACE))],
+  ['Project', 'String', strings((s) => contextOf(s, PROJECT))],
+  ['Environment', 'String', strings((s) => contextOf(s, ENVIRONMENT))],
+  ['GenAIOperation', 'String', strings(attr('gen_ai.operation.name'))],
+  ['GenAIProvider', 'String', strings(firstAttr(PROVIDER))],
+  ['GenAIRequestModel', 'String', strings(attr('gen_ai.request.model'))],
+  ['GenAIResponseModel', 'String', strings(attr('gen_ai.response.model'))],
+  ['InputTokens', 'UInt64', uint64s((s) => uint64Of(firstOf(s.attributes, INPUT_TOKENS)))],
+  ['OutputTokens', 'UInt64', uint64s((s) => uint64Of(firstOf(s.attributes, OUTPUT_TOKENS)))],
+  ['CostUsd', 'Float64', (w, spans) => {
+    for (let i = 0; i < spans.length; i++) w.float64(float64Of(spans[i].attributes['tracehouse.cost_usd']));
+  }],
+  ['Verdict', 'String', strings(attr('tracehouse.verdict'))],
+  ['Input', 'String', strings(firstAttr(INPUT))],
+  ['Output', 'String', strings(firstAttr(OUTPUT))],
+];
+
+/** The column list of the INSERT that reads these blocks, so columns are matched by name. */
+export const NATIVE_INSERT_COLUMNS = `(${COLUMNS.map(([name]) => '`' + name + '`').join(', ')})`;
+
+/** One Native block holding every span, in order. */
+export function encodeNativeBlock(spans: readonly Span[]): Buffer {
+  const w = new NativeWriter(spans.length * 1024);
+  w.varUInt(COLUMNS.length);
+  w.varUInt(spans.length);
+  for (const [name, type, write] of COLUMNS) {
+    w.string(name);
+    w.string(type);
+    write(w, spans);
+  }
+  return w.bytes();
+}
