@@ -90,6 +90,9 @@ export interface BatcherOptions {
   onQueueChange(held: number, capacity: number): void;
 }
 
+/** No call for this long (ms) means the wave of requests after an insert has arrived. */
+export const QUIET_MS = 3;
+
 export class Batcher {
   private readonly waiting: Queued[] = [];
   private waitingSpans = 0;
@@ -98,6 +101,9 @@ export class Batcher {
   private held = 0;
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
+  private lastAddAt = 0;
+  private peak = 0;
+  private peakSince = 0;
   private flushing = false;
   private drained: Array<() => void> = [];
 
@@ -113,58 +119,82 @@ export class Batcher {
   }
 
   add(chunks: readonly Chunk[]): void {
-    const now = Date.now();
+    const now = performance.now();
+    this.lastAddAt = now;
     for (const chunk of chunks) {
       this.waiting.push({ ...chunk, arrivedAt: now });
       this.waitingSpans += chunk.spans;
       for (const p of chunk.partitions) this.waitingPartitions.set(p, (this.waitingPartitions.get(p) ?? 0) + 1);
       this.held += chunk.spans;
     }
+    this.notePeak(now);
     this.options.onQueueChange(this.held, this.options.capacity);
-    this.pump(false);
+    this.pump();
   }
 
   /** Writes everything held without waiting for timers; resolves when nothing is held. */
   drain(): Promise<void> {
     this.flushing = true;
-    this.pump(false);
+    this.pump();
     if (this.held === 0) return Promise.resolve();
     return new Promise((resolve) => this.drained.push(resolve));
   }
 
   /**
-   * Group commit: when no insert is running, what is waiting goes now; while one runs, spans
-   * accumulate until it finishes, the batch is full, or timeout_ms passes. Acknowledging after
-   * the insert means clients wait for it, so a fixed linger would cap a closed-loop client at
-   * (its concurrency / linger) while the engine sits idle; this way batches grow with the load
-   * and latency stays near one insert.
+   * Group commit. Acknowledging after the insert means clients wait for it, so a fixed linger
+   * would cap a closed-loop client at (its concurrency / linger) while the engine sits idle; and
+   * writing whatever is waiting the moment an insert ends would cut the next wave of requests (the
+   * clients just answered) into many small inserts, each paying the engine's fixed cost and its
+   * merges. So a batch is due:
+   * - when it is full (max_spans, or more days than one insert takes), or its oldest span has
+   *   waited timeout_ms: then also as a second insert beside a running one;
+   * - when no insert runs, once the wave has arrived: half of what was recently held at the peak
+   *   is waiting (the peak halves every second, so it follows the load down), or no call came for
+   *   QUIET_MS. A lone call on an idle exporter is therefore written at once.
    */
-  private due(timerFired: boolean): boolean {
+  private due(now: number): boolean {
     if (this.waiting.length === 0) return false;
-    if (this.inFlight === 0 || this.flushing || timerFired || this.waitingSpans >= this.options.maxSpans) return true;
+    if (this.flushing || this.waitingSpans >= this.options.maxSpans) return true;
     if (this.waitingPartitions.size > this.options.maxPartitions) return true;
-    return Date.now() >= this.waiting[0].arrivedAt + this.options.timeoutMs;
+    if (now >= this.waiting[0].arrivedAt + this.options.timeoutMs) return true;
+    if (this.inFlight > 0) return false;
+    return this.waitingSpans >= this.peakAt(now) / 2 || now >= this.lastAddAt + QUIET_MS;
   }
 
-  private pump(timerFired: boolean): void {
-    while (this.inFlight < this.options.maxInFlight && this.due(timerFired)) {
-      timerFired = false;
+  /** The recent peak of held spans, decayed by half per second since it was reached. */
+  private peakAt(now: number): number {
+    return this.peak * 0.5 ** ((now - this.peakSince) / 1000);
+  }
+
+  private notePeak(now: number): void {
+    const decayed = this.peakAt(now);
+    if (this.held >= decayed) {
+      this.peak = this.held;
+      this.peakSince = now;
+    }
+  }
+
+  private pump(): void {
+    let now = performance.now();
+    while (this.inFlight < this.options.maxInFlight && this.due(now)) {
       this.dispatch(this.take());
+      now = performance.now();
     }
-    if (this.waiting.length > 0 && this.timer === undefined && this.inFlight < this.options.maxInFlight) {
-      const wait = Math.max(0, this.waiting[0].arrivedAt + this.options.timeoutMs - Date.now());
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        this.pump(true);
-      }, wait);
-    }
-  }
-
-  private take(): Chunk[] {
     if (this.timer !== undefined) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
+    if (this.waiting.length === 0 || this.inFlight >= this.options.maxInFlight) return;
+    let at = this.waiting[0].arrivedAt + this.options.timeoutMs;
+    if (this.inFlight === 0) at = Math.min(at, this.lastAddAt + QUIET_MS);
+    // +1: a timer never fires early, but rounds; being due a moment late costs nothing.
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.pump();
+    }, Math.max(0, Math.ceil(at - now)) + 1);
+  }
+
+  private take(): Chunk[] {
     const batch: Chunk[] = [];
     const partitions = new Set<number>();
     let spans = 0;
@@ -202,7 +232,7 @@ export class Batcher {
         this.inFlight -= 1;
         this.held -= spans;
         this.options.onQueueChange(this.held, this.options.capacity);
-        this.pump(false);
+        this.pump();
         if (this.held === 0) for (const resolve of this.drained.splice(0)) resolve();
       });
   }

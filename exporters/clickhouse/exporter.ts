@@ -28,6 +28,9 @@ export interface ClickhouseExporterOptions {
   maxInFlight?: number;
 }
 
+/** See SchemaOptions.mergeSelectorBase. */
+const EMBEDDED_MERGE_SELECTOR_BASE = 10;
+
 export class ClickhouseExporter implements Exporter {
   private connection: ClickhouseConnection | undefined;
   private schema: SchemaManager | undefined;
@@ -88,6 +91,7 @@ export class ClickhouseExporter implements Exporter {
       ttlDays: this.config.ttl_days,
       clusterName: this.config.cluster_name,
       fsyncAfterInsert: this.config.fsync_after_insert,
+      mergeSelectorBase: target.mode === 'embedded' ? EMBEDDED_MERGE_SELECTOR_BASE : undefined,
     });
     if (target.mode === 'embedded') {
       try {

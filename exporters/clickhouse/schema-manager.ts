@@ -6,7 +6,9 @@ import {
   fsyncEnabled,
   fsyncMentioned,
   MIGRATIONS,
+  mergeSelectorBaseSet,
   modifyFsyncStatement,
+  modifyMergeSelectorBaseStatement,
   recordMigrationStatement,
   tableSettingsQuery,
   type SchemaOptions,
@@ -55,21 +57,26 @@ export class SchemaManager {
       }
       await this.connection.command(recordMigrationStatement(this.options, migration));
     }
-    await this.applyFsync();
+    await this.applyTableSettings();
   }
 
   /**
    * Tables created earlier keep the settings they were created with: turn fsync on (or back off)
-   * where it differs from fsync_after_insert. A metadata-only change; new parts follow it.
+   * where it differs from fsync_after_insert, and set the spans table's merge_selector_base when
+   * one is wanted. Metadata-only changes; new parts and merges follow them.
    */
-  private async applyFsync(): Promise<void> {
+  private async applyTableSettings(): Promise<void> {
     const wanted = this.options.fsyncAfterInsert === true;
+    const mergeBase = this.options.mergeSelectorBase;
     const text = await this.connection.select(tableSettingsQuery(this.options), 'JSONEachRow');
     for (const line of text.split('\n')) {
       if (line.trim() === '') continue;
       const { name, engine_full: engine } = JSON.parse(line) as { name: string; engine_full: string };
       const matches = wanted ? fsyncEnabled(engine) : !fsyncMentioned(engine);
       if (!matches) await this.connection.command(modifyFsyncStatement(this.options, name, wanted));
+      if (name === this.options.table && mergeBase !== undefined && !mergeSelectorBaseSet(engine, mergeBase)) {
+        await this.connection.command(modifyMergeSelectorBaseStatement(this.options, mergeBase));
+      }
     }
   }
 }

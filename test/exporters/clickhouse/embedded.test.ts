@@ -405,3 +405,28 @@ test('offers its store to other components: tables beside the spans, rows in, de
   ]);
   expect(await store.selectRows<{ n: string }>('SELECT toString(count()) AS n FROM otel_traces')).toEqual([{ n: '1' }]);
 });
+
+test('the embedded spans table merges more parts at once (merge_selector_base 10), also when created before', async () => {
+  const engineFull = async (): Promise<string> => {
+    const connection = new EmbeddedConnection(dataPath, 30_000);
+    try {
+      return await connection.select("SELECT engine_full FROM system.tables WHERE database = 'merge_base' AND name = 'otel_traces'", 'TabSeparatedRaw');
+    } finally {
+      await connection.close();
+    }
+  };
+  const first = createHarness({ path: dataPath, database: 'merge_base' });
+  await first.exporter.start(first.host);
+  await first.exporter.shutdown();
+  expect(await engineFull()).toMatch(/\bmerge_selector_base = 10\b/);
+  // A table from an earlier version has the engine's default; the next start sets it.
+  const connection = new EmbeddedConnection(dataPath, 30_000);
+  await connection.command('ALTER TABLE merge_base.otel_traces RESET SETTING merge_selector_base');
+  await connection.close();
+  expect(await engineFull()).not.toMatch(/merge_selector_base/);
+  const second = createHarness({ path: dataPath, database: 'merge_base' });
+  await second.exporter.start(second.host);
+  await second.exporter.consume([genAiSpan()], signal());
+  await second.exporter.shutdown();
+  expect(await engineFull()).toMatch(/\bmerge_selector_base = 10\b/);
+});
