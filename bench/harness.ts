@@ -6,9 +6,10 @@ import * as grpc from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { encodeTraceRequestProto } from '../core/otlp/encode';
 import { otlpTraceServiceDefinition } from '../receivers/otlp/grpc-server';
-import { buildGenAiSpans } from './gen-ai-spans';
+import { buildGenAiSpans, GEN_AI_SALT } from './gen-ai-spans';
+import { compileTemplate, Placeholders } from './request-template';
+import type { RequestTemplate } from './request-template';
 
 export const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 export const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 20) * 1000;
@@ -22,18 +23,10 @@ export interface Sender {
   close(): void;
 }
 
-/** A request template whose trace and span ids are overwritten per request, so every span is new. */
-export function buildTemplate(): { body: Buffer; idOffsets: number[] } {
-  const spans = buildGenAiSpans();
-  const body = Buffer.from(encodeTraceRequestProto(spans));
-  const idOffsets: number[] = [];
-  // Every occurrence of every id, so that the request number can be stamped into all of them.
-  for (const id of new Set(spans.flatMap((s) => [s.traceId, s.spanId]))) {
-    const bytes = Buffer.from(id, 'hex');
-    for (let at = body.indexOf(bytes); at !== -1; at = body.indexOf(bytes, at + 1)) idOffsets.push(at);
-  }
-  if (idOffsets.some((o) => o < 0)) throw new Error('bench template: id bytes not found');
-  return { body, idOffsets };
+/** The GenAI request template: each request n gets new ids and new prompts (see request-template.ts). */
+export function buildTemplate(): RequestTemplate {
+  const ids = new Placeholders(GEN_AI_SALT);
+  return compileTemplate(buildGenAiSpans(ids), ids);
 }
 
 /** POSTs to 127.0.0.1:port with keep-alive connections, one per concurrent request. */
@@ -109,4 +102,29 @@ export async function countStored(adminPort: number): Promise<number> {
 export function rssKb(pid: number | undefined): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+}
+
+/** Sums of the exporters' batch histograms (all exporters), from a daemon's /metrics. */
+export interface BatchTotals {
+  /** Writes, and spans in them (tracehouse_exporter_batch_spans). */
+  inserts: number;
+  spans: number;
+  /** Writes timed, and their wall time (tracehouse_exporter_batch_seconds). */
+  timed: number;
+  seconds: number;
+}
+
+export async function batchTotals(adminPort: number): Promise<BatchTotals> {
+  const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+  const sum = (metric: string) => {
+    let total = 0;
+    for (const m of text.matchAll(new RegExp(`^${metric}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))) total += Number(m[1]);
+    return total;
+  };
+  return {
+    inserts: sum('tracehouse_exporter_batch_spans_count'),
+    spans: sum('tracehouse_exporter_batch_spans_sum'),
+    timed: sum('tracehouse_exporter_batch_seconds_count'),
+    seconds: sum('tracehouse_exporter_batch_seconds_sum'),
+  };
 }

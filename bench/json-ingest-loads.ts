@@ -1,7 +1,8 @@
 /**
  * Request bodies for the JSON ingest routes in `npm run bench`: an OpenAI Agents SDK export of 100
  * spans (one trace: an agent run with generations and tool calls, as the SDK batches them) and an
- * AITracer-style single LLM call on /api/traces. Ids carry the request number, so every span is new.
+ * AITracer-style single LLM call on /api/traces. Ids, prompts and completions carry the request
+ * number, so every span and every text is new.
  */
 export const AGENTS_SPANS_PER_REQUEST = 100;
 
@@ -20,8 +21,8 @@ export function agentsExportBody(n: number): Buffer {
         ? {
             type: 'generation',
             model: 'gpt-4o-mini',
-            input: [{ role: 'user', content: `${prompt} (turn ${i})` }],
-            output: [{ role: 'assistant', content: 'Customer asks for a refund; action: issue refund.' }],
+            input: [{ role: 'user', content: `${prompt} (ticket ${n}, turn ${i})` }],
+            output: [{ role: 'assistant', content: `Ticket ${n}: customer asks for a refund; action: issue refund.` }],
             usage: { input_tokens: 412, output_tokens: 96 },
           }
         : { type: 'function', name: 'lookup_order', input: `{"order_id":"A-${1000 + i}"}`, output: '{"status":"shipped"}' };
@@ -38,8 +39,8 @@ export function nativeTraceBody(n: number): Buffer {
       status: 'completed',
       requestId: `req_bench_${n}`,
       model: 'gpt-4o-mini',
-      prompt,
-      response: 'Customer asks for a refund; action: issue refund.',
+      prompt: `${prompt} (ticket ${n})`,
+      response: `Ticket ${n}: customer asks for a refund; action: issue refund.`,
       metrics: { promptTokens: 412, completionTokens: 96, totalTokens: 508, latencyMs: 850, estimatedCostUsd: 0.00012, finishReason: 'stop' },
     }),
   );

@@ -1,24 +1,29 @@
 /**
  * `npm run bench`: starts the daemon on the default embedded config in its own process, drives it
- * with concurrent requests over OTLP/HTTP and OTLP/gRPC (100 gen_ai spans each), the OpenAI Agents
- * export route (100 spans each) and the AITracer /api/traces route (one LLM call each)
- * (`BENCH_TRANSPORT=http,grpc,agents,traces` to choose), and prints per transport spans stored per
- * second (rows counted in ClickHouse after the phase / elapsed), p50/p99 request latency, daemon
- * CPU per span and peak RSS, then all side by side. BENCH_FSYNC=1 runs the exporter with
- * fsync_after_insert (every acknowledged insert on disk).
+ * with concurrent requests over OTLP/HTTP and OTLP/gRPC (100 gen_ai spans each), OTLP/HTTP in the
+ * older OpenLLMetry style (100 spans of traces of 90), the OpenAI Agents export route (100 spans
+ * each) and the AITracer /api/traces route (one LLM call each)
+ * (`BENCH_TRANSPORT=http,grpc,openllmetry,agents,traces` to choose). Every request carries new
+ * ids and new prompts (and completions, where the shape has them). Per transport it prints spans stored per second (rows
+ * counted in ClickHouse after the phase / elapsed), daemon CPU per stored span split by thread
+ * group (daemon-threads.ts), cores busy, p50/p99 request latency, peak RSS and the exporter's
+ * batches (spans and milliseconds per insert, from /metrics), then one table row per run.
+ * BENCH_FSYNC=1 runs the exporter with fsync_after_insert (every acknowledged insert on disk).
  */
 import { parse, stringify } from 'yaml';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { describeByName, sampleThreads, threadSplit } from './daemon-threads';
+import type { ThreadGroup, ThreadSplit } from './daemon-threads';
 import { SPANS_PER_REQUEST } from './gen-ai-spans';
 import {
+  batchTotals,
   BENCH_API_KEY,
   buildTemplate,
   CONCURRENCY,
   countStored,
-  cpuSeconds,
   DURATION_MS,
   grpcSender,
   jsonSender,
@@ -28,7 +33,9 @@ import {
   rssKb,
   waitForHealth,
 } from './harness';
+import type { BatchTotals, Sender } from './harness';
 import { AGENTS_SPANS_PER_REQUEST, agentsExportBody, nativeTraceBody } from './json-ingest-loads';
+import { OPENLLMETRY_SPANS_PER_REQUEST, openLlmetryRequests } from './openllmetry-spans';
 import { runSharedStateBench } from './shared-state';
 import { runTwoTierBench } from './two-tier';
 
@@ -40,15 +47,22 @@ const INGEST_PORT = Number(process.env.BENCH_INGEST_PORT ?? 18080);
 /** BENCH_FSYNC=1 turns the clickhouse exporter's fsync_after_insert on, to measure what it costs. */
 const FSYNC = process.env.BENCH_FSYNC === '1';
 
-type Transport = 'http' | 'grpc' | 'agents' | 'traces';
-const TRANSPORTS: readonly Transport[] = ['http', 'grpc', 'agents', 'traces'];
+type Transport = 'http' | 'grpc' | 'openllmetry' | 'agents' | 'traces';
+const TRANSPORTS: readonly Transport[] = ['http', 'grpc', 'openllmetry', 'agents', 'traces'];
 const LABELS: Record<Transport, string> = {
   http: 'OTLP/HTTP protobuf',
   grpc: 'OTLP/gRPC',
+  openllmetry: 'OTLP/HTTP OpenLLMetry style',
   agents: 'OpenAI Agents export (JSON)',
   traces: 'AITracer /api/traces (JSON)',
 };
-const SPANS_PER: Record<Transport, number> = { http: SPANS_PER_REQUEST, grpc: SPANS_PER_REQUEST, agents: AGENTS_SPANS_PER_REQUEST, traces: 1 };
+const SPANS_PER: Record<Transport, number> = {
+  http: SPANS_PER_REQUEST,
+  grpc: SPANS_PER_REQUEST,
+  openllmetry: OPENLLMETRY_SPANS_PER_REQUEST,
+  agents: AGENTS_SPANS_PER_REQUEST,
+  traces: 1,
+};
 
 /** All by default, in this order; BENCH_TRANSPORT (comma-separated) picks some. */
 function transportsToRun(): Transport[] {
@@ -57,6 +71,23 @@ function transportsToRun(): Transport[] {
   const picked = value.split(',').map((v) => v.trim());
   for (const v of picked) if (!TRANSPORTS.includes(v as Transport)) throw new Error(`BENCH_TRANSPORT takes ${TRANSPORTS.join(', ')}, not "${v}"`);
   return picked as Transport[];
+}
+
+/** The sender and the body of request n for a transport. */
+function load(transport: Transport): { sender: Sender; bodyFor: (n: number) => Buffer } {
+  switch (transport) {
+    case 'http':
+    case 'grpc': {
+      const template = buildTemplate();
+      return { sender: transport === 'http' ? otlpHttpSender(OTLP_PORT) : grpcSender(GRPC_PORT), bodyFor: (n) => template.render(n) };
+    }
+    case 'openllmetry':
+      return { sender: otlpHttpSender(OTLP_PORT), bodyFor: openLlmetryRequests() };
+    case 'agents':
+      return { sender: jsonSender(INGEST_PORT, '/v1/traces/ingest'), bodyFor: agentsExportBody };
+    case 'traces':
+      return { sender: jsonSender(INGEST_PORT, '/api/traces'), bodyFor: nativeTraceBody };
+  }
 }
 
 interface PhaseResult {
@@ -69,27 +100,16 @@ interface PhaseResult {
   stored: number;
   p50: number;
   p99: number;
-  daemonCpuS: number;
+  /** Daemon CPU by thread group, whole process in totalS. */
+  cpu: ThreadSplit;
   clientCpuS: number;
   peakRssMb: number;
+  /** The exporters' writes during the phase. */
+  batches: BatchTotals;
 }
 
-async function runPhase(transport: Transport, scenario: string, daemonPid: number | undefined, nextRequestNo: () => number): Promise<PhaseResult> {
-  const { body: template, idOffsets } = buildTemplate();
-  const sender =
-    transport === 'http'
-      ? otlpHttpSender(OTLP_PORT)
-      : transport === 'grpc'
-        ? grpcSender(GRPC_PORT)
-        : jsonSender(INGEST_PORT, transport === 'agents' ? '/v1/traces/ingest' : '/api/traces');
-  const bodyFor = (n: number): Buffer => {
-    if (transport === 'agents') return agentsExportBody(n);
-    if (transport === 'traces') return nativeTraceBody(n);
-    const body = Buffer.from(template);
-    // Stamp the request number into every id so that no two requests share a span.
-    for (const offset of idOffsets) body.writeUInt32BE(n, offset);
-    return body;
-  };
+async function runPhase(transport: Transport, scenario: string, daemonPid: number, nextRequestNo: () => number): Promise<PhaseResult> {
+  const { sender, bodyFor } = load(transport);
   let peakRssKb = 0;
   const sampler = setInterval(() => {
     try {
@@ -100,9 +120,10 @@ async function runPhase(transport: Transport, scenario: string, daemonPid: numbe
   }, 200);
   try {
     const storedBefore = await countStored(ADMIN_PORT);
+    const batchesBefore = await batchTotals(ADMIN_PORT);
     const latencies: number[] = [];
     let failures = 0;
-    const cpuAtStart = cpuSeconds(daemonPid);
+    const threadsAtStart = sampleThreads(daemonPid);
     const clientCpuAtStart = process.cpuUsage();
     const started = performance.now();
     const worker = async () => {
@@ -116,8 +137,9 @@ async function runPhase(transport: Transport, scenario: string, daemonPid: numbe
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     const elapsedS = (performance.now() - started) / 1000;
-    const daemonCpuS = cpuSeconds(daemonPid) - cpuAtStart;
+    const cpu = threadSplit(daemonPid, threadsAtStart, sampleThreads(daemonPid));
     const clientCpu = process.cpuUsage(clientCpuAtStart);
+    const batchesAfter = await batchTotals(ADMIN_PORT);
     latencies.sort((a, b) => a - b);
     return {
       transport,
@@ -129,9 +151,15 @@ async function runPhase(transport: Transport, scenario: string, daemonPid: numbe
       stored: (await countStored(ADMIN_PORT)) - storedBefore,
       p50: percentile(latencies, 50),
       p99: percentile(latencies, 99),
-      daemonCpuS,
+      cpu,
       clientCpuS: (clientCpu.user + clientCpu.system) / 1e6,
       peakRssMb: Math.round(peakRssKb / 1024),
+      batches: {
+        inserts: batchesAfter.inserts - batchesBefore.inserts,
+        spans: batchesAfter.spans - batchesBefore.spans,
+        timed: batchesAfter.timed - batchesBefore.timed,
+        seconds: batchesAfter.seconds - batchesBefore.seconds,
+      },
     };
   } finally {
     clearInterval(sampler);
@@ -139,31 +167,59 @@ async function runPhase(transport: Transport, scenario: string, daemonPid: numbe
   }
 }
 
+/** Microseconds of daemon CPU per stored span, of one thread group or of the whole process. */
+function usPerSpan(r: PhaseResult, group?: ThreadGroup): number {
+  return ((group ? r.cpu.groups[group] : r.cpu.totalS) / Math.max(r.stored, 1)) * 1e6;
+}
+
+function batchFigures(r: PhaseResult): { spans: string; ms: string } {
+  const { inserts, spans, timed, seconds } = r.batches;
+  return { spans: inserts ? (spans / inserts).toFixed(0) : '-', ms: timed ? ((seconds / timed) * 1000).toFixed(1) : '-' };
+}
+
 function report(r: PhaseResult): string {
+  const us = (group?: ThreadGroup) => usPerSpan(r, group).toFixed(1);
+  const batch = batchFigures(r);
   return [
     `${LABELS[r.transport]} (${r.scenario}), ${SPANS_PER[r.transport]} spans/request, concurrency ${CONCURRENCY}, ${r.elapsedS.toFixed(1)} s`,
     `requests: ${r.requests} (${r.failures} not acknowledged)`,
     `spans stored: ${r.stored} -> ${Math.round(r.stored / r.elapsedS)} spans/s (acknowledged after the ClickHouse insert)`,
     `request latency: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms`,
-    `daemon CPU: ${((r.daemonCpuS / Math.max(r.stored, 1)) * 1e6).toFixed(1)} µs per stored span (${(r.daemonCpuS / r.elapsedS).toFixed(2)} cores busy of ${os.cpus().length})`,
+    `daemon CPU: ${us()} µs per stored span (${(r.cpu.totalS / r.elapsedS).toFixed(2)} cores busy of ${os.cpus().length})`,
+    `  by threads, µs/span: JS main ${us('js')}, node workers ${us('node')}, engine insert ${us('insert')}, merges ${us('merges')}, other ${us('other')}`,
+    `  by thread name: ${describeByName(r.cpu)}${r.cpu.exited ? ` (${r.cpu.exited} threads exited during the phase)` : ''}`,
+    `inserts: ${r.batches.inserts}, ${batch.spans} spans and ${batch.ms} ms per insert on average`,
     `load generator CPU (same machine): ${(r.clientCpuS / r.elapsedS).toFixed(2)} cores`,
     `daemon peak RSS during the run: ${r.peakRssMb} MiB`,
+    '',
     '',
   ].join('\n');
 }
 
-function sideBySide(results: PhaseResult[]): string {
-  const rows = [
-    ['', ...results.map((r) => LABELS[r.transport])],
-    ['', ...results.map((r) => r.scenario)],
-    ['spans stored/s', ...results.map((r) => String(Math.round(r.stored / r.elapsedS)))],
-    ['p50 / p99 ms', ...results.map((r) => `${r.p50.toFixed(1)} / ${r.p99.toFixed(1)}`)],
-    ['daemon µs/span', ...results.map((r) => ((r.daemonCpuS / Math.max(r.stored, 1)) * 1e6).toFixed(1))],
-    ['peak RSS MiB', ...results.map((r) => String(r.peakRssMb))],
-    ['not acknowledged', ...results.map((r) => String(r.failures))],
-  ];
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
-  return rows.map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('   ')).join('\n') + '\n';
+/** One row per run. */
+function table(results: PhaseResult[]): string {
+  const head = ['transport', 'config', 'spans/s', 'µs/span', 'JS', 'workers', 'insert', 'merges', 'cores', 'p50 ms', 'p99 ms', 'RSS MiB', 'spans/ins', 'ms/ins', 'nack'];
+  const rows = results.map((r) => {
+    const batch = batchFigures(r);
+    return [
+      LABELS[r.transport],
+      r.scenario,
+      String(Math.round(r.stored / r.elapsedS)),
+      ...([undefined, 'js', 'node', 'insert', 'merges'] as const).map((g) => usPerSpan(r, g).toFixed(1)),
+      (r.cpu.totalS / r.elapsedS).toFixed(2),
+      r.p50.toFixed(0),
+      r.p99.toFixed(0),
+      String(r.peakRssMb),
+      batch.spans,
+      batch.ms,
+      String(r.failures),
+    ];
+  });
+  const all = [head, ...rows];
+  const widths = head.map((_, i) => Math.max(...all.map((row) => row[i].length)));
+  const line = (row: string[]) => row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
+  const note = 'µs/span: daemon CPU per stored span, whole process, then by thread group (JS main thread, node workers, engine insert, merges; see bench/daemon-threads.ts)';
+  return [line(head), ...rows.map(line), note].join('\n') + '\n';
 }
 
 interface Scenario {
@@ -229,6 +285,7 @@ async function runScenario(scenario: Scenario, workDir: string): Promise<PhaseRe
   });
   try {
     await waitForHealth(ADMIN_PORT);
+    if (daemon.pid === undefined) throw new Error('daemon did not start');
     let requestNo = 0;
     const results: PhaseResult[] = [];
     for (const transport of scenario.transports) {
@@ -247,9 +304,14 @@ async function runScenario(scenario: Scenario, workDir: string): Promise<PhaseRe
 async function main(): Promise<void> {
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'tracehouse-bench-'));
   try {
+    const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const cpus = os.cpus();
+    process.stdout.write(
+      `npm run bench, ${date}: concurrency ${CONCURRENCY}, ${DURATION_MS / 1000} s per transport, ${cpus.length} × ${cpus[0]?.model ?? 'CPU'}, Node ${process.version}\n\n`,
+    );
     const results: PhaseResult[] = [];
     for (const scenario of scenarios(workDir)) results.push(...(await runScenario(scenario, workDir)));
-    if (results.length > 1) process.stdout.write(`\n${sideBySide(results)}`);
+    process.stdout.write(`\n${table(results)}`);
     const withRedact = results.find((r) => r.transport === 'http' && r.scenario.startsWith('default'));
     const without = results.find((r) => r.scenario.includes('without redact'));
     if (withRedact && without) {
