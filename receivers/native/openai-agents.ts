@@ -124,12 +124,11 @@ function rootSpanOf(request: IngestRequest, item: TraceItem, extents: ReadonlyMa
 function spanOf(workspace: string, item: SpanItem): Span {
   const traceId = traceIdFor(workspace, item.trace_id);
   const mapped = mapSpanData(item.span_data);
-  const attributes: Attributes = {
-    ...mapped.attributes,
-    'openai.agents.trace_id': item.trace_id,
-    'openai.agents.span_id': item.id,
-    'openai.agents.span_data.type': item.span_data.type,
-  };
+  // The mapping's attributes are a fresh object of this span alone: extended in place, not copied.
+  const attributes = mapped.attributes;
+  attributes['openai.agents.trace_id'] = item.trace_id;
+  attributes['openai.agents.span_id'] = item.id;
+  attributes['openai.agents.span_data.type'] = item.span_data.type;
   if (item.parent_id) attributes['openai.agents.parent_id'] = item.parent_id;
   if (item.error?.data !== undefined) flattenJson(attributes, 'openai.agents.error.data', item.error.data);
   // Validated as ISO timestamps above, so both parse; a span still open when exported ends at its start.

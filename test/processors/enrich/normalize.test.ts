@@ -358,3 +358,12 @@ test('the README documents every mapping row of every convention table', () => {
     }
   }
 });
+
+// The attribute draft writes into its one copy in place, so a table reading a key it wrote itself
+// would see its own write; none does (processors/enrich/attribute-draft.ts relies on it).
+test('no convention table reads a key that it writes', () => {
+  for (const table of CONVENTIONS) {
+    const written = new Set([...table.mappings.map((m) => m.to), 'gen_ai.operation.name', 'gen_ai.input.messages', 'gen_ai.output.messages']);
+    expect([table.name, table.mappings.flatMap((m) => m.from).filter((key) => written.has(key))]).toEqual([table.name, []]);
+  }
+});

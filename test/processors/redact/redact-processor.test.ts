@@ -267,6 +267,23 @@ describe('bookkeeping', () => {
     expect(out[0].attributes.list).toBe(batch[0].attributes.list);
   });
 
+  it('counts a redaction found only in the resource on a copy of the span attributes, never on the input', async () => {
+    const input = span({ attributes: { m: 'nothing here' }, resource: resource({ 'host.ip': '10.1.2.3' }) });
+    const [out] = await createRedact().run([input]);
+    expect(out.attributes).toEqual({ m: 'nothing here', 'tracehouse.redactions': { ipv4: 1n } });
+    expect(input.attributes).toEqual({ m: 'nothing here' });
+  });
+
+  it('keeps a client attribute named "__proto__" as an attribute when a sibling is redacted', async () => {
+    const attributes: Attributes = {};
+    Object.defineProperty(attributes, '__proto__', { value: 'client value', enumerable: true, writable: true, configurable: true });
+    attributes.m = 'jane@x.io';
+    const [out] = await createRedact().run([span({ attributes })]);
+    expect(Object.getPrototypeOf(out.attributes)).toBe(Object.prototype);
+    expect(Object.keys(out.attributes)).toEqual(['__proto__', 'm', 'tracehouse.redactions']);
+    expect(Object.getOwnPropertyDescriptor(out.attributes, '__proto__')?.value).toBe('client value');
+  });
+
   it('passes a batch with nothing to redact on as it is (the benchmark payload)', async () => {
     const batch = buildGenAiSpans();
     expect(await createRedact().run(batch)).toBe(batch);
