@@ -185,9 +185,12 @@ const COLUMNS: ReadonlyArray<readonly [name: string, type: string, write: Column
 /** The column list of the INSERT that reads these blocks, so columns are matched by name. */
 export const NATIVE_INSERT_COLUMNS = `(${COLUMNS.map(([name]) => '`' + name + '`').join(', ')})`;
 
+/** Bytes per span of the last block, so the next one is sized right the first time (no regrowing copies). */
+let bytesPerSpan = 1024;
+
 /** One Native block holding every span, in order. */
 export function encodeNativeBlock(spans: readonly Span[]): Buffer {
-  const w = new NativeWriter(spans.length * 1024);
+  const w = new NativeWriter(Math.ceil(spans.length * bytesPerSpan * 1.25));
   w.varUInt(COLUMNS.length);
   w.varUInt(spans.length);
   for (const [name, type, write] of COLUMNS) {
@@ -195,5 +198,7 @@ export function encodeNativeBlock(spans: readonly Span[]): Buffer {
     w.string(type);
     write(w, spans);
   }
-  return w.bytes();
+  const block = w.bytes();
+  if (spans.length > 0) bytesPerSpan = Math.max(256, Math.min(1 << 20, block.length / spans.length));
+  return block;
 }
