@@ -64,9 +64,10 @@ async function exportPlan(request: IngestRequest, times: RecordTimes): Promise<I
   const { data } = parseBody(exportSchema, request.body);
   const spans: Span[] = [];
   const extents = new Map<string, { start: bigint; end: bigint }>();
+  const ids = spanIds(request.workspace);
   for (const item of data) {
     if (item.object !== 'trace.span') continue;
-    const span = spanOf(request.workspace, item);
+    const span = spanOf(request.workspace, item, ids);
     spans.push(span);
     const extent = extents.get(span.traceId);
     if (!extent) extents.set(span.traceId, { start: span.startTimeUnixNano, end: span.endTimeUnixNano });
@@ -121,7 +122,23 @@ function rootSpanOf(request: IngestRequest, item: TraceItem, extents: ReadonlyMa
   });
 }
 
-function spanOf(workspace: string, item: SpanItem): Span {
+type SpanIds = (traceId: string, id: string) => string;
+
+/** spanIdFor within one export: a parent's id is derived once, not once per child. */
+function spanIds(workspace: string): SpanIds {
+  const known = new Map<string, string>();
+  return (traceId, id) => {
+    const key = `${traceId}\u0000${id}`;
+    let spanId = known.get(key);
+    if (spanId === undefined) {
+      spanId = spanIdFor(workspace, traceId, id);
+      known.set(key, spanId);
+    }
+    return spanId;
+  };
+}
+
+function spanOf(workspace: string, item: SpanItem, ids: SpanIds): Span {
   const traceId = traceIdFor(workspace, item.trace_id);
   const mapped = mapSpanData(item.span_data);
   // The mapping's attributes are a fresh object of this span alone: extended in place, not copied.
@@ -136,8 +153,8 @@ function spanOf(workspace: string, item: SpanItem): Span {
   const end = item.ended_at ? (isoToNanos(item.ended_at) ?? start) : start;
   return makeSpan({
     traceId,
-    spanId: spanIdFor(workspace, traceId, item.id),
-    parentSpanId: item.parent_id ? spanIdFor(workspace, traceId, item.parent_id) : rootSpanIdFor(workspace, traceId),
+    spanId: ids(traceId, item.id),
+    parentSpanId: item.parent_id ? ids(traceId, item.parent_id) : rootSpanIdFor(workspace, traceId),
     name: mapped.name,
     kind: mapped.kind,
     startTimeUnixNano: start,
