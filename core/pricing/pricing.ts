@@ -168,37 +168,55 @@ function compileOverride(o: PriceOverride): CompiledOverride {
 
 const NO_MATCH = null;
 const MAX_MODEL_NAME = 256;
+/** Resolutions a PriceBook keeps, all models and scopes together. */
+export const PRICE_CACHE_SIZE = 1000;
 
 /**
  * Resolves a model to a price: the most specific override in scope ((workspace, project) >
- * workspace > everywhere, first listed within a level), else the catalog. Lookups are cached in a
- * bounded map because the same few models recur on every span.
+ * workspace > everywhere, first listed within a level), else the catalog. The same few models
+ * recur on every span, so resolutions are cached: by model, then by provider (and by workspace and
+ * project only when some override is limited to one, the only case where they change the answer),
+ * so that a hit costs two map lookups and no key string. The cache holds at most `cacheSize`
+ * resolutions and starts over when full: clients choose model names, and endless new ones must
+ * cost a resolution each, never memory.
  */
 export class PriceBook {
   private readonly overrides: CompiledOverride[];
-  private readonly cache = new Map<string, PriceMatch | typeof NO_MATCH>();
+  private readonly scoped: boolean;
+  private readonly cache = new Map<string, Map<string, PriceMatch | typeof NO_MATCH>>();
+  private cached = 0;
 
   constructor(
     private readonly entries: readonly CatalogEntry[],
     overrides: readonly PriceOverride[],
-    private readonly cacheSize = 10_000,
+    private readonly cacheSize = PRICE_CACHE_SIZE,
   ) {
     // Stable sort keeps the listed order within a level.
     this.overrides = overrides.map(compileOverride).sort((a, b) => b.level - a.level);
+    this.scoped = this.overrides.some((o) => o.level > 1);
+  }
+
+  /** Resolutions currently cached (at most the cache size). */
+  get cachedResolutions(): number {
+    return this.cached;
   }
 
   lookup(model: string, scope: PriceScope = {}): PriceMatch | undefined {
     // No model name is this long; a client sending one must not fill the cache with it.
     if (model.length > MAX_MODEL_NAME) return undefined;
-    const key = `${scope.workspace ?? ''}\u0000${scope.project ?? ''}\u0000${scope.provider ?? ''}\u0000${model}`;
-    const cached = this.cache.get(key);
+    const key = this.scoped ? `${scope.provider ?? ''}\u0000${scope.workspace ?? ''}\u0000${scope.project ?? ''}` : (scope.provider ?? '');
+    let byScope = this.cache.get(model);
+    const cached = byScope?.get(key);
     if (cached !== undefined) return cached ?? undefined;
     const found = this.resolve(model, scope);
-    if (this.cache.size >= this.cacheSize) {
-      // Evict the oldest entry: model names are few, so this only trims pathological variety.
-      this.cache.delete(this.cache.keys().next().value as string);
+    if (this.cached >= this.cacheSize) {
+      this.cache.clear();
+      this.cached = 0;
+      byScope = undefined;
     }
-    this.cache.set(key, found ?? NO_MATCH);
+    if (byScope === undefined) this.cache.set(model, (byScope = new Map()));
+    byScope.set(key, found ?? NO_MATCH);
+    this.cached++;
     return found;
   }
 

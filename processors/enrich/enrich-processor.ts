@@ -1,6 +1,7 @@
 import type { ComponentSettings, Processor, SpanConsumer } from '../../core/component';
 import type { ConsumeResult } from '../../core/evaluation';
 import { builtInCatalog, costUsd, PriceBook } from '../../core/pricing/pricing';
+import type { PriceScope } from '../../core/pricing/pricing';
 import { attributeAsNumber, type AttributeValue, type Attributes, type Span, type SpanBatch } from '../../core/span';
 import type { ProcessorTelemetry } from '../../core/telemetry';
 import { AttributeDraft } from './attribute-draft';
@@ -21,14 +22,10 @@ function present(value: AttributeValue | undefined): value is AttributeValue {
   return value !== undefined && value !== null && value !== '';
 }
 
-function firstText(sources: readonly Attributes[], keys: readonly string[]): string | undefined {
-  for (const attrs of sources) {
-    for (const key of keys) {
-      const value = attrs[key];
-      if (typeof value === 'string' && value !== '') return value;
-    }
-  }
-  return undefined;
+/** The attribute when it is a non-empty string. */
+function text(attrs: Attributes, key: string): string | undefined {
+  const value = attrs[key];
+  return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
 function clientCost(attrs: Attributes): number | undefined {
@@ -41,17 +38,17 @@ function clientCost(attrs: Attributes): number | undefined {
   return undefined;
 }
 
-/** Per-batch tallies, flushed to telemetry once per batch rather than once per span. */
+/** Per-batch tallies by event and kind, flushed to telemetry once per batch rather than once per span. */
 class Tally {
-  private readonly counts = new Map<string, number>();
+  private readonly counts = new Map<string, Map<string, number>>();
   add(event: string, kind = ''): void {
-    const key = `${event}\u0000${kind}`;
-    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+    let kinds = this.counts.get(event);
+    if (kinds === undefined) this.counts.set(event, (kinds = new Map()));
+    kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
   }
   flush(telemetry: ProcessorTelemetry): void {
-    for (const [key, count] of this.counts) {
-      const [event, kind] = key.split('\u0000');
-      telemetry.event(event, count, kind);
+    for (const [event, kinds] of this.counts) {
+      for (const [kind, count] of kinds) telemetry.event(event, count, kind);
     }
   }
 }
@@ -112,12 +109,14 @@ export class EnrichProcessor implements Processor {
     const service = resource['service.name'];
     // SDKs fill "unknown_service[:process]" when the application named nothing: not a project.
     const serviceName = typeof service === 'string' && !service.startsWith('unknown_service') ? service : undefined;
-    const sources = [draft.current, resource];
-    const workspace = firstText(sources, ['tracehouse.workspace']) ?? this.config.workspace;
-    const project = firstText(sources, ['tracehouse.project']) ?? serviceName ?? this.config.project;
+    const attrs = draft.current;
+    const workspace = text(attrs, 'tracehouse.workspace') ?? text(resource, 'tracehouse.workspace') ?? this.config.workspace;
+    const project = text(attrs, 'tracehouse.project') ?? text(resource, 'tracehouse.project') ?? serviceName ?? this.config.project;
     const environment =
-      firstText(sources, ['tracehouse.environment']) ??
-      firstText([resource], ['deployment.environment.name', 'deployment.environment']) ??
+      text(attrs, 'tracehouse.environment') ??
+      text(resource, 'tracehouse.environment') ??
+      text(resource, 'deployment.environment.name') ??
+      text(resource, 'deployment.environment') ??
       this.config.environment;
     draft.fill('tracehouse.workspace', workspace);
     draft.fill('tracehouse.project', project);
@@ -142,13 +141,13 @@ export class EnrichProcessor implements Processor {
       return;
     }
     if (usage.input === undefined && usage.output === undefined) return;
-    const model = firstText([attrs], ['gen_ai.response.model', 'gen_ai.request.model']);
+    const model = text(attrs, 'gen_ai.response.model') ?? text(attrs, 'gen_ai.request.model');
     if (model === undefined) return;
-    const provider = firstText([attrs], ['gen_ai.provider.name']);
+    const priceScope: PriceScope = { workspace: scope.workspace, project: scope.project, provider: text(attrs, 'gen_ai.provider.name') };
     const match =
-      this.prices.lookup(model, { ...scope, provider }) ??
+      this.prices.lookup(model, priceScope) ??
       // A dated response model may be unknown while the requested alias is priced.
-      this.lookupRequestModel(attrs, model, { ...scope, provider });
+      this.lookupRequestModel(attrs, model, priceScope);
     if (!match) {
       draft.set(COST_STATUS, 'unknown_model' satisfies CostStatus);
       tally.add('unknown_model');
@@ -159,8 +158,8 @@ export class EnrichProcessor implements Processor {
     tally.add('cost', match.source);
   }
 
-  private lookupRequestModel(attrs: Attributes, tried: string, scope: { workspace?: string; project?: string; provider?: string }) {
-    const requested = attrs['gen_ai.request.model'];
-    return typeof requested === 'string' && requested !== '' && requested !== tried ? this.prices.lookup(requested, scope) : undefined;
+  private lookupRequestModel(attrs: Attributes, tried: string, scope: PriceScope) {
+    const requested = text(attrs, 'gen_ai.request.model');
+    return requested !== undefined && requested !== tried ? this.prices.lookup(requested, scope) : undefined;
   }
 }

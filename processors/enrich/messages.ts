@@ -25,6 +25,7 @@ function groupByIndex(attrs: Attributes, prefix: string): Map<string, AttributeV
     if (!group) groups.set(index, (group = new Map()));
     group.set(key.slice(dot + 1), attrs[key]);
   }
+  if (groups.size === 0) return [];
   return [...groups.entries()].sort((a, b) => a[0] - b[0]).map(([, group]) => group);
 }
 
@@ -79,7 +80,10 @@ function flatMessage(group: Map<string, AttributeValue>, shape: FlatShape, defau
 }
 
 function flatMessages(attrs: Attributes, prefix: string, shape: FlatShape, defaultRole: string): string | undefined {
-  const messages = groupByIndex(attrs, prefix)
+  const groups = groupByIndex(attrs, prefix);
+  // Most spans carry none: nothing more to build for them.
+  if (groups.length === 0) return undefined;
+  const messages = groups
     .map((group) => flatMessage(group, shape, defaultRole))
     .filter((m): m is GenAiMessage => m !== undefined);
   return messages.length > 0 ? JSON.stringify(messages) : undefined;

@@ -96,6 +96,7 @@ const str = (attrs: Attributes, key: string): string | undefined => {
 // --- OpenAI Agents SDK -------------------------------------------------------------------------
 
 const AGENTS_PREFIXES = ['openai.agents.span_data', 'span_data'];
+const AGENTS_TYPE_KEYS = AGENTS_PREFIXES.map((p) => `${p}.type`);
 
 /** Flattens `openai.agents.span_data.*` / `span_data.*` (flat keys or a nested kvlist) to `span_data.*`. */
 function agentsView(attrs: Attributes): Attributes {
@@ -125,8 +126,7 @@ const AGENTS_OPERATIONS: Record<string, string> = {
 const openaiAgents: ConventionTable = {
   name: 'openai_agents',
   title: 'OpenAI Agents SDK',
-  detect: (a) =>
-    AGENTS_PREFIXES.some((p) => a[`${p}.type`] !== undefined || (typeof a[p] === 'object' && a[p] !== null)),
+  detect: (a) => AGENTS_TYPE_KEYS.some((k) => a[k] !== undefined) || AGENTS_PREFIXES.some((p) => typeof a[p] === 'object' && a[p] !== null),
   view: agentsView,
   mappings: [
     row(['span_data.model', 'span_data.response.model'], 'gen_ai.request.model', 'text'),
@@ -305,12 +305,14 @@ const OPERATIONS_IN_SPAN_NAMES = new Set([
   'create_agent',
 ]);
 
+// A span merely named "chat …" by an application is no GenAI call without one of these.
+const GENAI_CALL_KEYS = ['gen_ai.request.model', 'gen_ai.provider.name', 'gen_ai.tool.name', 'gen_ai.agent.name'];
+
 function operationFromSpanName(name: string, attrs: Attributes): string | undefined {
-  const first = name.split(' ', 1)[0];
+  const space = name.indexOf(' ');
+  const first = space < 0 ? name : name.slice(0, space);
   if (!OPERATIONS_IN_SPAN_NAMES.has(first)) return undefined;
-  // A span merely named "chat …" by an application is no GenAI call without GenAI attributes.
-  const genAi = ['gen_ai.request.model', 'gen_ai.provider.name', 'gen_ai.tool.name', 'gen_ai.agent.name'];
-  return genAi.some((key) => attrs[key] !== undefined) ? first : undefined;
+  return GENAI_CALL_KEYS.some((key) => attrs[key] !== undefined) ? first : undefined;
 }
 
 /**
@@ -345,6 +347,6 @@ export function normalizeAttributes(draft: AttributeDraft, spanName: string): Co
     }
     if (wrote) applied.push(table.name);
   }
-  draft.fill('gen_ai.operation.name', operationFromSpanName(spanName, draft.current));
+  if (!draft.has('gen_ai.operation.name')) draft.fill('gen_ai.operation.name', operationFromSpanName(spanName, draft.current));
   return applied;
 }

@@ -1,5 +1,5 @@
-import { builtInCatalog, modelNameCandidates, PriceBook } from '../../../core/pricing/pricing';
-import type { CatalogEntry } from '../../../core/pricing/pricing';
+import { builtInCatalog, modelNameCandidates, PRICE_CACHE_SIZE, PriceBook } from '../../../core/pricing/pricing';
+import type { CatalogEntry, PriceOverride, PriceScope } from '../../../core/pricing/pricing';
 import { harness, llmSpan, resource } from './support';
 
 const usage = (model: string, input: bigint, output: bigint, extra: Record<string, bigint | string> = {}) =>
@@ -77,6 +77,62 @@ describe('catalog prices', () => {
       expect(book.lookup('no-such-model')).toBeUndefined();
     }
     expect(book.lookup(`gpt-4o${'x'.repeat(300)}`)).toBeUndefined();
+  });
+});
+
+describe('the lookup cache', () => {
+  const scopedOverrides: PriceOverride[] = [
+    { model: 'gpt-4o', input_per_mtok: 1, output_per_mtok: 1 },
+    { model: 'gpt-4o', workspace: 'acme', input_per_mtok: 2, output_per_mtok: 2 },
+    { model: 'gpt-4o', workspace: 'acme', project: 'search', input_per_mtok: 3, output_per_mtok: 3 },
+  ];
+
+  /** Each model of prices.json as clients spell it, under no provider, its own and another one. */
+  function lookups(): [string, PriceScope][] {
+    const out: [string, PriceScope][] = [];
+    for (const m of builtInCatalog().catalog.models) {
+      for (const name of [m.id, `${m.provider}/${m.id}`, `${m.id}-2025-01-31`, m.id.toUpperCase(), `${m.id}-unknown-variant`]) {
+        for (const scope of [{}, { provider: m.provider }, { provider: 'some-other-host' }, { workspace: 'acme', project: 'search', provider: m.provider }]) {
+          out.push([name, scope]);
+        }
+      }
+    }
+    return out;
+  }
+
+  it.each([
+    ['the catalog alone', [] as PriceOverride[]],
+    ['scoped overrides', scopedOverrides],
+  ])('answers every model of prices.json as an uncached lookup does, with %s', (_label, overrides) => {
+    const { entries } = builtInCatalog();
+    const cached = new PriceBook(entries, overrides);
+    const all = lookups();
+    expect(all.length).toBeGreaterThan(1000);
+    // Twice through: the second pass is answered from the cache (refilled after it started over).
+    for (let pass = 0; pass < 2; pass++) {
+      for (const [model, scope] of all) {
+        expect([model, scope, cached.lookup(model, scope)]).toEqual([model, scope, new PriceBook(entries, overrides, 0).lookup(model, scope)]);
+      }
+    }
+  });
+
+  it('keeps answers apart per workspace and project when an override is scoped', () => {
+    const book = new PriceBook(builtInCatalog().entries, scopedOverrides);
+    for (let round = 0; round < 2; round++) {
+      expect(book.lookup('gpt-4o', { workspace: 'acme', project: 'search' })?.price.input).toBe(3);
+      expect(book.lookup('gpt-4o', { workspace: 'acme', project: 'chat' })?.price.input).toBe(2);
+      expect(book.lookup('gpt-4o', { workspace: 'other' })?.price.input).toBe(1);
+    }
+  });
+
+  it('stays bounded however many model names clients send', () => {
+    const book = new PriceBook(builtInCatalog().entries, []);
+    for (let i = 0; i < 5 * PRICE_CACHE_SIZE; i++) {
+      book.lookup(`client-model-${i}`, { provider: `host-${i % 7}` });
+      expect(book.cachedResolutions).toBeLessThanOrEqual(PRICE_CACHE_SIZE);
+    }
+    expect(book.cachedResolutions).toBeGreaterThan(0);
+    expect(book.lookup('gpt-4o')?.id).toBe('gpt-4o');
   });
 });
 
