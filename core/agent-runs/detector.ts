@@ -19,8 +19,8 @@ import { builtInContextWindows } from './context-windows';
 import type { ContextWindows } from './context-windows';
 import { detected, findingRecord } from './findings';
 import type { Detected } from './findings';
-import { spanSignal, workspaceOf } from './signals';
-import type { ModelCallSignal, SpanSignal, ToolCallSignal } from './signals';
+import { patternId, spanSignal, workspaceOf } from './signals';
+import type { ModelCallSignal, Pattern, SpanSignal, ToolCallSignal } from './signals';
 import { TraceState } from './trace-state';
 
 export { AGENT_DETECTIONS, agentRunsConfigSchema } from './config';
@@ -131,7 +131,7 @@ export class AgentRunDetector {
   /** Findings that depend on the trace's other spans: loops and the failure rate. */
   private acrossTrace(span: Span, signal: SpanSignal, touched: Map<string, TraceState>): Detected[] {
     const { detections } = this.config;
-    const loops = detections.execution_loop.enabled && signal.patternKey !== undefined;
+    const loops = detections.execution_loop.enabled && signal.pattern !== undefined;
     const rate = signal.kind === 'tool' && detections.tool_failure_rate.enabled;
     if (!loops && !rate) return [];
     const state = this.stateOf(`${workspaceOf(span)}\u0000${span.traceId}`, touched);
@@ -155,16 +155,16 @@ export class AgentRunDetector {
   }
 
   private countPattern(state: TraceState, signal: SpanSignal): Detected | undefined {
-    const pattern = signal.patternKey as string;
-    const count = (state.patterns.get(pattern) ?? 0) + 1;
-    state.patterns.set(pattern, count);
+    const pattern = signal.pattern as Pattern;
+    const count = (state.patterns.get(pattern.key) ?? 0) + 1;
+    state.patterns.set(pattern.key, count);
     // Counts grow by one per new span, so this fires exactly once per pattern and trace.
     if (count !== this.config.loop_threshold) return undefined;
     const detail =
       signal.kind === 'tool'
         ? `tool ${JSON.stringify(signal.name)} called ${count} times with the same arguments`
         : `the same model input sent ${count} times`;
-    return detected(this.config, 'execution_loop', detail, pattern);
+    return detected(this.config, 'execution_loop', detail, patternId(pattern));
   }
 
   private countToolCall(state: TraceState, signal: ToolCallSignal): Detected | undefined {

@@ -6,23 +6,35 @@
 import { createHash } from 'node:crypto';
 import { attributeToJson, attributeToString } from '../span';
 import type { AttributeValue, Attributes, Span } from '../span';
+import { hash53 } from '../string-hash';
 
 export const FINDING_RECORD_TYPE = 'agent_finding';
 
 export type ToolFailure = 'error status' | 'error result';
 
+/**
+ * What makes two calls of a trace the same call. Counted by `key`, a cheap hash computed for every
+ * span; the stable id of a loop's record (patternId) is a SHA-256 of the same parts, computed only
+ * when a loop is found.
+ */
+export interface Pattern {
+  key: number;
+  /** For patternId: the span's own strings (and normalized arguments), not kept past the span. */
+  parts: readonly string[];
+}
+
 export interface ToolCallSignal {
   kind: 'tool';
   name: string;
-  /** Hash of the tool name and its normalized arguments. */
-  patternKey: string;
+  /** The tool name and its normalized arguments. */
+  pattern: Pattern;
   failure?: ToolFailure;
 }
 
 export interface ModelCallSignal {
   kind: 'model';
-  /** Hash of the model and its input; absent when the span carries no input. */
-  patternKey?: string;
+  /** The model and its input; absent when the span carries no input. */
+  pattern?: Pattern;
   truncated: boolean;
   inputTokens?: number;
   model?: string;
@@ -75,7 +87,7 @@ function toolSignal(span: Span): ToolCallSignal {
   const args = attrs['gen_ai.tool.call.arguments'];
   const failure: ToolFailure | undefined =
     span.status.code === 'error' ? 'error status' : isErrorResult(attrs['gen_ai.tool.call.result']) ? 'error result' : undefined;
-  return { kind: 'tool', name, patternKey: hashOf('tool', name, args === undefined ? '' : normalizedArguments(args)), ...(failure ? { failure } : {}) };
+  return { kind: 'tool', name, pattern: patternOf(['tool', name, args === undefined ? '' : normalizedArguments(args)]), ...(failure ? { failure } : {}) };
 }
 
 function modelSignal(attrs: Attributes): ModelCallSignal {
@@ -86,7 +98,7 @@ function modelSignal(attrs: Attributes): ModelCallSignal {
   if (input !== undefined) {
     // The messages are hashed as sent: receivers write the same JSON for the same conversation,
     // and re-serializing a long conversation per span would cost more than it could catch.
-    signal.patternKey = hashOf('model', model ?? '', attributeToString(input), instructions === undefined ? '' : attributeToString(instructions));
+    signal.pattern = patternOf(['model', model ?? '', attributeToString(input), instructions === undefined ? '' : attributeToString(instructions)]);
   }
   const tokens = count(firstPresent(attrs, INPUT_TOKEN_KEYS));
   if (tokens !== undefined) signal.inputTokens = tokens;
@@ -187,9 +199,20 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** A short collision-resistant key (96 bits) for a pattern: what the state keeps instead of text. */
-function hashOf(...parts: string[]): string {
+/**
+ * Patterns are counted per span, so their key is the cheap hash: it groups within one trace of one
+ * workspace, in memory only (a collision could only merge two of the sender's own calls).
+ */
+function patternOf(parts: readonly string[]): Pattern {
+  return { key: hash53(parts), parts };
+}
+
+/**
+ * The stable id of a pattern (96 bits of SHA-256, base64url): part of the id of the record a loop
+ * becomes, which is stored and must come out the same on a replay, before and after an upgrade.
+ */
+export function patternId(pattern: Pattern): string {
   const hash = createHash('sha256');
-  for (const part of parts) hash.update(part, 'utf8').update('\u0000');
+  for (const part of pattern.parts) hash.update(part, 'utf8').update('\u0000');
   return hash.digest('base64url').slice(0, 16);
 }

@@ -2,13 +2,13 @@ import type { Detected } from './findings';
 
 /**
  * What agent-run detection remembers of one trace: bounded counters and span ids, never spans or
- * payload text (patterns are hashes).
+ * payload text (patterns are 53-bit hashes, signals.ts).
  */
 export class TraceState {
   /** Spans already counted, so that a replayed span is not counted again. */
   readonly seen = new Set<string>();
   /** How often each tool call or model input pattern occurred. */
-  readonly patterns = new Map<string, number>();
+  readonly patterns = new Map<number, number>();
   toolCalls = 0;
   toolFailures = 0;
   rateFired = false;

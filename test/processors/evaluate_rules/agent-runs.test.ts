@@ -1,4 +1,5 @@
 /** Agent-run detection over realistic multi-span traces, batch by batch. */
+import { createHash } from 'node:crypto';
 import { spanKey as traceSpanKey } from '../../../core/evaluation';
 import type { Finding } from '../../../core/evaluation';
 import type { Span } from '../../../core/span';
@@ -185,6 +186,24 @@ describe('execution loops', () => {
 
     // A genuinely new call after the replays is the fourth, not a new pattern completion.
     expect(d.inspect([toolSpan(trace, 5, 'send_email', '{"to":"ops"}')]).findings.size).toBe(0);
+  });
+
+  test('a loop record keeps the id stored rows have: from SHA-256 of the pattern, whatever the in-memory key', () => {
+    const sha = (parts: string[]) => {
+      const hash = createHash('sha256');
+      for (const part of parts) hash.update(part, 'utf8').update('\u0000');
+      return hash;
+    };
+    const recordId = (trace: string, pattern: string[]) =>
+      sha(['span', 'acme', trace, `agent_finding\u0000agent.execution_loop\u0000${sha(pattern).digest('base64url').slice(0, 16)}`]).digest('hex').slice(0, 16);
+    const d = detector();
+    const tools = newTraceId();
+    const toolLoop = d.inspect([2, 3, 4].map((n) => toolSpan(tools, n, 'send_email', '{ "to": "ops" }')));
+    expect(toolLoop.records.map((r) => r.spanId)).toEqual([recordId(tools, ['tool', 'send_email', '{"to":"ops"}'])]);
+    const chats = newTraceId();
+    const chat = chatSpan(chats, 2);
+    const modelLoop = d.inspect([chat, chatSpan(chats, 3), chatSpan(chats, 4)]);
+    expect(modelLoop.records.map((r) => r.spanId)).toEqual([recordId(chats, ['model', 'gpt-4o', chat.attributes['gen_ai.input.messages'] as string, ''])]);
   });
 
   test('the same span twice in one batch counts once', () => {
