@@ -8,14 +8,24 @@ import type { Dropped } from './scanner';
  */
 const TOKEN = /"[^"\\]*(?:\\[\s\S][^"\\]*)*"|-?\d[\d.eE+\-]{12,}/g;
 
-/** True when `text` may be JSON worth parsing: an object or array, possibly after whitespace. */
+function isJsonSpace(c: number): boolean {
+  return c === 32 || c === 10 || c === 13 || c === 9;
+}
+
+/**
+ * True when `text` may be JSON worth parsing: an object or array, possibly within whitespace.
+ * Both ends are checked, so that text that merely starts with a bracket ("[INFO] …", "{name} is")
+ * is scanned as text at once instead of failing JSON.parse with an exception first.
+ */
 export function looksLikeJson(text: string): boolean {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 123 /* { */ || c === 91 /* [ */) return true;
-    if (c !== 32 && c !== 10 && c !== 13 && c !== 9) return false;
-  }
-  return false;
+  let start = 0;
+  while (start < text.length && isJsonSpace(text.charCodeAt(start))) start++;
+  let end = text.length - 1;
+  while (end > start && isJsonSpace(text.charCodeAt(end))) end--;
+  if (end <= start) return false;
+  const open = text.charCodeAt(start);
+  const close = text.charCodeAt(end);
+  return (open === 123 /* { */ && close === 125) /* } */ || (open === 91 /* [ */ && close === 93) /* ] */;
 }
 
 /**

@@ -26,14 +26,6 @@ interface RedactedResource {
 const hasOwn = Object.prototype.hasOwnProperty;
 
 /**
- * Span and event names repeat on every span ("chat gpt-4o", "execute_tool search"): the ones
- * found clean are remembered, so a name costs a set lookup instead of a scan. Bounded: cleared
- * when full, and long names are not kept.
- */
-const MAX_CLEAN_NAMES = 4096;
-const MAX_CLEAN_NAME_LENGTH = 256;
-
-/**
  * Walks spans copy-on-write: a span, event, link, resource, attribute map or array is copied only
  * when something inside it changed, so the input batch is never touched and untouched parts stay
  * shared with it.
@@ -41,7 +33,6 @@ const MAX_CLEAN_NAME_LENGTH = 256;
 export class SpanRedactor {
   private readonly spanTally: Tally;
   private readonly resourceTally: Tally;
-  private readonly cleanNames = new Set<string>();
   private blocked = 0;
 
   constructor(
@@ -80,8 +71,8 @@ export class SpanRedactor {
     // Receivers name spans after client fields (a log's task, a tool's name, an action name).
     const name = this.name(span.name, tally);
     let attributes = this.attributes(span.attributes, tally);
-    const events = copyOnWrite(span.events, (e) => this.event(e, tally));
-    const links = copyOnWrite(span.links, (l) => this.link(l, tally));
+    const events = span.events.length === 0 ? span.events : copyOnWrite(span.events, (e) => this.event(e, tally));
+    const links = span.links.length === 0 ? span.links : copyOnWrite(span.links, (l) => this.link(l, tally));
     const status = this.status(span.status, tally);
     totals.addAll(tally);
     const { resource, counts } = this.resource(span.resource, resources, totals);
@@ -100,14 +91,13 @@ export class SpanRedactor {
     return { ...span, name, attributes, events, links, status, resource };
   }
 
-  /** A span or event name: redacted like text; a name cannot be dropped, so `drop` masks all of it. */
+  /**
+   * A span or event name: redacted like text (names repeat, so the text redactor's memory of
+   * clean strings answers most); a name cannot be dropped, so `drop` masks all of it.
+   */
   private name(name: string, tally: Tally): string {
-    if (name === '' || !this.scanning || this.cleanNames.has(name)) return name;
+    if (name === '' || !this.scanning) return name;
     const redacted = this.text.redact(name, tally);
-    if (redacted === name && name.length <= MAX_CLEAN_NAME_LENGTH) {
-      if (this.cleanNames.size >= MAX_CLEAN_NAMES) this.cleanNames.clear();
-      this.cleanNames.add(name);
-    }
     return redacted === DROP ? `[REDACTED:${this.names[this.text.droppedBy].toUpperCase()}]` : redacted;
   }
 
