@@ -17,8 +17,8 @@ describe('OpenTelemetry SDK retry over OTLP/HTTP', () => {
       otlpPipelineYaml({ database: 'sdkretry', endpoint: clickhouse.url, clickhouse: ['retry: { max_elapsed_ms: 0 }'] }),
     );
     try {
-      const inserts = () => clickhouse.requests.filter((r) => /^INSERT INTO sdkretry\.otel_traces FORMAT/.test(r.query));
-      clickhouse.fail({ kind: 'status', status: 503, body: 'overloaded' }, 1, (q) => /^INSERT INTO sdkretry\.otel_traces FORMAT/.test(q));
+      const inserts = () => clickhouse.requests.filter((r) => /^INSERT INTO sdkretry\.otel_traces .*FORMAT Native$/.test(r.query));
+      clickhouse.fail({ kind: 'status', status: 503, body: 'overloaded' }, 1, (q) => /^INSERT INTO sdkretry\.otel_traces .*FORMAT Native$/.test(q));
       const provider = new BasicTracerProvider({
         spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: `${daemon.receiverUrl('otlp')}/v1/traces`, timeoutMillis: 20_000 }))],
       });
