@@ -2,7 +2,8 @@
  * The log index is created by the read_api extension on a store that already holds logs: they are
  * backfilled once (and counted once after a restart), and later logs reach it through the views.
  */
-import { startDaemon, uniqueDatabase, queryRows } from '../../support/daemon';
+import { EmbeddedConnection } from '../../../exporters/clickhouse/embedded-connection';
+import { processDataDir, startDaemon, uniqueDatabase, queryRows } from '../../support/daemon';
 import { apiCall } from '../control_plane/api-client';
 import { ADMIN_KEY, freePort } from './logs-daemon';
 
@@ -52,7 +53,20 @@ describe('read_api: the log index on a store with logs already', () => {
         if (start === 0) expect((await apiCall(base, 'POST', '/api/logs', ADMIN_KEY, { id: 'new-1', project: 'legacy', output: 'after' })).status).toBe(200);
         expect((await apiCall(base, 'GET', '/api/logs/new-1/status', ADMIN_KEY)).body).toMatchObject({ id: 'new-1', status: 'pass' });
         const steps = await queryRows<{ version: string }>(daemon, `SELECT version FROM tracehouse_schema_migrations FINAL WHERE table_name = 'tracehouse_log_index' ORDER BY version`, database);
-        expect(steps.map((s) => Number(s.version))).toEqual([1, 2, 3]);
+        expect(steps.map((s) => Number(s.version))).toEqual([1, 2, 3, 4]);
+        // Log spans reach the index through the Null staging table; the views of the first
+        // version (on the spans table itself) are gone, so inserts without logs plan no view.
+        const engine = new EmbeddedConnection(processDataDir, 30_000);
+        const views = await engine.select(`SELECT name, engine FROM system.tables WHERE database = '${database}' AND name LIKE 'tracehouse_log%' ORDER BY name`, 'JSONEachRow');
+        await engine.close();
+        expect(views.trim().split('\n').map((line) => JSON.parse(line))).toEqual([
+          { name: 'tracehouse_log_ids', engine: 'ReplacingMergeTree' },
+          { name: 'tracehouse_log_ids_feed', engine: 'MaterializedView' },
+          { name: 'tracehouse_log_index', engine: 'ReplacingMergeTree' },
+          { name: 'tracehouse_log_index_feed', engine: 'MaterializedView' },
+          { name: 'tracehouse_log_spans', engine: 'Null' },
+          { name: 'tracehouse_log_spans_mv', engine: 'MaterializedView' },
+        ]);
       } finally {
         await daemon.stop();
       }
