@@ -270,7 +270,9 @@ function scenarios(workDir: string): Scenario[] {
 async function runScenario(scenario: Scenario, workDir: string): Promise<PhaseResult[]> {
   const dataDir = mkdtempSync(path.join(workDir, 'data-'));
   const nodeArgs = (process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const daemon = spawn(process.execPath, [...nodeArgs, path.join(root, 'dist', 'bin', 'tracehouse.js'), 'run', '-c', scenario.configFile], {
+    // BENCH_DAEMON_DIST: run another build of the daemon (a before/after comparison on one machine).
+  const daemonDist = process.env.BENCH_DAEMON_DIST ?? path.join(root, 'dist');
+  const daemon = spawn(process.execPath, [...nodeArgs, path.join(daemonDist, 'bin', 'tracehouse.js'), 'run', '-c', scenario.configFile], {
     env: {
       ...process.env,
       TRACEHOUSE_DATA_DIR: dataDir,

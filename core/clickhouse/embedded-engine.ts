@@ -10,9 +10,11 @@ import { TracehouseError } from '../errors';
 
 /**
  * A session's purpose. chdb keeps settings per connection, so a reader configured once with
- * `final`/`readonly` never changes how a writer on the same directory behaves.
+ * `final`/`readonly` never changes how a writer on the same directory behaves. chdb also runs one
+ * statement at a time per connection: inserts use two writer connections so that two can run at
+ * once (see EmbeddedConnection).
  */
-export type EmbeddedRole = 'writer' | 'reader' | 'guard';
+export type EmbeddedRole = 'writer' | 'second-writer' | 'reader' | 'guard';
 
 export interface EmbeddedSessionLease {
   readonly session: Session;

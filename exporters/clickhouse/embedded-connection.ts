@@ -22,13 +22,19 @@ import { Spool } from './spool';
 import type { Span } from '../../core/span';
 
 /**
- * chdb in-process. Writes go through the shared writer session; components' reads through a
+ * chdb in-process. Writes go through the shared writer sessions; components' reads through a
  * reader session with `final = 1`; the query guard parses on a readonly=1 session; every analyst
  * statement gets a connection of its own.
  */
 export class EmbeddedConnection implements ClickhouseConnection {
   readonly mode = 'embedded' as const;
+  /** DDL and internal selects, and inserts. */
   private readonly writer: EmbeddedSessionLease;
+  /**
+   * chdb runs one statement at a time per connection, so a second writer lets two inserts run at
+   * once (the exporter keeps up to two in flight; receivers' own rows go beside span inserts).
+   */
+  private readonly inserters: Array<{ lease: EmbeddedSessionLease; running: number }>;
   private readonly roles = new Map<'reader' | 'guard', Promise<EmbeddedSessionLease>>();
 
   constructor(
@@ -38,6 +44,24 @@ export class EmbeddedConnection implements ClickhouseConnection {
     private readonly spool: Spool = new Spool(os.tmpdir(), silentLogger()),
   ) {
     this.writer = acquireEmbeddedSession(dataPath, 'writer');
+    this.inserters = [
+      { lease: this.writer, running: 0 },
+      { lease: acquireEmbeddedSession(dataPath, 'second-writer'), running: 0 },
+    ];
+  }
+
+  /**
+   * Runs an insert on the writer connection with fewer inserts running; on a tie the second one,
+   * which runs nothing else (the first also runs DDL and internal selects).
+   */
+  private async onInserter(work: (session: EmbeddedSessionLease['session']) => Promise<unknown>): Promise<void> {
+    const inserter = this.inserters[1].running <= this.inserters[0].running ? this.inserters[1] : this.inserters[0];
+    inserter.running += 1;
+    try {
+      await work(inserter.lease.session);
+    } finally {
+      inserter.running -= 1;
+    }
   }
 
   get path(): string {
@@ -55,13 +79,9 @@ export class EmbeddedConnection implements ClickhouseConnection {
 
   async insertNdjson(table: string, body: Buffer): Promise<void> {
     // A timed-out insert may still land later; the ReplacingMergeTree table makes the retry harmless.
-    await this.writer.session.insert({
-      table,
-      values: body,
-      format: 'JSONEachRow',
-      settings: INSERT_SETTINGS,
-      timeout: this.insertTimeoutMs,
-    });
+    await this.onInserter((session) =>
+      session.insert({ table, values: body, format: 'JSONEachRow', settings: INSERT_SETTINGS, timeout: this.insertTimeoutMs }),
+    );
   }
 
   /**
@@ -72,9 +92,10 @@ export class EmbeddedConnection implements ClickhouseConnection {
     const file = this.spool.write(encodeNativeBlock(spans));
     if (file === undefined) return this.insertNdjson(table, encodeSpans(spans));
     try {
-      await this.writer.session.queryAsync(
-        `INSERT INTO ${table} ${NATIVE_INSERT_COLUMNS} FROM INFILE ${sqlString(file)} ${INSERT_SETTINGS_CLAUSE} FORMAT Native`,
-        { timeout: this.insertTimeoutMs },
+      await this.onInserter((session) =>
+        session.queryAsync(`INSERT INTO ${table} ${NATIVE_INSERT_COLUMNS} FROM INFILE ${sqlString(file)} ${INSERT_SETTINGS_CLAUSE} FORMAT Native`, {
+          timeout: this.insertTimeoutMs,
+        }),
       );
     } finally {
       this.spool.remove(file);
@@ -158,7 +179,7 @@ export class EmbeddedConnection implements ClickhouseConnection {
     const roles = [...this.roles.values()];
     this.roles.clear();
     for (const role of roles) await (await role.catch(() => undefined))?.release();
-    await this.writer.release();
+    for (const inserter of this.inserters) await inserter.lease.release();
     this.spool.close();
   }
 }

@@ -430,3 +430,21 @@ test('the embedded spans table merges more parts at once (merge_selector_base 10
   await second.exporter.shutdown();
   expect(await engineFull()).toMatch(/\bmerge_selector_base = 10\b/);
 });
+
+test('an insert does not wait behind a statement running on the other writer connection', async () => {
+  const h = await startHarness('second_writer');
+  const connection = new EmbeddedConnection(dataPath, 30_000);
+  try {
+    const order: string[] = [];
+    // chdb runs one statement at a time per connection: this holds the first writer for seconds.
+    const slow = connection
+      .select('SELECT sleepEachRow(1) FROM numbers(3) SETTINGS function_sleep_max_microseconds_per_block = 10000000', 'TSV')
+      .then(() => order.push('slow statement'));
+    await connection.insertSpans('second_writer.otel_traces', [genAiSpan()]).then(() => order.push('insert'));
+    await slow;
+    expect(order).toEqual(['insert', 'slow statement']);
+    expect(await h.count()).toBe(1);
+  } finally {
+    await connection.close();
+  }
+});
