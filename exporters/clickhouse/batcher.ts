@@ -92,6 +92,8 @@ export interface BatcherOptions {
 
 /** No call for this long (ms) means the wave of requests after an insert has arrived. */
 export const QUIET_MS = 3;
+/** A timer this much later than asked means the event loop was busy in between. */
+const LATE_MS = 2;
 
 export class Batcher {
   private readonly waiting: Queued[] = [];
@@ -188,10 +190,16 @@ export class Batcher {
     let at = this.waiting[0].arrivedAt + this.options.timeoutMs;
     if (this.inFlight === 0) at = Math.min(at, this.lastAddAt + QUIET_MS);
     // +1: a timer never fires early, but rounds; being due a moment late costs nothing.
+    const delay = Math.max(0, Math.ceil(at - now)) + 1;
+    const firesAt = now + delay;
     this.timer = setTimeout(() => {
       this.timer = undefined;
+      // Fired late: the event loop was busy (encoding a batch, GC), so calls may be waiting in
+      // socket buffers; that was not quiet. Look again once the loop had QUIET_MS to read them.
+      const fired = performance.now();
+      if (fired - firesAt > LATE_MS) this.lastAddAt = fired;
       this.pump();
-    }, Math.max(0, Math.ceil(at - now)) + 1);
+    }, delay);
   }
 
   private take(): Chunk[] {

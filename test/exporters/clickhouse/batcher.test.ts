@@ -111,3 +111,26 @@ test('a second insert runs beside the first only when a batch is full', async ()
   await h.batcher.drain();
   expect(h.writes.reduce((n, w) => n + w.spans, 0)).toBe(1600);
 });
+
+test('a wait that ends while the event loop was busy is not taken for quiet: calls read after it still join', async () => {
+  const h = harness({ maxSpans: 10_000 });
+  const first = h.call(100);
+  for (let i = 0; i < 30; i++) void h.call(100);
+  h.writes[0].finish();
+  await first;
+  await h.writesStarted(2);
+  h.writes[1].finish();
+  await h.flushMicrotasks();
+  // One call waits for the rest of the wave; then the event loop is blocked (as by encoding a
+  // batch) well past the quiet period, and the next call is only read after that.
+  void h.call(100);
+  const readAfterBlock = new Promise<void>((resolve) => setImmediate(() => (h.call(100), resolve())));
+  const until = performance.now() + 30;
+  while (performance.now() < until) {
+    // busy: the quiet timer comes due meanwhile and can only fire late
+  }
+  await readAfterBlock;
+  await h.writesStarted(3);
+  expect(h.writes[2].spans).toBe(200);
+  h.writes[2].finish();
+});
