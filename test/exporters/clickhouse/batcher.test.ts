@@ -53,6 +53,18 @@ function harness(options: { maxSpans?: number; timeoutMs?: number } = {}) {
   return { batcher, writes, call, writesStarted, flushMicrotasks };
 }
 
+/** One call written, 30 more arriving meanwhile and written together (3,000 spans) once it ended; the second write is still running. */
+async function afterAWave(): Promise<ReturnType<typeof harness>> {
+  const h = harness({ maxSpans: 10_000 });
+  const first = h.call(100);
+  for (let i = 0; i < 30; i++) void h.call(100);
+  h.writes[0].finish();
+  await first;
+  await h.writesStarted(2);
+  expect(h.writes[1].spans).toBe(3000);
+  return h;
+}
+
 test('a lone call on an idle exporter is written at once', () => {
   const h = harness();
   void h.call(10);
@@ -73,13 +85,7 @@ test('calls arriving while an insert runs are written together when it ends, not
 });
 
 test('after an insert, a small call waits for the rest of the wave instead of going alone', async () => {
-  const h = harness({ maxSpans: 10_000 });
-  const first = h.call(100);
-  for (let i = 0; i < 30; i++) void h.call(100);
-  h.writes[0].finish();
-  await first;
-  await h.writesStarted(2);
-  expect(h.writes[1].spans).toBe(3000);
+  const h = await afterAWave();
   // 3,100 spans were held at the peak: one call of 100 is far from half of it, so it is held
   // until calls stop arriving for a moment, then written (no timer of timeout_ms = 60 s needed).
   h.writes[1].finish();
@@ -113,12 +119,7 @@ test('a second insert runs beside the first only when a batch is full', async ()
 });
 
 test('a wait that ends while the event loop was busy is not taken for quiet: calls read after it still join', async () => {
-  const h = harness({ maxSpans: 10_000 });
-  const first = h.call(100);
-  for (let i = 0; i < 30; i++) void h.call(100);
-  h.writes[0].finish();
-  await first;
-  await h.writesStarted(2);
+  const h = await afterAWave();
   h.writes[1].finish();
   await h.flushMicrotasks();
   // One call waits for the rest of the wave; then the event loop is blocked (as by encoding a
