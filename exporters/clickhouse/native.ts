@@ -15,21 +15,14 @@ import {
   clampNanos,
   clampUint32,
   clampUint64,
-  contextOf,
-  ENVIRONMENT,
-  firstOf,
-  float64Of,
-  INPUT,
-  INPUT_TOKENS,
-  OUTPUT,
-  OUTPUT_TOKENS,
-  PROJECT,
-  PROVIDER,
+  CONTEXT_COLUMNS,
+  costUsd,
+  inputTokens,
+  outputTokens,
+  RESULT_COLUMNS,
   spanKindName,
   statusCodeName,
   textOf,
-  uint64Of,
-  WORKSPACE,
 } from './span-columns';
 
 type ColumnWriter = (w: NativeWriter, spans: readonly Span[]) => void;
@@ -129,8 +122,6 @@ function arrayOfMaps<T extends { attributes: Attributes }>(list: (span: Span) =>
 
 const events = (span: Span): readonly SpanEvent[] => span.events;
 const links = (span: Span): readonly SpanLink[] => span.links;
-const attr = (key: string) => (span: Span) => textOf(span.attributes[key]);
-const firstAttr = (keys: readonly string[]) => (span: Span) => textOf(firstOf(span.attributes, keys));
 
 /** The spans table's columns in table order, with the type each is sent as. */
 const COLUMNS: ReadonlyArray<readonly [name: string, type: string, write: ColumnWriter]> = [
@@ -165,21 +156,13 @@ const COLUMNS: ReadonlyArray<readonly [name: string, type: string, write: Column
   ['DroppedAttributesCount', 'UInt32', uint32s((s) => s.droppedAttributesCount)],
   ['DroppedEventsCount', 'UInt32', uint32s((s) => s.droppedEventsCount)],
   ['DroppedLinksCount', 'UInt32', uint32s((s) => s.droppedLinksCount)],
-  ['Workspace', 'String', strings((s) => contextOf(s, WORKSPACE))],
-  ['Project', 'String', strings((s) => contextOf(s, PROJECT))],
-  ['Environment', 'String', strings((s) => contextOf(s, ENVIRONMENT))],
-  ['GenAIOperation', 'String', strings(attr('gen_ai.operation.name'))],
-  ['GenAIProvider', 'String', strings(firstAttr(PROVIDER))],
-  ['GenAIRequestModel', 'String', strings(attr('gen_ai.request.model'))],
-  ['GenAIResponseModel', 'String', strings(attr('gen_ai.response.model'))],
-  ['InputTokens', 'UInt64', uint64s((s) => uint64Of(firstOf(s.attributes, INPUT_TOKENS)))],
-  ['OutputTokens', 'UInt64', uint64s((s) => uint64Of(firstOf(s.attributes, OUTPUT_TOKENS)))],
+  ...CONTEXT_COLUMNS.map(([name, value]) => [name, 'String', strings(value)] as const),
+  ['InputTokens', 'UInt64', uint64s(inputTokens)],
+  ['OutputTokens', 'UInt64', uint64s(outputTokens)],
   ['CostUsd', 'Float64', (w, spans) => {
-    for (let i = 0; i < spans.length; i++) w.float64(float64Of(spans[i].attributes['tracehouse.cost_usd']));
+    for (let i = 0; i < spans.length; i++) w.float64(costUsd(spans[i]));
   }],
-  ['Verdict', 'String', strings(attr('tracehouse.verdict'))],
-  ['Input', 'String', strings(firstAttr(INPUT))],
-  ['Output', 'String', strings(firstAttr(OUTPUT))],
+  ...RESULT_COLUMNS.map(([name, value]) => [name, 'String', strings(value)] as const),
 ];
 
 /** The column list of the INSERT that reads these blocks, so columns are matched by name. */

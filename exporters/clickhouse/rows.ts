@@ -9,21 +9,14 @@ import {
   clampNanos,
   clampUint32,
   clampUint64,
-  contextOf,
-  ENVIRONMENT,
-  firstOf,
-  float64Of,
-  INPUT,
-  INPUT_TOKENS,
-  OUTPUT,
-  OUTPUT_TOKENS,
-  PROJECT,
-  PROVIDER,
+  CONTEXT_COLUMNS,
+  costUsd,
+  inputTokens,
+  outputTokens,
+  RESULT_COLUMNS,
   spanKindName,
   statusCodeName,
   textOf,
-  uint64Of,
-  WORKSPACE,
 } from './span-columns';
 
 interface WellFormed {
@@ -96,8 +89,11 @@ function scopeParts(scope: InstrumentationScope): string {
   return parts;
 }
 
-function contextValue(span: Span, keys: readonly string[]): string {
-  return str(contextOf(span, keys));
+/** `,"Name":"value"` for each text column of the list. */
+function textColumns(span: Span, columns: typeof CONTEXT_COLUMNS): string {
+  let out = '';
+  for (const [name, value] of columns) out += `,"${name}":${str(value(span))}`;
+  return out;
 }
 
 function encodeEvents(span: Span): string {
@@ -147,17 +143,12 @@ export function encodeSpan(span: Span): string {
     `,"DroppedAttributesCount":${clampUint32(span.droppedAttributesCount)}` +
     `,"DroppedEventsCount":${clampUint32(span.droppedEventsCount)}` +
     `,"DroppedLinksCount":${clampUint32(span.droppedLinksCount)}` +
-    `,"Workspace":${contextValue(span, WORKSPACE)},"Project":${contextValue(span, PROJECT)}` +
-    `,"Environment":${contextValue(span, ENVIRONMENT)}` +
-    `,"GenAIOperation":${text(attrs['gen_ai.operation.name'])}` +
-    `,"GenAIProvider":${text(firstOf(attrs, PROVIDER))}` +
-    `,"GenAIRequestModel":${text(attrs['gen_ai.request.model'])}` +
-    `,"GenAIResponseModel":${text(attrs['gen_ai.response.model'])}` +
-    `,"InputTokens":${uint64Of(firstOf(attrs, INPUT_TOKENS)).toString()}` +
-    `,"OutputTokens":${uint64Of(firstOf(attrs, OUTPUT_TOKENS)).toString()}` +
-    `,"CostUsd":${String(float64Of(attrs['tracehouse.cost_usd']))}` +
-    `,"Verdict":${text(attrs['tracehouse.verdict'])}` +
-    `,"Input":${text(firstOf(attrs, INPUT))},"Output":${text(firstOf(attrs, OUTPUT))}}`
+    textColumns(span, CONTEXT_COLUMNS) +
+    `,"InputTokens":${inputTokens(span).toString()}` +
+    `,"OutputTokens":${outputTokens(span).toString()}` +
+    `,"CostUsd":${String(costUsd(span))}` +
+    textColumns(span, RESULT_COLUMNS) +
+    '}'
   );
 }
 

@@ -87,13 +87,37 @@ export function contextOf(span: Span, keys: readonly string[]): string {
   return textOf(firstOf(span.attributes, keys) ?? firstOf(span.resource.attributes, keys));
 }
 
-export const WORKSPACE = ['tracehouse.workspace'];
-export const PROJECT = ['tracehouse.project'];
+const WORKSPACE = ['tracehouse.workspace'];
+const PROJECT = ['tracehouse.project'];
 // deployment.environment(.name) is what OpenTelemetry SDKs already set on the resource.
-export const ENVIRONMENT = ['tracehouse.environment', 'deployment.environment.name', 'deployment.environment'];
-export const PROVIDER = ['gen_ai.provider.name', 'gen_ai.system'];
-export const INPUT_TOKENS = ['gen_ai.usage.input_tokens', 'gen_ai.usage.prompt_tokens'];
-export const OUTPUT_TOKENS = ['gen_ai.usage.output_tokens', 'gen_ai.usage.completion_tokens'];
-export const INPUT = ['gen_ai.input.messages', 'gen_ai.prompt', 'input.value'];
-export const OUTPUT = ['gen_ai.output.messages', 'gen_ai.completion', 'output.value'];
+const ENVIRONMENT = ['tracehouse.environment', 'deployment.environment.name', 'deployment.environment'];
+const PROVIDER = ['gen_ai.provider.name', 'gen_ai.system'];
+const INPUT_TOKENS = ['gen_ai.usage.input_tokens', 'gen_ai.usage.prompt_tokens'];
+const OUTPUT_TOKENS = ['gen_ai.usage.output_tokens', 'gen_ai.usage.completion_tokens'];
+const INPUT = ['gen_ai.input.messages', 'gen_ai.prompt', 'input.value'];
+const OUTPUT = ['gen_ai.output.messages', 'gen_ai.completion', 'output.value'];
+
+type TextColumn = readonly [name: string, value: (span: Span) => string];
+
+/** Tracehouse's columns after the Collector's, in table order: text ones up to the token counts. */
+export const CONTEXT_COLUMNS: readonly TextColumn[] = [
+  ['Workspace', (s) => contextOf(s, WORKSPACE)],
+  ['Project', (s) => contextOf(s, PROJECT)],
+  ['Environment', (s) => contextOf(s, ENVIRONMENT)],
+  ['GenAIOperation', (s) => textOf(s.attributes['gen_ai.operation.name'])],
+  ['GenAIProvider', (s) => textOf(firstOf(s.attributes, PROVIDER))],
+  ['GenAIRequestModel', (s) => textOf(s.attributes['gen_ai.request.model'])],
+  ['GenAIResponseModel', (s) => textOf(s.attributes['gen_ai.response.model'])],
+];
+
+export const inputTokens = (span: Span): bigint => uint64Of(firstOf(span.attributes, INPUT_TOKENS));
+export const outputTokens = (span: Span): bigint => uint64Of(firstOf(span.attributes, OUTPUT_TOKENS));
+export const costUsd = (span: Span): number => float64Of(span.attributes['tracehouse.cost_usd']);
+
+/** The text columns after CostUsd, in table order. */
+export const RESULT_COLUMNS: readonly TextColumn[] = [
+  ['Verdict', (s) => textOf(s.attributes['tracehouse.verdict'])],
+  ['Input', (s) => textOf(firstOf(s.attributes, INPUT))],
+  ['Output', (s) => textOf(firstOf(s.attributes, OUTPUT))],
+];
 
