@@ -100,12 +100,35 @@ interface PhaseResult {
   stored: number;
   p50: number;
   p99: number;
-  /** Daemon CPU by thread group, whole process in totalS. */
+  /**
+   * Daemon CPU by thread group, whole process in totalS: during the load and after it until the
+   * engine's merges of the phase's parts went quiet (tailS), so a phase neither leaves its merges
+   * to the next one nor is billed for the previous one's.
+   */
   cpu: ThreadSplit;
+  /** Cores busy during the load alone. */
+  cores: number;
+  tailS: number;
   clientCpuS: number;
   peakRssMb: number;
   /** The exporters' writes during the phase. */
   batches: BatchTotals;
+}
+
+/**
+ * Waits until the daemon's merge threads used under 5 % of a core over half a second (at most
+ * 30 s); the seconds waited.
+ */
+async function mergesQuiet(pid: number): Promise<number> {
+  const started = performance.now();
+  let last = sampleThreads(pid);
+  while (performance.now() - started < 30_000) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const now = sampleThreads(pid);
+    if (threadSplit(pid, last, now).groups.merges < 0.025) break;
+    last = now;
+  }
+  return (performance.now() - started) / 1000;
 }
 
 async function runPhase(transport: Transport, scenario: string, daemonPid: number, nextRequestNo: () => number): Promise<PhaseResult> {
@@ -123,6 +146,7 @@ async function runPhase(transport: Transport, scenario: string, daemonPid: numbe
     const batchesBefore = await batchTotals(ADMIN_PORT);
     const latencies: number[] = [];
     let failures = 0;
+    await mergesQuiet(daemonPid);
     const threadsAtStart = sampleThreads(daemonPid);
     const clientCpuAtStart = process.cpuUsage();
     const started = performance.now();
@@ -137,8 +161,10 @@ async function runPhase(transport: Transport, scenario: string, daemonPid: numbe
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     const elapsedS = (performance.now() - started) / 1000;
-    const cpu = threadSplit(daemonPid, threadsAtStart, sampleThreads(daemonPid));
+    const cores = threadSplit(daemonPid, threadsAtStart, sampleThreads(daemonPid)).totalS / elapsedS;
     const clientCpu = process.cpuUsage(clientCpuAtStart);
+    const tailS = await mergesQuiet(daemonPid);
+    const cpu = threadSplit(daemonPid, threadsAtStart, sampleThreads(daemonPid));
     const batchesAfter = await batchTotals(ADMIN_PORT);
     latencies.sort((a, b) => a - b);
     return {
@@ -152,6 +178,8 @@ async function runPhase(transport: Transport, scenario: string, daemonPid: numbe
       p50: percentile(latencies, 50),
       p99: percentile(latencies, 99),
       cpu,
+      cores,
+      tailS,
       clientCpuS: (clientCpu.user + clientCpu.system) / 1e6,
       peakRssMb: Math.round(peakRssKb / 1024),
       batches: {
@@ -185,7 +213,7 @@ function report(r: PhaseResult): string {
     `requests: ${r.requests} (${r.failures} not acknowledged)`,
     `spans stored: ${r.stored} -> ${Math.round(r.stored / r.elapsedS)} spans/s (acknowledged after the ClickHouse insert)`,
     `request latency: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms`,
-    `daemon CPU: ${us()} µs per stored span (${(r.cpu.totalS / r.elapsedS).toFixed(2)} cores busy of ${os.cpus().length})`,
+    `daemon CPU: ${us()} µs per stored span, counted until merges went quiet ${r.tailS.toFixed(1)} s after the load (${r.cores.toFixed(2)} cores busy of ${os.cpus().length} during the load)`,
     `  by threads, µs/span: JS main ${us('js')}, node workers ${us('node')}, engine insert ${us('insert')}, merges ${us('merges')}, other ${us('other')}`,
     `  by thread name: ${describeByName(r.cpu)}${r.cpu.exited ? ` (${r.cpu.exited} threads exited during the phase)` : ''}`,
     `inserts: ${r.batches.inserts}, ${batch.spans} spans and ${batch.ms} ms per insert on average`,
@@ -206,7 +234,7 @@ function table(results: PhaseResult[]): string {
       r.scenario,
       String(Math.round(r.stored / r.elapsedS)),
       ...([undefined, 'js', 'node', 'insert', 'merges'] as const).map((g) => usPerSpan(r, g).toFixed(1)),
-      (r.cpu.totalS / r.elapsedS).toFixed(2),
+      r.cores.toFixed(2),
       r.p50.toFixed(0),
       r.p99.toFixed(0),
       String(r.peakRssMb),
