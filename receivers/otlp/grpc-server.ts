@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { capConnections, DEFAULT_MAX_CONNECTIONS } from '../../core/connection-cap';
+import { widenConnectionWindows, widenStreamWindow } from './flow-control';
 import { gateOnPreface } from './preface-gate';
 import { errorMessage, PermanentError } from '../../core/errors';
 import { parseListen } from '../../core/listen';
@@ -93,9 +94,11 @@ export class OtlpGrpcServer {
       interceptors: [this.gate],
     });
     server.addService(otlpTraceServiceDefinition, { export: this.handleExport });
+    widenStreamWindow(server);
     // The sockets are accepted by our own server and handed to grpc-js, so that the listener can
     // hold at most max_connections (grpc-js has no such option) and count what it refuses.
     const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    widenConnectionWindows(server);
     const idleMs = config.max_connection_idle_ms ?? GRPC_CONNECTION_DEFAULTS.maxConnectionIdleMs;
     const prefaceTimeoutMs = Math.min(idleMs, PREFACE_TIMEOUT_MS);
     const open = new Set<net.Socket>();
