@@ -65,6 +65,13 @@ export const clickhouseExporterConfigSchema = z
      * are on disk, not only in the OS page cache. Applied at creation and to existing tables.
      */
     fsync_after_insert: z.boolean().default(false),
+    /**
+     * Keep the OpenTelemetry Collector's bloom-filter indexes on attribute values
+     * (idx_res_attr_value, idx_span_attr_value). Default: true with `endpoint` (a server's table,
+     * maybe shared with the Collector, keeps its schema), false embedded (they cost more than
+     * the rest of the insert on attribute-heavy spans). Added or dropped on existing tables at start.
+     */
+    attribute_value_indexes: z.boolean().optional(),
     /** Upper bound of spans in one insert. */
     max_spans: z.int().min(1).default(5_000),
     /** Longest a span waits for its batch to fill before the batch is inserted anyway. */

@@ -92,6 +92,7 @@ export class ClickhouseExporter implements Exporter {
       clusterName: this.config.cluster_name,
       fsyncAfterInsert: this.config.fsync_after_insert,
       mergeSelectorBase: target.mode === 'embedded' ? EMBEDDED_MERGE_SELECTOR_BASE : undefined,
+      attributeValueIndexes: this.config.attribute_value_indexes ?? target.mode === 'server',
     });
     if (target.mode === 'embedded') {
       try {

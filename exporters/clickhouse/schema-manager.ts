@@ -1,6 +1,7 @@
 import type { ClickhouseConnection } from './connection';
 import {
   appliedVersionsQuery,
+  attributeValueIndexStatements,
   createDatabaseStatement,
   createMigrationsTableStatement,
   fsyncEnabled,
@@ -10,6 +11,7 @@ import {
   modifyFsyncStatement,
   modifyMergeSelectorBaseStatement,
   recordMigrationStatement,
+  skipIndexesQuery,
   tableSettingsQuery,
   type SchemaOptions,
 } from './schema';
@@ -58,6 +60,13 @@ export class SchemaManager {
       await this.connection.command(recordMigrationStatement(this.options, migration));
     }
     await this.applyTableSettings();
+    await this.applyAttributeValueIndexes();
+  }
+
+  private async applyAttributeValueIndexes(): Promise<void> {
+    const text = await this.connection.select(skipIndexesQuery(this.options), 'JSONEachRow');
+    const present = new Set(text.split('\n').filter((line) => line.trim() !== '').map((line) => (JSON.parse(line) as { name: string }).name));
+    for (const statement of attributeValueIndexStatements(this.options, present)) await this.connection.command(statement);
   }
 
   /**

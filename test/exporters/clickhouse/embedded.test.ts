@@ -448,3 +448,32 @@ test('an insert does not wait behind a statement running on the other writer con
     await connection.close();
   }
 });
+
+test('the embedded spans table drops the attribute-value bloom filters by default; attribute_value_indexes: true brings them back', async () => {
+  const indexes = async (): Promise<string[]> => {
+    const connection = new EmbeddedConnection(dataPath, 30_000);
+    try {
+      const text = await connection.select("SELECT name FROM system.data_skipping_indices WHERE database = 'value_idx' AND table = 'otel_traces' ORDER BY name", 'TabSeparatedRaw');
+      return text.split('\n').filter(Boolean);
+    } finally {
+      await connection.close();
+    }
+  };
+  const collector = ['idx_duration', 'idx_lower_span_name', 'idx_res_attr_key', 'idx_res_attr_value', 'idx_span_attr_key', 'idx_span_attr_value', 'idx_trace_id'];
+  const lean = await createHarnessStarted({ path: dataPath, database: 'value_idx' });
+  await lean.exporter.consume([genAiSpan()], signal());
+  await lean.exporter.shutdown();
+  expect(await indexes()).toEqual(collector.filter((name) => !name.endsWith('_attr_value')));
+  const full = await createHarnessStarted({ path: dataPath, database: 'value_idx', attribute_value_indexes: true });
+  await full.exporter.consume([genAiSpan({ attributes: { 'user.id': 'u-42' } })], signal());
+  expect(await indexes()).toEqual(collector);
+  // The index serves a filter on a raw attribute value.
+  expect(await full.count("SpanAttributes['user.id'] = 'u-42'")).toBe(1);
+  await full.exporter.shutdown();
+});
+
+async function createHarnessStarted(config: Record<string, unknown>) {
+  const h = createHarness(config);
+  await h.exporter.start(h.host);
+  return h;
+}
