@@ -45,3 +45,20 @@ export function nativeTraceBody(n: number): Buffer {
     }),
   );
 }
+
+/** A log-evaluation API record (POST /api/logs): one LLM output with its input, keyed by its id. */
+export function logBody(n: number): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      id: `log_bench_${n}`,
+      project: 'support-bot',
+      task: 'support-reply',
+      model: 'gpt-4o-mini',
+      input: `${prompt} (ticket ${n})`,
+      output: `Ticket ${n}: customer asks for a refund; action: issue refund.`,
+      latencyMs: 850,
+      costUsd: 0.00012,
+      metadata: { sessionId: `conv_${n % 1000}`, tags: ['bench'] },
+    }),
+  );
+}

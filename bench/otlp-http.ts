@@ -2,8 +2,9 @@
  * `npm run bench`: starts the daemon on the default embedded config in its own process, drives it
  * with concurrent requests over OTLP/HTTP and OTLP/gRPC (100 gen_ai spans each), OTLP/HTTP in the
  * older OpenLLMetry style (100 spans of traces of 90), the OpenAI Agents export route (100 spans
- * each) and the AITracer /api/traces route (one LLM call each)
- * (`BENCH_TRANSPORT=http,grpc,openllmetry,agents,traces` to choose). Every request carries new
+ * each), the AITracer /api/traces route (one LLM call each) and the log-evaluation /api/logs route
+ * (one log each)
+ * (`BENCH_TRANSPORT=http,grpc,openllmetry,agents,traces,logs` to choose). Every request carries new
  * ids and new prompts (and completions, where the shape has them). Per transport it prints spans stored per second (rows
  * counted in ClickHouse after the phase / elapsed), daemon CPU per stored span split by thread
  * group (daemon-threads.ts), cores busy, p50/p99 request latency, peak RSS and the exporter's
@@ -34,7 +35,7 @@ import {
   waitForHealth,
 } from './harness';
 import type { BatchTotals, Sender } from './harness';
-import { AGENTS_SPANS_PER_REQUEST, agentsExportBody, nativeTraceBody } from './json-ingest-loads';
+import { AGENTS_SPANS_PER_REQUEST, agentsExportBody, logBody, nativeTraceBody } from './json-ingest-loads';
 import { OPENLLMETRY_SPANS_PER_REQUEST, openLlmetryRequests } from './openllmetry-spans';
 import { runSharedStateBench } from './shared-state';
 import { runTwoTierBench } from './two-tier';
@@ -47,14 +48,15 @@ const INGEST_PORT = Number(process.env.BENCH_INGEST_PORT ?? 18080);
 /** BENCH_FSYNC=1 turns the clickhouse exporter's fsync_after_insert on, to measure what it costs. */
 const FSYNC = process.env.BENCH_FSYNC === '1';
 
-type Transport = 'http' | 'grpc' | 'openllmetry' | 'agents' | 'traces';
-const TRANSPORTS: readonly Transport[] = ['http', 'grpc', 'openllmetry', 'agents', 'traces'];
+type Transport = 'http' | 'grpc' | 'openllmetry' | 'agents' | 'traces' | 'logs';
+const TRANSPORTS: readonly Transport[] = ['http', 'grpc', 'openllmetry', 'agents', 'traces', 'logs'];
 const LABELS: Record<Transport, string> = {
   http: 'OTLP/HTTP protobuf',
   grpc: 'OTLP/gRPC',
   openllmetry: 'OTLP/HTTP OpenLLMetry style',
   agents: 'OpenAI Agents export (JSON)',
   traces: 'AITracer /api/traces (JSON)',
+  logs: 'log-evaluation /api/logs (JSON)',
 };
 const SPANS_PER: Record<Transport, number> = {
   http: SPANS_PER_REQUEST,
@@ -62,6 +64,7 @@ const SPANS_PER: Record<Transport, number> = {
   openllmetry: OPENLLMETRY_SPANS_PER_REQUEST,
   agents: AGENTS_SPANS_PER_REQUEST,
   traces: 1,
+  logs: 1,
 };
 
 /** All by default, in this order; BENCH_TRANSPORT (comma-separated) picks some. */
@@ -87,6 +90,8 @@ function load(transport: Transport): { sender: Sender; bodyFor: (n: number) => B
       return { sender: jsonSender(INGEST_PORT, '/v1/traces/ingest'), bodyFor: agentsExportBody };
     case 'traces':
       return { sender: jsonSender(INGEST_PORT, '/api/traces'), bodyFor: nativeTraceBody };
+    case 'logs':
+      return { sender: jsonSender(INGEST_PORT, '/api/logs'), bodyFor: logBody };
   }
 }
 
