@@ -214,11 +214,13 @@ export class RecordTimes {
       await store.insertRows(RECORD_TIMES_TABLE, rows);
     }
     const keys = [...new Set(rows.map((row) => `'${row.record_key}'`))].join(', ');
+    // A primary-key look-up of a few keys: one thread, not a pool spun up per round.
     const found = await store.selectRows<{ record_key: string; first: string }>(
       `SELECT record_key, toString(min(first_received_unix_nano)) AS first
 FROM ${ident(store.database)}.${ident(RECORD_TIMES_TABLE)}
 WHERE record_key IN (${keys})
-GROUP BY record_key`,
+GROUP BY record_key
+SETTINGS max_threads = 1`,
     );
     return new Map(found.map((row) => [row.record_key, BigInt(row.first)]));
   }
