@@ -7,6 +7,7 @@
 import { PermanentError } from '../errors';
 import {
   SPAN_KINDS,
+  setAttribute,
   STATUS_CODES,
   type AttributeValue,
   type Attributes,
@@ -176,12 +177,7 @@ function attributesFromJson(v: unknown, depth = 1): Attributes {
     const kv = list[i];
     if (!isObject(kv)) fail('attributes must hold {key, value} objects');
     const key = str(kv.key, 'attribute key');
-    // Assigning "__proto__" would replace the object's prototype instead of adding a key.
-    if (key === '__proto__') {
-      Object.defineProperty(out, key, { value: anyValue(kv.value, depth), enumerable: true, writable: true, configurable: true });
-    } else {
-      out[key] = anyValue(kv.value, depth);
-    }
+    setAttribute(out, key, anyValue(kv.value, depth));
   }
   return out;
 }

@@ -5,6 +5,7 @@
  */
 import {
   SPAN_KINDS,
+  setAttribute,
   STATUS_CODES,
   type AttributeValue,
   type Attributes,
@@ -61,12 +62,7 @@ function attributesFromProto(list: readonly KeyValueMsg[] | null | undefined, de
   for (let i = 0; i < list.length; i++) {
     const kv = list[i];
     const key = kv.key ?? '';
-    // Assigning "__proto__" would replace the object's prototype instead of adding a key.
-    if (key === '__proto__') {
-      Object.defineProperty(out, key, { value: anyValue(kv.value, depth), enumerable: true, writable: true, configurable: true });
-    } else {
-      out[key] = anyValue(kv.value, depth);
-    }
+    setAttribute(out, key, anyValue(kv.value, depth));
   }
   return out;
 }
