@@ -14,7 +14,7 @@ import { TracehouseError } from '../errors';
  * statement at a time per connection: inserts use two writer connections so that two can run at
  * once (see EmbeddedConnection).
  */
-export type EmbeddedRole = 'writer' | 'second-writer' | 'reader' | 'guard';
+export type EmbeddedRole = 'writer' | 'second-writer' | 'rows-writer' | 'reader' | 'guard';
 
 export interface EmbeddedSessionLease {
   readonly session: Session;

@@ -214,13 +214,15 @@ export class RecordTimes {
       await store.insertRows(RECORD_TIMES_TABLE, rows);
     }
     const keys = [...new Set(rows.map((row) => `'${row.record_key}'`))].join(', ');
-    // A primary-key look-up of a few keys: one thread, not a pool spun up per round.
+    // A primary-key look-up of a few keys: one thread, not a pool spun up per round; and no FINAL
+    // (min() does what FINAL would), which cost 17 instead of 5 ms per look-up with 200 parts
+    // awaiting merges.
     const found = await store.selectRows<{ record_key: string; first: string }>(
       `SELECT record_key, toString(min(first_received_unix_nano)) AS first
 FROM ${ident(store.database)}.${ident(RECORD_TIMES_TABLE)}
 WHERE record_key IN (${keys})
 GROUP BY record_key
-SETTINGS max_threads = 1`,
+SETTINGS max_threads = 1, final = 0`,
     );
     return new Map(found.map((row) => [row.record_key, BigInt(row.first)]));
   }

@@ -35,7 +35,7 @@ export class EmbeddedConnection implements ClickhouseConnection {
    * once (the exporter keeps up to two in flight; receivers' own rows go beside span inserts).
    */
   private readonly inserters: Array<{ lease: EmbeddedSessionLease; running: number }>;
-  private readonly roles = new Map<'reader' | 'guard', Promise<EmbeddedSessionLease>>();
+  private readonly roles = new Map<'reader' | 'guard' | 'rows-writer', Promise<EmbeddedSessionLease>>();
 
   constructor(
     private readonly dataPath: string,
@@ -77,7 +77,17 @@ export class EmbeddedConnection implements ClickhouseConnection {
     return result.text();
   }
 
+  /**
+   * Components' own rows (record times, control-plane objects, incidents, decisions) on a
+   * connection of their own: a look-up that a request waits for never queues behind span inserts.
+   */
   async insertNdjson(table: string, body: Buffer): Promise<void> {
+    const rows = await this.openRole('rows-writer', []);
+    await rows.session.insert({ table, values: body, format: 'JSONEachRow', settings: INSERT_SETTINGS, timeout: this.insertTimeoutMs });
+  }
+
+  /** Spans as JSONEachRow, on the span inserters: the path when the spool cannot be written. */
+  private async insertSpanText(table: string, body: Buffer): Promise<void> {
     // A timed-out insert may still land later; the ReplacingMergeTree table makes the retry harmless.
     await this.onInserter((session) =>
       session.insert({ table, values: body, format: 'JSONEachRow', settings: INSERT_SETTINGS, timeout: this.insertTimeoutMs }),
@@ -90,7 +100,7 @@ export class EmbeddedConnection implements ClickhouseConnection {
    */
   async insertSpans(table: string, spans: readonly Span[]): Promise<void> {
     const file = this.spool.write(encodeNativeBlock(spans));
-    if (file === undefined) return this.insertNdjson(table, encodeSpans(spans));
+    if (file === undefined) return this.insertSpanText(table, encodeSpans(spans));
     try {
       await this.onInserter((session) =>
         session.queryAsync(`INSERT INTO ${table} ${NATIVE_INSERT_COLUMNS} FROM INFILE ${sqlString(file)} ${INSERT_SETTINGS_CLAUSE} FORMAT Native`, {
@@ -147,7 +157,7 @@ export class EmbeddedConnection implements ClickhouseConnection {
   }
 
   /** A long-lived session of one role; setup statements run once, the guard's settings are given at connect. */
-  private openRole(role: 'reader' | 'guard', setup: string[]): Promise<EmbeddedSessionLease> {
+  private openRole(role: 'reader' | 'guard' | 'rows-writer', setup: string[]): Promise<EmbeddedSessionLease> {
     let pending = this.roles.get(role);
     if (pending) return pending;
     pending = (async () => {
