@@ -5,6 +5,7 @@ import type { SpanConsumer } from '../component';
 import { classifyDeliveryError } from '../delivery-error';
 import { errorMessage } from '../errors';
 import type { ConsumeResult } from '../evaluation';
+import { hangUpSignal } from '../hang-up';
 import { BodyError, prepareBodyErrorAnswer, readBody } from '../http-body';
 import type { BodyTimeouts } from '../http-body';
 import type { BodyReservation, InflightLimiter } from '../inflight-limiter';
@@ -280,10 +281,8 @@ export function mountIngestRoute(router: Router, route: IngestRoute, context: In
     const { spans } = stampSpans(plan.spans, { 'tracehouse.workspace': workspace, 'tracehouse.source': context.receiverId }, 'receiver');
     let result: ConsumeResult | undefined;
     if (spans.length > 0) {
-      const controller = new AbortController();
-      res.on('close', () => controller.abort());
       try {
-        result = (await context.next.consume(spans, controller.signal)) ?? undefined;
+        result = (await context.next.consume(spans, hangUpSignal(res))) ?? undefined;
       } catch (err) {
         const failure = classifyDeliveryError(err);
         telemetry.refused(spans.length, failure.reason);

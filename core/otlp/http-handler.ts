@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import { errorMessage, PermanentError } from '../errors';
+import { hangUpSignal } from '../hang-up';
 import { BodyError, prepareBodyErrorAnswer, readBody } from '../http-body';
 import type { BodyTimeouts } from '../http-body';
 import type { BodyReservation } from '../inflight-limiter';
@@ -123,9 +124,7 @@ export function createOtlpHttpHandler(options: OtlpHttpHandlerOptions): (req: Re
       return fail(res, 500, encoding, RPC_CODE.INTERNAL, 'internal error reading the request', 'internal_error');
     }
     try {
-      const controller = new AbortController();
-      res.on('close', () => controller.abort());
-      const outcome = await deliverExport(decoded, { next, telemetry, logger, signal: controller.signal, stamp: stampFor(options, workspace) });
+      const outcome = await deliverExport(decoded, { next, telemetry, logger, signal: hangUpSignal(res), stamp: stampFor(options, workspace) });
       if (!outcome.ok) {
         const { failure } = outcome;
         if (failure.retryAfterSeconds !== undefined) res.set('Retry-After', String(failure.retryAfterSeconds));
