@@ -9,7 +9,8 @@
  * counted in ClickHouse after the phase / elapsed), daemon CPU per stored span split by thread
  * group (daemon-threads.ts), cores busy, p50/p99 request latency, peak RSS and the exporter's
  * batches (spans and milliseconds per insert, from /metrics), then one table row per run.
- * BENCH_FSYNC=1 runs the exporter with fsync_after_insert (every acknowledged insert on disk).
+ * BENCH_FSYNC=1 runs the exporter with fsync_after_insert (every acknowledged insert on disk);
+ * BENCH_PAUSE_SECONDS pauses before each phase (see PAUSE_MS).
  */
 import { parse, stringify } from 'yaml';
 import { spawn } from 'node:child_process';
@@ -44,6 +45,15 @@ const OTLP_PORT = Number(process.env.BENCH_OTLP_PORT ?? 14318);
 const GRPC_PORT = Number(process.env.BENCH_OTLP_GRPC_PORT ?? 14317);
 const ADMIN_PORT = Number(process.env.BENCH_ADMIN_PORT ?? 18888);
 const INGEST_PORT = Number(process.env.BENCH_INGEST_PORT ?? 18080);
+
+/**
+ * BENCH_PAUSE_SECONDS: an idle pause before every phase (default 0). On a file system where
+ * creating a file costs more the more files were freed in the last minute (ext4 without a journal
+ * skips recently freed inodes one by one, and every engine part is a dozen files created and later
+ * deleted), a phase pays for the parts the phase before it merged away; 60 s makes the phases
+ * independent of their order.
+ */
+const PAUSE_MS = Number(process.env.BENCH_PAUSE_SECONDS ?? 0) * 1000;
 
 /** BENCH_FSYNC=1 turns the clickhouse exporter's fsync_after_insert on, to measure what it costs. */
 const FSYNC = process.env.BENCH_FSYNC === '1';
@@ -324,6 +334,7 @@ async function runScenario(scenario: Scenario, workDir: string): Promise<PhaseRe
     let requestNo = 0;
     const results: PhaseResult[] = [];
     for (const transport of scenario.transports) {
+      if (PAUSE_MS > 0) await new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
       // Request numbers continue across phases, so the second phase stores new spans only.
       const result = await runPhase(transport, scenario.label, daemon.pid, () => ++requestNo);
       results.push(result);
