@@ -1,0 +1,32 @@
+import v8 from 'node:v8';
+
+/**
+ * What the daemon's process needs before the embedded engine and libuv's thread pool start, so
+ * this module is the binary's first import. An operator's own value of each variable wins.
+ *
+ * - UV_THREADPOOL_SIZE 16: the embedded engine runs every statement and insert on libuv's thread
+ *   pool (4 threads by default); analyst statements may hold up to max_concurrent_queries of them
+ *   until the engine's time limit, and a larger pool keeps threads free for inserts and file I/O.
+ * - JE_MALLOC_CONF: the engine's allocator keeps freed pages for 10 s by default, so the daemon's
+ *   peak RSS carried the garbage of every merge of the last seconds. Returned after 0.5 s by a
+ *   background thread (not by the threads that allocate), peak RSS under the OpenLLMetry-style
+ *   bench went from 1,104-1,170 to 990 MiB with no change in CPU per span beyond the run-to-run
+ *   noise (npm run bench, 2026-12-07).
+ */
+export const PROCESS_ENV_DEFAULTS: Readonly<Record<string, string>> = {
+  UV_THREADPOOL_SIZE: '16',
+  JE_MALLOC_CONF: 'background_thread:true,dirty_decay_ms:500,muzzy_decay_ms:0',
+};
+
+export function applyEnvDefaults(env: NodeJS.ProcessEnv): void {
+  for (const [name, value] of Object.entries(PROCESS_ENV_DEFAULTS)) env[name] ??= value;
+}
+
+applyEnvDefaults(process.env);
+
+// V8's memory reducer shrinks the heap, the young generation included, once the process looks
+// idle, and under the next load the young generation grew back too slowly: after a minute without
+// traffic the daemon spent 30-50 % more JS time per span for the rest of the run (npm run bench
+// with BENCH_PAUSE_SECONDS=60, 2026-12-07: OpenAI Agents route 17,394 -> 27,899 spans/s, JS main
+// 46.9 -> 29.1 µs per span). A daemon's heap stays at what its load needs instead.
+v8.setFlagsFromString('--no-memory-reducer');
