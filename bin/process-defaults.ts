@@ -8,10 +8,10 @@ import v8 from 'node:v8';
  *   pool (4 threads by default); analyst statements may hold up to max_concurrent_queries of them
  *   until the engine's time limit, and a larger pool keeps threads free for inserts and file I/O.
  * - JE_MALLOC_CONF: the engine's allocator keeps freed pages for 10 s by default, so the daemon's
- *   peak RSS carried the garbage of every merge of the last seconds. Returned after 0.5 s by a
- *   background thread (not by the threads that allocate), peak RSS under the OpenLLMetry-style
- *   bench went from 1,104-1,170 to 990 MiB with no change in CPU per span beyond the run-to-run
- *   noise (npm run bench, 2026-12-07).
+ *   peak RSS carried the garbage of every merge of the last seconds. Returned after 0.5 s (also
+ *   while the daemon idles: a process that freed 1 GiB dropped back to 244 MiB within 3 s), peak
+ *   RSS under OTLP/HTTP load went from 1,025-1,074 to 958-959 MiB with no change in CPU per span
+ *   beyond the run-to-run noise (npm run bench, 2026-12-07).
  */
 export const PROCESS_ENV_DEFAULTS: Readonly<Record<string, string>> = {
   UV_THREADPOOL_SIZE: '16',

@@ -21,6 +21,9 @@ import { ident, sqlString } from './schema';
 import { Spool } from './spool';
 import type { Span } from '../../core/span';
 
+/** Sessions opened on first use (the writers are opened with the connection). */
+type LazyRole = 'reader' | 'guard' | 'rows-writer';
+
 /**
  * chdb in-process. Writes go through the shared writer sessions; components' reads through a
  * reader session with `final = 1`; the query guard parses on a readonly=1 session; every analyst
@@ -35,7 +38,7 @@ export class EmbeddedConnection implements ClickhouseConnection {
    * once (the exporter keeps up to two in flight; receivers' own rows go beside span inserts).
    */
   private readonly inserters: Array<{ lease: EmbeddedSessionLease; running: number }>;
-  private readonly roles = new Map<'reader' | 'guard' | 'rows-writer', Promise<EmbeddedSessionLease>>();
+  private readonly roles = new Map<LazyRole, Promise<EmbeddedSessionLease>>();
 
   constructor(
     private readonly dataPath: string,
@@ -157,7 +160,7 @@ export class EmbeddedConnection implements ClickhouseConnection {
   }
 
   /** A long-lived session of one role; setup statements run once, the guard's settings are given at connect. */
-  private openRole(role: 'reader' | 'guard' | 'rows-writer', setup: string[]): Promise<EmbeddedSessionLease> {
+  private openRole(role: LazyRole, setup: string[]): Promise<EmbeddedSessionLease> {
     let pending = this.roles.get(role);
     if (pending) return pending;
     pending = (async () => {
