@@ -99,15 +99,18 @@ export function buildPipelineGraph(
 export function fanOut(consumers: readonly SpanConsumer[]): SpanConsumer {
   if (consumers.length === 1) return consumers[0];
   return {
-    async consume(batch: SpanBatch, signal: AbortSignal): Promise<ConsumeResult | undefined> {
-      const results = await Promise.allSettled(consumers.map((c) => c.consume(batch, signal)));
+    // Not async itself: an async function's frame would hold the batch until every consumer is done.
+    consume: (batch: SpanBatch, signal: AbortSignal) => settleAll(consumers.map((c) => c.consume(batch, signal))),
+  };
+}
+
+async function settleAll(pending: Promise<ConsumeResult | void>[]): Promise<ConsumeResult | undefined> {
+      const results = await Promise.allSettled(pending);
       const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
       if (failures.length === 0) {
         return mergeConsumeResults(results.map((r) => (r as PromiseFulfilledResult<ConsumeResult | void>).value));
       }
       throw failures.find((f) => !isPermanent(f)) ?? failures[0];
-    },
-  };
 }
 
 function required<T>(value: T | undefined, kind: string, id: string): T {

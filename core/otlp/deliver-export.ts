@@ -1,5 +1,5 @@
 import type { Authenticator } from '../auth';
-import type { SpanConsumer } from '../component';
+import { handOn, type SpanConsumer } from '../component';
 import { classifyDeliveryError } from '../delivery-error';
 import type { DeliveryFailure } from '../delivery-error';
 import type { InflightLimiter } from '../inflight-limiter';
@@ -35,8 +35,13 @@ export function stampFor(transport: Pick<OtlpTransportContext, 'sourceId' | 'def
 
 export type ExportOutcome = { ok: true; partial: PartialSuccess | undefined } | { ok: false; failure: DeliveryFailure };
 
-/** What both transports do with a decoded Export request: deliver, count, and say how it went. */
-export async function deliverExport(
+/**
+ * What both transports do with a decoded Export request: deliver, count, and say how it went.
+ * Not async itself: the spans are handed on here and only a count waits for the pipeline, so they
+ * are garbage as soon as the exporter has encoded them (an async function keeps its arguments and
+ * locals alive across every await).
+ */
+export function deliverExport(
   decoded: DecodedTraces,
   context: {
     next: SpanConsumer;
@@ -51,21 +56,28 @@ export async function deliverExport(
   // Every attribute of an OTLP request is the client's: its tracehouse.* ones are moved aside.
   const { spans, renamed } = stampSpans(decoded.spans, context.stamp, 'client');
   if (renamed > 0) context.logger.debug({ renamed }, 'client-set tracehouse.* attributes kept as client.tracehouse.*');
-  const { telemetry } = context;
-  if (rejected > 0) telemetry.refused(rejected, 'invalid_span');
-  if (spans.length > 0) {
-    try {
-      await context.next.consume(spans, context.signal);
-    } catch (err) {
-      const failure = classifyDeliveryError(err);
-      telemetry.refused(spans.length, failure.reason);
-      if (failure.status === 503) {
-        context.logger.warn({ err: failure.message, spans: spans.length }, 'downstream failed; asked the client to retry');
-      }
-      return { ok: false, failure };
-    }
-    telemetry.accepted(spans.length);
-  }
+  if (rejected > 0) context.telemetry.refused(rejected, 'invalid_span');
   const partial = rejected > 0 ? { rejectedSpans: rejected, errorMessage: rejectReasons.join('; ') } : undefined;
+  if (spans.length === 0) return Promise.resolve({ ok: true, partial });
+  return settleExport(handOn(context.next, spans, context.signal), spans.length, partial, context);
+}
+
+async function settleExport(
+  pending: Promise<unknown>,
+  count: number,
+  partial: PartialSuccess | undefined,
+  context: { telemetry: ReceiverTelemetry; logger: Logger },
+): Promise<ExportOutcome> {
+  try {
+    await pending;
+  } catch (err) {
+    const failure = classifyDeliveryError(err);
+    context.telemetry.refused(count, failure.reason);
+    if (failure.status === 503) {
+      context.logger.warn({ err: failure.message, spans: count }, 'downstream failed; asked the client to retry');
+    }
+    return { ok: false, failure };
+  }
+  context.telemetry.accepted(count);
   return { ok: true, partial };
 }

@@ -5,8 +5,7 @@ import { BodyError, prepareBodyErrorAnswer, readBody } from '../http-body';
 import type { BodyTimeouts } from '../http-body';
 import type { BodyReservation } from '../inflight-limiter';
 import { decodeTraceRequestJson, decodeTraceRequestProto } from './decode';
-import type { DecodedTraces } from './decode';
-import { deliverExport, stampFor } from './deliver-export';
+import { deliverExport, stampFor, type ExportOutcome } from './deliver-export';
 import type { OtlpTransportContext } from './deliver-export';
 import { encodeRpcStatus, encodeTraceResponse } from './encode';
 import { rateLimitHeaders } from '../ingest/rate-limit';
@@ -97,8 +96,17 @@ export function createOtlpHttpHandler(options: OtlpHttpHandlerOptions): (req: Re
     void handleExport(req, res, encoding, workspace, reservation).finally(reservation.release);
   };
 
+  /**
+   * Decodes (throwing what the request's answer reports) and hands on; a plain function, so no
+   * frame holds the decoded spans while they wait for their insert.
+   */
+  function deliver(encoding: Encoding, body: Buffer, workspace: string | undefined, res: Response): Promise<ExportOutcome> {
+    const decoded = encoding === 'proto' ? decodeTraceRequestProto(body) : decodeTraceRequestJson(body.toString('utf8'));
+    return deliverExport(decoded, { next, telemetry, logger, signal: hangUpSignal(res), stamp: stampFor(options, workspace) });
+  }
+
   async function handleExport(req: Request, res: Response, encoding: Encoding, workspace: string | undefined, reservation: BodyReservation): Promise<void> {
-    let decoded: DecodedTraces;
+    let delivery: Promise<ExportOutcome>;
     let releaseDecompressed: (() => void) | undefined;
     try {
       const body = await readBody(req, { maxBytes, reservation, ...options.bodyTimeouts });
@@ -111,7 +119,7 @@ export function createOtlpHttpHandler(options: OtlpHttpHandlerOptions): (req: Re
           return fail(res, 429, encoding, RPC_CODE.RESOURCE_EXHAUSTED, `receiver is at max_inflight_bytes (${limiter.maxBytes}); retry later`, 'inflight_limit');
         }
       }
-      decoded = encoding === 'proto' ? decodeTraceRequestProto(body) : decodeTraceRequestJson(body.toString('utf8'));
+      delivery = deliver(encoding, body, workspace, res);
     } catch (err) {
       releaseDecompressed?.();
       if (err instanceof BodyError) {
@@ -124,7 +132,7 @@ export function createOtlpHttpHandler(options: OtlpHttpHandlerOptions): (req: Re
       return fail(res, 500, encoding, RPC_CODE.INTERNAL, 'internal error reading the request', 'internal_error');
     }
     try {
-      const outcome = await deliverExport(decoded, { next, telemetry, logger, signal: hangUpSignal(res), stamp: stampFor(options, workspace) });
+      const outcome = await delivery;
       if (!outcome.ok) {
         const { failure } = outcome;
         if (failure.retryAfterSeconds !== undefined) res.set('Retry-After', String(failure.retryAfterSeconds));

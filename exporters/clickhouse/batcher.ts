@@ -4,8 +4,6 @@
  * receives the chunks of one insert and settles each of them.
  */
 
-import type { Span } from '../../core/span';
-
 /**
  * Callers often share one signal across many concurrent calls (a connection's, or the service's
  * shutdown signal): one listener per signal, not per call, keeps that cheap and warning-free.
@@ -64,20 +62,20 @@ export class Waiter {
   }
 }
 
-export interface Chunk {
-  /** Encoded when its insert is written: one block per insert, however many calls share it. */
-  rows: readonly Span[];
+export interface Chunk<Rows> {
+  /** The call's rows, in whatever form the writer joins into one insert. */
+  rows: Rows;
   spans: number;
   /** The partitions (days) its rows fall into; an insert holds at most maxPartitions of them. */
   partitions: readonly number[];
   waiter: Waiter;
 }
 
-interface Queued extends Chunk {
+interface Queued<Rows> extends Chunk<Rows> {
   arrivedAt: number;
 }
 
-export interface BatcherOptions {
+export interface BatcherOptions<Rows> {
   maxSpans: number;
   /** Most distinct partitions in one insert; a chunk alone never has more. */
   maxPartitions: number;
@@ -86,7 +84,7 @@ export interface BatcherOptions {
   capacity: number;
   maxInFlight: number;
   /** Writes one insert and settles every chunk's waiter; a rejection fails the chunks. */
-  write(chunks: Chunk[]): Promise<void>;
+  write(chunks: Chunk<Rows>[]): Promise<void>;
   onQueueChange(held: number, capacity: number): void;
 }
 
@@ -95,8 +93,8 @@ export const QUIET_MS = 3;
 /** A timer this much later than asked means the event loop was busy in between. */
 const LATE_MS = 2;
 
-export class Batcher {
-  private readonly waiting: Queued[] = [];
+export class Batcher<Rows> {
+  private readonly waiting: Queued<Rows>[] = [];
   private waitingSpans = 0;
   /** Waiting chunks per partition: more partitions than one insert takes is a full insert too. */
   private readonly waitingPartitions = new Map<number, number>();
@@ -109,7 +107,7 @@ export class Batcher {
   private flushing = false;
   private drained: Array<() => void> = [];
 
-  constructor(private readonly options: BatcherOptions) {}
+  constructor(private readonly options: BatcherOptions<Rows>) {}
 
   get heldSpans(): number {
     return this.held;
@@ -120,7 +118,7 @@ export class Batcher {
     return this.held === 0 || this.held + spans <= this.options.capacity;
   }
 
-  add(chunks: readonly Chunk[]): void {
+  add(chunks: readonly Chunk<Rows>[]): void {
     const now = performance.now();
     this.lastAddAt = now;
     for (const chunk of chunks) {
@@ -202,8 +200,8 @@ export class Batcher {
     }, delay);
   }
 
-  private take(): Chunk[] {
-    const batch: Chunk[] = [];
+  private take(): Chunk<Rows>[] {
+    const batch: Chunk<Rows>[] = [];
     const partitions = new Set<number>();
     let spans = 0;
     while (this.waiting.length > 0) {
@@ -228,7 +226,7 @@ export class Batcher {
     return batch;
   }
 
-  private dispatch(batch: Chunk[]): void {
+  private dispatch(batch: Chunk<Rows>[]): void {
     this.inFlight += 1;
     const spans = batch.reduce((sum, chunk) => sum + chunk.spans, 0);
     this.options

@@ -4,7 +4,6 @@
  */
 
 import type { QueryLimits } from '../../core/component';
-import type { Span } from '../../core/span';
 import type { SqlParser } from '../../core/clickhouse/query-guard';
 import type { EngineFunction } from '../../core/clickhouse/query-policy';
 
@@ -77,8 +76,8 @@ export interface ClickhouseConnection {
   select(sql: string, format: string): Promise<string>;
   /** Inserts a JSONEachRow body into a qualified table ("db.table"). */
   insertNdjson(table: string, body: Buffer): Promise<void>;
-  /** Inserts spans into the spans table ("db.table") as one Native block (native.ts). */
-  insertSpans(table: string, spans: readonly Span[]): Promise<void>;
+  /** Inserts one Native block of spans (native.ts) into the spans table ("db.table"). */
+  insertSpanBlock(table: string, block: Buffer): Promise<void>;
   /** Runs a component's own SELECT, deduplicated (`final = 1`); `sql` already ends in a FORMAT clause. */
   read(sql: string, options: ReadOptions): Promise<ReadResult>;
   /** The engine's parser for the query guard, on a connection that cannot change settings. */

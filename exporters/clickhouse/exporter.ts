@@ -9,6 +9,7 @@ import {
 import type { SpanBatch } from '../../core/span';
 import type { ExporterTelemetry } from '../../core/telemetry';
 import { Batcher, Waiter, type Chunk } from './batcher';
+import { encodeNativeColumns, joinNativeColumns, type NativeColumns } from './native';
 import { resolveTarget, type ClickhouseExporterConfig } from './config';
 import { isDataError, type ClickhouseConnection } from './connection';
 import { EmbeddedConnection } from './embedded-connection';
@@ -34,7 +35,7 @@ const EMBEDDED_MERGE_SELECTOR_BASE = 10;
 export class ClickhouseExporter implements Exporter {
   private connection: ClickhouseConnection | undefined;
   private schema: SchemaManager | undefined;
-  private readonly batcher: Batcher;
+  private readonly batcher: Batcher<NativeColumns>;
   private readonly retry: RetryPolicy;
   private readonly telemetry: ExporterTelemetry;
   private readonly qualifiedTable: string;
@@ -153,16 +154,17 @@ export class ClickhouseExporter implements Exporter {
         ),
       );
     }
-    // Cut by size, and by days so that no insert touches more partitions than the engine allows.
-    const groups = groupByDays(batch, this.config.max_spans);
+    // Cut by size, and by days so that no insert touches more partitions than the engine allows;
+    // encoded now, so that nothing holds the span objects while they wait for their insert.
+    const encoded = groupByDays(batch, this.config.max_spans).map((group) => ({ rows: encodeNativeColumns(group.spans), partitions: group.days }));
+    return this.enqueue(encoded, signal);
+  }
+
+  /** Not inside consume: its closures would keep the call's spans reachable until the insert. */
+  private enqueue(encoded: { rows: NativeColumns; partitions: number[] }[], signal: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const waiter = new Waiter(groups.length, resolve, reject);
-      const chunks: Chunk[] = groups.map((group) => ({
-        rows: group.spans,
-        spans: group.spans.length,
-        partitions: group.days,
-        waiter,
-      }));
+      const waiter = new Waiter(encoded.length, resolve, reject);
+      const chunks: Chunk<NativeColumns>[] = encoded.map(({ rows, partitions }) => ({ rows, spans: rows.rows, partitions, waiter }));
       waiter.watch(signal, () => abortError(this.settings.id));
       this.batcher.add(chunks);
     });
@@ -173,7 +175,7 @@ export class ClickhouseExporter implements Exporter {
     return this.unhealthy ? Math.max(1, Math.ceil(this.retry.maxIntervalMs / 1000)) : 1;
   }
 
-  private async write(chunks: Chunk[]): Promise<void> {
+  private async write(chunks: Chunk<NativeColumns>[]): Promise<void> {
     try {
       await this.insert(chunks);
     } catch (err) {
@@ -191,7 +193,7 @@ export class ClickhouseExporter implements Exporter {
    * the callers whose rows are refused are alone; only they fail (permanently), the others are
    * stored. One bad caller among n costs about 2·log2(n) inserts instead of n.
    */
-  private async isolate(callers: Chunk[][], err: unknown): Promise<void> {
+  private async isolate(callers: Chunk<NativeColumns>[][], err: unknown): Promise<void> {
     if (callers.length === 1) return this.fail(callers[0], err);
     const half = Math.ceil(callers.length / 2);
     for (const part of [callers.slice(0, half), callers.slice(half)]) {
@@ -207,9 +209,9 @@ export class ClickhouseExporter implements Exporter {
     }
   }
 
-  private async insert(chunks: Chunk[]): Promise<void> {
-    const rows = chunks.length === 1 ? chunks[0].rows : chunks.flatMap((c) => c.rows);
-    const spans = rows.length;
+  private async insert(chunks: Chunk<NativeColumns>[]): Promise<void> {
+    const block = joinNativeColumns(chunks.map((chunk) => chunk.rows));
+    const spans = chunks.reduce((sum, chunk) => sum + chunk.spans, 0);
     await withRetry(
       async () => {
         const connection = this.connection;
@@ -218,7 +220,7 @@ export class ClickhouseExporter implements Exporter {
         await schema.ensure();
         const started = performance.now();
         try {
-          await connection.insertSpans(this.qualifiedTable, rows);
+          await connection.insertSpanBlock(this.qualifiedTable, block);
         } finally {
           this.telemetry.batch(spans, (performance.now() - started) / 1000);
         }
@@ -235,14 +237,14 @@ export class ClickhouseExporter implements Exporter {
     );
   }
 
-  private succeed(chunks: Chunk[]): void {
+  private succeed(chunks: Chunk<NativeColumns>[]): void {
     for (const chunk of chunks) {
       this.telemetry.sent(chunk.spans);
       chunk.waiter.partWritten();
     }
   }
 
-  private fail(chunks: Chunk[], err: unknown): void {
+  private fail(chunks: Chunk<NativeColumns>[], err: unknown): void {
     const last = err instanceof RetriesExhausted ? err.lastError : err;
     const spans = chunks.reduce((sum, chunk) => sum + chunk.spans, 0);
     let failure: TracehouseError;
@@ -290,8 +292,8 @@ export class ClickhouseExporter implements Exporter {
 }
 
 /** The chunks of one insert, grouped by the call they came from. */
-function byCaller(chunks: readonly Chunk[]): Chunk[][] {
-  const groups = new Map<Waiter, Chunk[]>();
+function byCaller<Rows>(chunks: readonly Chunk<Rows>[]): Chunk<Rows>[][] {
+  const groups = new Map<Waiter, Chunk<Rows>[]>();
   for (const chunk of chunks) {
     const own = groups.get(chunk.waiter);
     if (own) own.push(chunk);

@@ -5,6 +5,8 @@
 export class NativeWriter {
   private buf: Buffer;
   private pos = 0;
+  /** Where each stream ended (see mark). */
+  private readonly ends: number[] = [];
 
   constructor(initialBytes: number) {
     this.buf = Buffer.allocUnsafe(Math.max(1024, initialBytes));
@@ -13,6 +15,16 @@ export class NativeWriter {
   /** The bytes written so far (a view, not a copy). */
   bytes(): Buffer {
     return this.buf.subarray(0, this.pos);
+  }
+
+  /** Ends a stream here: a column is one or more streams (a Map is its offsets, keys and values). */
+  mark(): void {
+    this.ends.push(this.pos);
+  }
+
+  /** The end of every marked stream, in order. */
+  streamEnds(): Int32Array {
+    return Int32Array.from(this.ends);
   }
 
   private ensure(more: number): void {
@@ -62,6 +74,21 @@ export class NativeWriter {
     this.ensure(8);
     this.buf.writeDoubleLE(value, this.pos);
     this.pos += 8;
+  }
+
+  /**
+   * Array offsets copied from another block's stream (`source` from `start` to `end`), each raised
+   * by `base`: offsets are cumulative, so a stream appended after others starts where they ended.
+   * Returns the last offset written (the next stream's base).
+   */
+  offsetsFrom(source: Buffer, start: number, end: number, base: number): number {
+    this.ensure(end - start);
+    let last = base;
+    for (let at = start; at < end; at += 8) {
+      last = base + source.readUInt32LE(at) + source.readUInt32LE(at + 4) * 0x1_0000_0000;
+      this.uint64Number(last);
+    }
+    return last;
   }
 
   /** Raw bytes already in Native form (a cached column section). */

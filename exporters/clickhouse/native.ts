@@ -7,7 +7,12 @@
  * rows of one column together. Map(K, V) is Array(Tuple(K, V)): cumulative entry counts per row,
  * then every key, then every value; Array(T) is cumulative lengths, then the elements. The
  * LowCardinality columns of the table are sent as plain String (the engine converts on insert),
- * and values come from span-columns.ts, as in the JSONEachRow fallback (rows.ts).
+ * and values come from span-columns.ts, as in the JSONEachRow form (rows.ts).
+ *
+ * The exporter encodes each call's spans as soon as they arrive (encodeNativeColumns) and joins the
+ * calls of one insert into one block when it writes (joinNativeColumns): the span objects are
+ * garbage once their call is encoded, instead of living in the queue until the insert ends, which
+ * made the young generation's collector copy most of them twice.
  */
 import type { Attributes, Span, SpanEvent, SpanLink } from '../../core/span';
 import { NativeWriter } from './native-writer';
@@ -76,7 +81,9 @@ function sharedMapColumn(get: (span: Span) => Attributes): ColumnWriter {
     const maps = spans.map((span) => encodedMap(get(span)));
     let total = 0;
     for (const map of maps) w.uint64Number((total += map.entries));
+    w.mark();
     for (const map of maps) w.raw(map.keys);
+    w.mark();
     for (const map of maps) w.raw(map.values);
   };
 }
@@ -89,7 +96,9 @@ function writeMaps(w: NativeWriter, maps: readonly Attributes[]): void {
     keysOf[i] = Object.keys(maps[i]);
     w.uint64Number((total += keysOf[i].length));
   }
+  w.mark();
   for (let i = 0; i < maps.length; i++) for (const key of keysOf[i]) w.string(key);
+  w.mark();
   for (let i = 0; i < maps.length; i++) {
     const map = maps[i];
     for (const key of keysOf[i]) w.string(textOf(map[key]));
@@ -106,6 +115,7 @@ function arrayOffsets<T>(w: NativeWriter, spans: readonly Span[], list: (span: S
 function arrays<T>(list: (span: Span) => readonly T[], element: (w: NativeWriter, item: T) => void): ColumnWriter {
   return (w, spans) => {
     arrayOffsets(w, spans, list);
+    w.mark();
     for (let i = 0; i < spans.length; i++) for (const item of list(spans[i])) element(w, item);
   };
 }
@@ -114,6 +124,7 @@ function arrays<T>(list: (span: Span) => readonly T[], element: (w: NativeWriter
 function arrayOfMaps<T extends { attributes: Attributes }>(list: (span: Span) => readonly T[]): ColumnWriter {
   return (w, spans) => {
     arrayOffsets(w, spans, list);
+    w.mark();
     const maps: Attributes[] = [];
     for (let i = 0; i < spans.length; i++) for (const item of list(spans[i])) maps.push(item.attributes);
     writeMaps(w, maps);
@@ -122,6 +133,17 @@ function arrayOfMaps<T extends { attributes: Attributes }>(list: (span: Span) =>
 
 const events = (span: Span): readonly SpanEvent[] => span.events;
 const links = (span: Span): readonly SpanLink[] => span.links;
+
+/**
+ * The streams of a column of this type, in Native order: Array(T) is its offsets, then T's
+ * streams; Map(K, V) of plain K and V is its offsets, then every key, then every value.
+ */
+type Stream = 'offsets' | 'data';
+function streamsOf(type: string): Stream[] {
+  if (type.startsWith('Array(')) return ['offsets', ...streamsOf(type.slice('Array('.length, -1))];
+  if (type.startsWith('Map(')) return ['offsets', 'data', 'data'];
+  return ['data'];
+}
 
 /** The spans table's columns in table order, with the type each is sent as. */
 const COLUMNS: ReadonlyArray<readonly [name: string, type: string, write: ColumnWriter]> = [
@@ -165,23 +187,69 @@ const COLUMNS: ReadonlyArray<readonly [name: string, type: string, write: Column
   ...RESULT_COLUMNS.map(([name, value]) => [name, 'String', strings(value)] as const),
 ];
 
+const COLUMN_STREAMS = COLUMNS.map(([, type]) => streamsOf(type));
+const STREAM_COUNT = COLUMN_STREAMS.reduce((sum, streams) => sum + streams.length, 0);
+/** Column count, names and types: what a block holds besides its values (the row count aside). */
+const HEADER_BYTES = COLUMNS.reduce((sum, [name, type]) => sum + Buffer.byteLength(name) + Buffer.byteLength(type) + 2, 20);
+
 /** The column list of the INSERT that reads these blocks, so columns are matched by name. */
 export const NATIVE_INSERT_COLUMNS = `(${COLUMNS.map(([name]) => '`' + name + '`').join(', ')})`;
 
-/** Bytes per span of the last block, so the next one is sized right the first time (no regrowing copies). */
+/** The values of some spans, column by column, without the block's header: a part of a block. */
+export interface NativeColumns {
+  rows: number;
+  bytes: Buffer;
+  /** Where each stream of each column ends in `bytes`. */
+  ends: Int32Array;
+}
+
+/** Bytes per span of the last encoding, so the next one is sized right the first time (no regrowing copies). */
 let bytesPerSpan = 1024;
+
+/** The spans' values in Native form, to be joined with other calls' into one block. */
+export function encodeNativeColumns(spans: readonly Span[]): NativeColumns {
+  const w = new NativeWriter(Math.ceil(spans.length * bytesPerSpan * 1.25));
+  for (const [, , write] of COLUMNS) {
+    write(w, spans);
+    w.mark();
+  }
+  const bytes = w.bytes();
+  if (spans.length > 0) bytesPerSpan = Math.max(256, Math.min(1 << 20, bytes.length / spans.length));
+  const ends = w.streamEnds();
+  if (ends.length !== STREAM_COUNT) throw new Error(`Native encoding wrote ${ends.length} streams, not ${STREAM_COUNT}`);
+  return { rows: spans.length, bytes, ends };
+}
+
+/** One Native block of the parts' rows, in order: each stream of each column, part after part. */
+export function joinNativeColumns(parts: readonly NativeColumns[]): Buffer {
+  let rows = 0;
+  let size = HEADER_BYTES;
+  for (const part of parts) {
+    rows += part.rows;
+    size += part.bytes.length;
+  }
+  const w = new NativeWriter(size);
+  w.varUInt(COLUMNS.length);
+  w.varUInt(rows);
+  let stream = 0;
+  for (let c = 0; c < COLUMNS.length; c++) {
+    w.string(COLUMNS[c][0]);
+    w.string(COLUMNS[c][1]);
+    for (const kind of COLUMN_STREAMS[c]) {
+      let base = 0;
+      for (const part of parts) {
+        const start = stream === 0 ? 0 : part.ends[stream - 1];
+        const end = part.ends[stream];
+        if (kind === 'data') w.raw(part.bytes.subarray(start, end));
+        else base = w.offsetsFrom(part.bytes, start, end, base);
+      }
+      stream++;
+    }
+  }
+  return w.bytes();
+}
 
 /** One Native block holding every span, in order. */
 export function encodeNativeBlock(spans: readonly Span[]): Buffer {
-  const w = new NativeWriter(Math.ceil(spans.length * bytesPerSpan * 1.25));
-  w.varUInt(COLUMNS.length);
-  w.varUInt(spans.length);
-  for (const [name, type, write] of COLUMNS) {
-    w.string(name);
-    w.string(type);
-    write(w, spans);
-  }
-  const block = w.bytes();
-  if (spans.length > 0) bytesPerSpan = Math.max(256, Math.min(1 << 20, block.length / spans.length));
-  return block;
+  return joinNativeColumns([encodeNativeColumns(spans)]);
 }

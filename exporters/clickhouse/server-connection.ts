@@ -20,8 +20,7 @@ import {
   type ReadOptions,
   type ReadResult,
 } from './connection';
-import { encodeNativeBlock, NATIVE_INSERT_COLUMNS } from './native';
-import type { Span } from '../../core/span';
+import { NATIVE_INSERT_COLUMNS } from './native';
 
 export interface ServerConnectionOptions {
   endpoint: string;
@@ -123,8 +122,8 @@ export class ServerConnection implements ClickhouseConnection {
   }
 
   /** The same Native block the embedded engine reads from its spool, as the request body. */
-  async insertSpans(table: string, spans: readonly Span[]): Promise<void> {
-    await this.insertBody(`INSERT INTO ${table} ${NATIVE_INSERT_COLUMNS} FORMAT Native`, encodeNativeBlock(spans));
+  async insertSpanBlock(table: string, block: Buffer): Promise<void> {
+    await this.insertBody(`INSERT INTO ${table} ${NATIVE_INSERT_COLUMNS} FORMAT Native`, block);
   }
 
   /** Components' own reads, deduplicated. */

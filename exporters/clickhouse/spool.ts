@@ -6,7 +6,7 @@
  * close; directories left by a process that died are removed by the next one to start.
  *
  * A spool that cannot be written (a full or missing tmpfs) answers undefined, and the caller falls
- * back to inline text: logged once when it starts and once when it recovers.
+ * back to sending the block inline: logged once when it starts and once when it recovers.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -42,7 +42,7 @@ export class Spool {
         this.failing = true;
         this.logger.warn(
           { spool_dir: this.parent, err: errorMessage(err) },
-          'cannot write insert spool files; inserting inline JSONEachRow instead (slower, same rows)',
+          'cannot write insert spool files; inserting the blocks inline instead (slower, same rows)',
         );
       }
       return undefined;

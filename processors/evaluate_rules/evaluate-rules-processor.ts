@@ -1,4 +1,4 @@
-import type { ComponentSettings, Host, Processor, SpanConsumer } from '../../core/component';
+import { handOn, type ComponentSettings, type Host, type Processor, type SpanConsumer } from '../../core/component';
 import { ObjectWarnings } from '../../core/control/object-warnings';
 import type { ControlObject } from '../../core/control/objects';
 import { GLOBAL_WORKSPACE } from '../../core/control/objects';
@@ -167,13 +167,30 @@ export class EvaluateRulesProcessor implements Processor {
     return this.stopping;
   }
 
-  async consume(batch: SpanBatch, signal: AbortSignal): Promise<ConsumeResult | void> {
-    if (this.stopped) throw new ShuttingDownError(this.settings.id);
+  consume(batch: SpanBatch, signal: AbortSignal): Promise<ConsumeResult | void> {
+    if (this.stopped) return Promise.reject(new ShuttingDownError(this.settings.id));
     // Rules may be replaced while the judge runs: the batch is evaluated by the engine it started with.
     const engine = this.engine;
-    const judged = engine.hasJudgeRules ? await this.judgeBatch(engine, batch, signal) : undefined;
+    if (engine.hasJudgeRules) return this.judgeThenForward(engine, batch, signal);
+    return this.forward(engine, batch, undefined, signal);
+  }
+
+  private async judgeThenForward(engine: RuleEngine, batch: SpanBatch, signal: AbortSignal): Promise<ConsumeResult | void> {
+    const judged = await this.judgeBatch(engine, batch, signal);
+    return this.forward(engine, batch, judged, signal);
+  }
+
+  /**
+   * Evaluates and hands on; a plain function, so that only the spans with an evaluation wait for
+   * the insert (an async frame would hold the whole batch until it ends).
+   */
+  private forward(engine: RuleEngine, batch: SpanBatch, judged: readonly (SpanJudgement | undefined)[] | undefined, signal: AbortSignal): Promise<ConsumeResult | void> {
     const { batch: out, evaluated } = this.evaluateBatch(engine, batch, judged);
-    const result = await this.next.consume(out, signal);
+    return this.afterStored(handOn(this.next, out, signal), evaluated);
+  }
+
+  private async afterStored(stored: Promise<ConsumeResult | void>, evaluated: readonly Evaluated[]): Promise<ConsumeResult | void> {
+    const result = await stored;
     const evaluations = new Map<string, SpanEvaluation>();
     for (const { span, evaluation } of evaluated) evaluations.set(spanKey(span.traceId, span.spanId), evaluation);
     // The spans are durable now: only now may anyone outside be told about them.

@@ -12,7 +12,7 @@ import type { DecodedTraces } from '../../core/otlp/decode';
 import { encodeTraceResponse } from '../../core/otlp/encode';
 import { RetryInfo, RpcStatus } from '../../core/otlp/pb';
 import type { OtlpGrpcConfig } from './config';
-import { deliverExport, stampFor } from '../../core/otlp/deliver-export';
+import { deliverExport, stampFor, type ExportOutcome } from '../../core/otlp/deliver-export';
 import type { OtlpTransportContext } from '../../core/otlp/deliver-export';
 import { THROTTLE_RETRY_AFTER_SECONDS } from '../../core/otlp/rpc-codes';
 
@@ -237,7 +237,8 @@ export class OtlpGrpcServer {
       .finally(release);
   };
 
-  private async export(call: grpc.ServerUnaryCall<Buffer, Buffer>): Promise<{ body: Buffer; outcome: string } | Refusal> {
+  /** Decodes and hands on; a plain function, so no frame holds the decoded spans while they wait for their insert. */
+  private deliver(call: grpc.ServerUnaryCall<Buffer, Buffer>): Promise<ExportOutcome> | Refusal {
     const { next, telemetry, logger } = this.options;
     let decoded: DecodedTraces;
     try {
@@ -251,7 +252,13 @@ export class OtlpGrpcServer {
     // Metadata was already checked before the message arrived; this lookup only names the workspace.
     const auth = this.options.auth.authenticate(headersOf(call.metadata));
     const stamp = stampFor(this.options, auth.outcome === 'ok' ? auth.workspace : undefined);
-    const outcome = await deliverExport(decoded, { next, telemetry, logger, signal: controller.signal, stamp });
+    return deliverExport(decoded, { next, telemetry, logger, signal: controller.signal, stamp });
+  }
+
+  private async export(call: grpc.ServerUnaryCall<Buffer, Buffer>): Promise<{ body: Buffer; outcome: string } | Refusal> {
+    const delivery = this.deliver(call);
+    if (!(delivery instanceof Promise)) return delivery;
+    const outcome = await delivery;
     if (!outcome.ok) {
       const { failure } = outcome;
       const code = failure.status === 400 ? grpc.status.INVALID_ARGUMENT : failure.status === 429 ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.UNAVAILABLE;

@@ -36,7 +36,7 @@ function harness(options: { maxSpans?: number; timeoutMs?: number } = {}) {
   const span = makeSpan({ traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), name: 's' });
   const call = (spans: number): Promise<void> =>
     new Promise<void>((resolve, reject) => {
-      const chunk: Chunk = { rows: Array(spans).fill(span), spans, partitions: [0], waiter: new Waiter(1, resolve, reject) };
+      const chunk: Chunk<unknown[]> = { rows: Array(spans).fill(span), spans, partitions: [0], waiter: new Waiter(1, resolve, reject) };
       batcher.add([chunk]);
     });
   /** Resolves once `count` writes have started. */

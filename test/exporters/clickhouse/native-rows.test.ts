@@ -1,7 +1,8 @@
 /**
- * Native blocks (the insert path) and JSONEachRow lines (the fallback) store identical rows, for
- * every kind of value a span can carry, on the embedded engine and on a server (the HTTP double);
- * and the embedded spool files never outlive their insert.
+ * Native blocks (the insert path: calls encoded on arrival, joined into one block per insert) and
+ * JSONEachRow lines store identical rows, for every kind of value a span can carry, on the embedded
+ * engine (through the spool, and inline when the spool cannot be written) and on a server (the HTTP
+ * double); and the embedded spool files never outlive their insert.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -13,7 +14,7 @@ import { encodeSpans } from '../../../exporters/clickhouse/rows';
 import { ServerConnection } from '../../../exporters/clickhouse/server-connection';
 import { silentLogger } from '../../../core/logger';
 import { ClickhouseHttpServer } from '../../support/clickhouse-http-server';
-import { createHarness, settle, signal, tempDir, type Harness } from './support';
+import { createHarness, insertCount, settle, signal, tempDir, type Harness } from './support';
 
 const dataPath = tempDir('tracehouse-ch-native-');
 const started: Harness[] = [];
@@ -138,7 +139,13 @@ const ALL_ROWS = (table: string) =>
 
 async function compareModes(native: Harness, text: Harness, insertText: (body: Buffer) => Promise<void>): Promise<void> {
   const spans = hostileSpans();
-  await native.exporter.consume(spans, signal());
+  // Concurrent calls, joined into fewer inserts than calls: their maps' and lists' offsets are
+  // rebased where one call's columns follow another's.
+  const calls: Span[][] = [];
+  for (let i = 0; i < spans.length; i += 25) calls.push(spans.slice(i, i + 25));
+  const insertsBefore = await insertCount(native.telemetry);
+  await Promise.all(calls.map((call) => native.exporter.consume(call, signal())));
+  expect((await insertCount(native.telemetry)) - insertsBefore).toBeLessThan(calls.length);
   await insertText(encodeSpans(spans));
   const viaNative = await native.rows<Record<string, unknown>>(ALL_ROWS('otel_traces'));
   const viaText = await text.rows<Record<string, unknown>>(ALL_ROWS('otel_traces'));
@@ -206,23 +213,29 @@ test('a failing insert removes its spool file too', async () => {
   expect(spoolFiles(spool)).toEqual([]);
 });
 
-test('an unwritable spool directory falls back to inline JSONEachRow with one warning, storing the same rows', async () => {
+test('an unwritable spool directory falls back to inline blocks with one warning, storing the same rows', async () => {
   const lines: Array<{ level: number; msg: string }> = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
   const missing = path.join(tempDir('tracehouse-spool-missing-'), 'not', 'there');
   const h = await start({ path: dataPath, database: 'spool_fallback', spool_dir: missing }, logger);
-  const spans = hostileSpans();
-  await h.exporter.consume(spans.slice(0, 100), signal());
-  await h.exporter.consume(spans.slice(100), signal());
-  expect(await h.count()).toBe(spans.length);
-  const warnings = lines.filter((l) => l.msg.includes('inline JSONEachRow'));
+  const text = await start({ path: dataPath, database: 'spool_fallback_text' });
+  const connection = new EmbeddedConnection(dataPath, 30_000);
+  try {
+    await compareModes(h, text, (body) => connection.insertNdjson('spool_fallback_text.otel_traces', body));
+  } finally {
+    await connection.close();
+  }
+  const count = hostileSpans().length;
+  await h.exporter.consume([makeSpan({ traceId: 'a'.repeat(32), spanId: 'c'.repeat(16), name: 'still inline', startTimeUnixNano: T0 })], signal());
+  expect(await h.count()).toBe(count + 1);
+  const warnings = lines.filter((l) => l.msg.includes('inserting the blocks inline'));
   expect(warnings).toHaveLength(1);
   expect(warnings[0].level).toBe(40);
   // Once the directory exists, blocks go through it again, and the recovery is logged.
   fs.mkdirSync(missing, { recursive: true });
   await h.exporter.consume([makeSpan({ traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), name: 'after', startTimeUnixNano: T0 })], signal());
   expect(lines.some((l) => l.msg.includes('writable again'))).toBe(true);
-  expect(await h.count()).toBe(spans.length + 1);
+  expect(await h.count()).toBe(count + 2);
 });
 
 test("the spool of a process that died is removed by the next exporter to start; a live one's is kept", async () => {
