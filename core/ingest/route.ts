@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Request, Response, Router } from 'express';
 import type { Authenticator } from '../auth';
-import type { SpanConsumer } from '../component';
+import { handOn, type SpanConsumer } from '../component';
 import { classifyDeliveryError } from '../delivery-error';
 import { errorMessage } from '../errors';
 import type { ConsumeResult } from '../evaluation';
@@ -243,12 +243,37 @@ export function mountIngestRoute(router: Router, route: IngestRoute, context: In
     if (headerKey !== undefined && headerKey.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
       return refuse(res, { status: 400, code: 'RCV_BAD_IDEMPOTENCY_KEY', message: `Idempotency-Key is longer than ${MAX_IDEMPOTENCY_KEY_LENGTH} characters` }, 'bad_idempotency_key');
     }
-    const key = headerKey ?? plan.idempotencyKey;
-    if (key === undefined) return answer(res, await deliver(req, res, workspace, plan), 'fresh');
+    // Returned, not awaited: this frame holds the body and the plan, respond() neither.
+    return respond(res, workspace, raw, headerKey, plan.idempotencyKey, deliveryOf(res, workspace, plan));
+  }
+
+  /** The plan's delivery, started at the first call; the plan is held only until then. */
+  function deliveryOf(res: Response, workspace: string, plan: IngestPlan): () => Promise<StoredAnswer> {
+    let held: IngestPlan | undefined = plan;
+    let started: Promise<StoredAnswer> | undefined;
+    return () => {
+      if (started === undefined && held !== undefined) {
+        started = deliver(res, workspace, held);
+        held = undefined;
+      }
+      return started ?? Promise.reject(new Error('delivery already started'));
+    };
+  }
+
+  async function respond(
+    res: Response,
+    workspace: string,
+    raw: Buffer,
+    headerKey: string | undefined,
+    bodyKey: string | undefined,
+    delivery: () => Promise<StoredAnswer>,
+  ): Promise<void> {
+    const key = headerKey ?? bodyKey;
+    if (key === undefined) return answer(res, await delivery(), 'fresh');
     const scoped = `${workspace}\u0000${route.path}\u0000${headerKey !== undefined ? 'header' : 'body'}\u0000${key}`;
     let outcome: IdempotentOutcome;
     try {
-      outcome = await context.idempotency.run(scoped, raw, () => deliver(req, res, workspace, plan));
+      outcome = await context.idempotency.run(scoped, raw, delivery);
     } catch (err) {
       if (!(err instanceof SharedStateUnavailable)) throw err;
       res.set('Retry-After', String(THROTTLE_RETRY_AFTER_SECONDS));
@@ -275,26 +300,34 @@ export function mountIngestRoute(router: Router, route: IngestRoute, context: In
     send(res, stored.status, stored.contentType, stored.body, outcome);
   }
 
-  /** Stores the plan's spans and builds the answer (success, or the refusal the failure calls for). */
-  async function deliver(req: Request, res: Response, workspace: string, plan: IngestPlan): Promise<StoredAnswer> {
+  /**
+   * Stores the plan's spans and builds the answer (success, or the refusal the failure calls for).
+   * Not async itself: only a count and the answer wait for the pipeline, not the spans.
+   */
+  function deliver(res: Response, workspace: string, plan: IngestPlan): Promise<StoredAnswer> {
     // Receivers map only their APIs' documented fields into tracehouse.*; the stamp is the daemon's.
     const { spans } = stampSpans(plan.spans, { 'tracehouse.workspace': workspace, 'tracehouse.source': context.receiverId }, 'receiver');
+    const stored = spans.length > 0 ? handOn(context.next, spans, hangUpSignal(res)) : undefined;
+    return settleDelivery(res, stored, spans.length, plan.answer);
+  }
+
+  async function settleDelivery(res: Response, stored: Promise<ConsumeResult | void> | undefined, count: number, planned: IngestPlan['answer']): Promise<StoredAnswer> {
     let result: ConsumeResult | undefined;
-    if (spans.length > 0) {
+    if (stored !== undefined) {
       try {
-        result = (await context.next.consume(spans, hangUpSignal(res))) ?? undefined;
+        result = (await stored) ?? undefined;
       } catch (err) {
         const failure = classifyDeliveryError(err);
-        telemetry.refused(spans.length, failure.reason);
+        telemetry.refused(count, failure.reason);
         if (failure.retryAfterSeconds !== undefined) res.set('Retry-After', String(failure.retryAfterSeconds));
-        if (failure.status === 503) logger.warn({ err: failure.message, spans: spans.length, route: route.path }, 'downstream failed; asked the client to retry');
+        if (failure.status === 503) logger.warn({ err: failure.message, spans: count, route: route.path }, 'downstream failed; asked the client to retry');
         const code = failure.status === 400 ? 'RCV_DOWNSTREAM_REJECTED' : failure.status === 429 ? 'RCV_BACKPRESSURE' : 'RCV_DOWNSTREAM_UNAVAILABLE';
         const styled = route.errorStyle({ status: failure.status, code, message: failure.message });
         return { status: failure.status, contentType: styled.contentType, body: JSON.stringify(styled.body), fingerprint: '' };
       }
-      telemetry.accepted(spans.length);
+      telemetry.accepted(count);
     }
-    const answer = typeof plan.answer === 'function' ? plan.answer(result) : plan.answer;
+    const answer = typeof planned === 'function' ? planned(result) : planned;
     return { status: answer.status, contentType: answerType, body: JSON.stringify(answer.body), fingerprint: '' };
   }
 }

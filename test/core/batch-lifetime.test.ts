@@ -1,8 +1,9 @@
 /**
  * A batch waiting for its insert is garbage once the exporter has encoded it: no frame on the way
- * (OTLP delivery, evaluate_rules, a fan-out, the ClickHouse exporter) holds its spans. V8 keeps an
- * async function's arguments and locals alive across every await; a frame that held the batch made
- * the young-generation collector copy every span twice while it waited (core/component.ts handOn).
+ * (OTLP delivery, the JSON ingest routes, evaluate_rules, a fan-out, the ClickHouse exporter) holds
+ * its spans. V8 keeps an async function's arguments and locals alive across every await; a frame
+ * that held the batch made the young-generation collector copy every span twice while it waited
+ * (core/component.ts handOn).
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -13,7 +14,12 @@ import { fanOut } from '../../core/pipeline-graph';
 import { makeSpan, type Span } from '../../core/span';
 import { Telemetry } from '../../core/telemetry';
 import { evaluateRulesProcessorFactory } from '../../processors/evaluate_rules/factory';
+import { registry } from '../../components';
+import { encodeTraceRequestProto } from '../../core/otlp/encode';
 import { ClickhouseHttpServer } from '../support/clickhouse-http-server';
+import { startDaemon, TEST_API_KEY, TEST_WORKSPACE } from '../support/daemon';
+import { createRecorder, recordingRegistry } from '../support/recording-components';
+import { waitFor } from '../support/wait';
 import { createHarness, tempDir } from '../exporters/clickhouse/support';
 
 v8.setFlagsFromString('--expose-gc');
@@ -31,6 +37,7 @@ function batch(n = 50): { spans: Span[]; refs: WeakRef<Span>[] } {
       spanId: sequence.toString(16).padStart(16, '0'),
       name: 'chat gpt-4o',
       startTimeUnixNano: T0 + BigInt(sequence),
+      endTimeUnixNano: T0 + BigInt(sequence) + 1_000_000n,
       attributes: { 'gen_ai.request.model': 'gpt-4o', 'gen_ai.prompt': `prompt ${sequence}` },
     });
   });
@@ -122,5 +129,51 @@ test('the ClickHouse exporter holds a call only as encoded columns while its ins
   } finally {
     await h.exporter.shutdown();
     await server.close();
+  }
+});
+
+test('a daemon holds no span of OTLP/HTTP or JSON ingest requests while their export waits', async () => {
+  const recorder = createRecorder();
+  let open!: () => void;
+  recorder.gate = new Promise<void>((resolve) => (open = resolve));
+  const daemon = await startDaemon(
+    `receivers:
+  otlp:
+    http: { listen: 127.0.0.1:0 }
+    grpc: { enabled: false }
+  native:
+    listen: 127.0.0.1:0
+exporters:
+  releasing:
+workspaces:
+  ${TEST_WORKSPACE}:
+    api_keys: ["${TEST_API_KEY}"]
+service:
+  admin:
+    listen: 127.0.0.1:0
+  pipelines:
+    traces: { receivers: [otlp, native], exporters: [releasing] }
+`,
+    { registry: recordingRegistry(recorder, registry) },
+  );
+  try {
+    const otlp = fetch(`${daemon.receiverUrl('otlp')}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf', authorization: `Bearer ${TEST_API_KEY}` },
+      body: encodeTraceRequestProto(batch(100).spans),
+    });
+    const native = fetch(`${daemon.receiverUrl('native')}/api/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_API_KEY}` },
+      body: JSON.stringify({ actionName: 'lifetime', requestId: 'req_lifetime_1', model: 'gpt-4o', prompt: 'p', response: 'r', metrics: { promptTokens: 3, completionTokens: 2 } }),
+    });
+    await waitFor('the exporter to get both requests', () => recorder.weak.length >= 101);
+    expect(await collected(recorder.weak)).toBe(true);
+    open();
+    expect((await otlp).status).toBe(200);
+    expect((await native).status).toBe(200);
+  } finally {
+    open();
+    await daemon.stop();
   }
 });

@@ -10,7 +10,7 @@ import type {
   SpanConsumer,
 } from '../../core/component';
 import { BackpressureError, PermanentError } from '../../core/errors';
-import type { SpanBatch } from '../../core/span';
+import type { Span, SpanBatch } from '../../core/span';
 
 /**
  * Test-only components for exercising the pipeline graph itself: an exporter that records what it
@@ -23,10 +23,12 @@ export interface Recorder {
   failures: Map<string, 'permanent' | 'retryable' | 'backpressure'>;
   /** When set, exporters wait for it before accepting a batch (to observe ack-after-durable). */
   gate?: Promise<void>;
+  /** What the `releasing` exporter got, held weakly (it keeps no span while it waits for the gate). */
+  weak: WeakRef<Span>[];
 }
 
 export function createRecorder(): Recorder {
-  return { events: [], batches: new Map(), receivers: new Map(), failures: new Map() };
+  return { events: [], batches: new Map(), receivers: new Map(), failures: new Map(), weak: [] };
 }
 
 const empty = z.strictObject({});
@@ -50,6 +52,21 @@ export function recordingRegistry(recorder: Recorder, base?: ComponentRegistry):
         const list = recorder.batches.get(settings.id) ?? [];
         list.push(batch);
         recorder.batches.set(settings.id, list);
+      },
+    }),
+  };
+  const releasing: ExporterFactory<typeof empty> = {
+    type: 'releasing',
+    kind: 'exporter',
+    stability: 'development',
+    summary: 'test exporter that holds spans only weakly while it waits for the gate',
+    configSchema: empty,
+    createExporter: (): Exporter => ({
+      start: async () => undefined,
+      shutdown: async () => undefined,
+      consume: (batch) => {
+        for (const span of batch) recorder.weak.push(new WeakRef(span));
+        return recorder.gate ?? Promise.resolve();
       },
     }),
   };
@@ -95,6 +112,6 @@ export function recordingRegistry(recorder: Recorder, base?: ComponentRegistry):
   return {
     receivers: [...(base?.receivers ?? []), receiver],
     processors: [...(base?.processors ?? []), processor],
-    exporters: [...(base?.exporters ?? []), exporter],
+    exporters: [...(base?.exporters ?? []), exporter, releasing],
   };
 }
