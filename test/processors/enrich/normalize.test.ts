@@ -135,6 +135,34 @@ describe('OpenLLMetry (traceloop)', () => {
     expect(out['tracehouse.cost_usd']).toBeCloseTo((56 * 2.5 + 64 * 1.25 + 35 * 10) / 1e6, 15);
   });
 
+  it('orders messages by index however the keys come, with tool calls and tool results, skipping keys without an index', async () => {
+    const attrs = {
+      'llm.request.type': 'chat',
+      'gen_ai.system': 'openai',
+      'gen_ai.prompt.10.role': 'user',
+      'gen_ai.prompt.10.content': 'tenth',
+      'gen_ai.prompt.2.role': 'tool',
+      'gen_ai.prompt.2.tool_call_id': 'call_1',
+      'gen_ai.prompt.2.content': '{"temp": 21}',
+      'gen_ai.prompt.0.content': 'first, no role',
+      'gen_ai.prompt.1.role': 'assistant',
+      'gen_ai.prompt.1.tool_calls.0.id': 'call_1',
+      'gen_ai.prompt.1.tool_calls.0.name': 'weather',
+      'gen_ai.prompt.1.tool_calls.0.arguments': '{"city": "Paris"}',
+      'gen_ai.prompt.x.content': 'not an index',
+      'gen_ai.prompt.3': 'no field',
+      'gen_ai.completion.0.content': 'done',
+    };
+    const out = (await harness().one(llmSpan(attrs, { name: 'openai.chat' }))).attributes;
+    expect(json(out['gen_ai.input.messages'])).toEqual([
+      { role: 'user', parts: [{ type: 'text', content: 'first, no role' }] },
+      { role: 'assistant', parts: [{ type: 'tool_call', id: 'call_1', name: 'weather', arguments: { city: 'Paris' } }] },
+      { role: 'tool', parts: [{ type: 'tool_call_response', id: 'call_1', response: '{"temp": 21}' }] },
+      { role: 'user', parts: [{ type: 'text', content: 'tenth' }] },
+    ]);
+    expect(json(out['gen_ai.output.messages'])).toEqual([{ role: 'assistant', parts: [{ type: 'text', content: 'done' }] }]);
+  });
+
   it('keeps an Anthropic span whose input already includes the cache, canonicalizing "Anthropic"', async () => {
     // The Anthropic instrumentation reports input_tokens = fresh + cache reads + cache writes.
     const out = (
