@@ -6,6 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { DAEMON_NODE_FLAGS } from '../bin/node-flags';
 import { otlpTraceServiceDefinition } from '../receivers/otlp/grpc-server';
 import { buildGenAiSpans, GEN_AI_SALT } from './gen-ai-spans';
 import { compileTemplate, Placeholders } from './request-template';
@@ -16,6 +17,12 @@ export const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 20) * 1000;
 export const BENCH_API_KEY = 'th_bench_0123456789abcdef';
 /** The repository root (benchmarks run from dist/bench). */
 export const root = path.resolve(__dirname, '..', '..');
+
+/** Node's arguments to run the daemon of build `dist` as `npm start` does (bin/node-flags.ts), then `args`. */
+export function daemonArgs(args: readonly string[], dist = path.join(root, 'dist')): string[] {
+  const extra = (process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  return [...DAEMON_NODE_FLAGS, ...extra, path.join(dist, 'bin', 'tracehouse.js'), ...args];
+}
 
 /** Sends one request body; resolves true when the daemon acknowledged it (2xx / OK). */
 export interface Sender {

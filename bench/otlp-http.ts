@@ -26,6 +26,7 @@ import {
   buildTemplate,
   CONCURRENCY,
   countStored,
+  daemonArgs,
   DURATION_MS,
   grpcSender,
   jsonSender,
@@ -312,10 +313,9 @@ function scenarios(workDir: string): Scenario[] {
 
 async function runScenario(scenario: Scenario, workDir: string): Promise<PhaseResult[]> {
   const dataDir = mkdtempSync(path.join(workDir, 'data-'));
-  const nodeArgs = (process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
     // BENCH_DAEMON_DIST: run another build of the daemon (a before/after comparison on one machine).
   const daemonDist = process.env.BENCH_DAEMON_DIST ?? path.join(root, 'dist');
-  const daemon = spawn(process.execPath, [...nodeArgs, path.join(daemonDist, 'bin', 'tracehouse.js'), 'run', '-c', scenario.configFile], {
+  const daemon = spawn(process.execPath, daemonArgs(['run', '-c', scenario.configFile], daemonDist), {
     env: {
       ...process.env,
       TRACEHOUSE_DATA_DIR: dataDir,

@@ -21,7 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Agent, request } from 'undici';
 import { FakeLlmProvider } from '../test/support/fake-llm-provider';
-import { cpuSeconds, percentile, root, rssKb, waitForHealth } from './harness';
+import { cpuSeconds, daemonArgs, percentile, root, rssKb, waitForHealth } from './harness';
 
 const PROXY_PORT = Number(process.env.BENCH_INGEST_PORT ?? 18080);
 const ADMIN_PORT = Number(process.env.BENCH_ADMIN_PORT ?? 18888);
@@ -193,8 +193,7 @@ async function main(): Promise<void> {
   const provider = await FakeLlmProvider.start({ chunks: ['Hello', ' there', ',', ' friend', '!'] });
   const configFile = path.join(workDir, 'proxy.yaml');
   writeFileSync(configFile, config(provider.url));
-  const nodeArgs = (process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const daemon = spawn(process.execPath, [...nodeArgs, path.join(root, 'dist', 'bin', 'tracehouse.js'), 'run', '-c', configFile], {
+  const daemon = spawn(process.execPath, daemonArgs(['run', '-c', configFile]), {
     env: { ...process.env, TRACEHOUSE_DATA_DIR: path.join(workDir, 'data') },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

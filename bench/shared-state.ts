@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { RedisServer } from '../test/support/redis-server';
-import { BENCH_API_KEY, CONCURRENCY, cpuSeconds, jsonSender, percentile, root, waitForHealth } from './harness';
+import { BENCH_API_KEY, CONCURRENCY, cpuSeconds, daemonArgs, jsonSender, percentile, waitForHealth } from './harness';
 import { nativeTraceBody } from './json-ingest-loads';
 
 const INGEST_PORT = Number(process.env.BENCH_INGEST_PORT ?? 18080);
@@ -51,7 +51,7 @@ async function run(label: string, redisUrl: string | undefined, offset: number):
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tracehouse-bench-shared-'));
   const file = path.join(dir, 'pipelines.yaml');
   writeFileSync(file, config(redisUrl));
-  const daemon = spawn(process.execPath, [path.join(root, 'dist', 'bin', 'tracehouse.js'), 'run', '-c', file], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const daemon = spawn(process.execPath, daemonArgs(['run', '-c', file]), { stdio: ['ignore', 'inherit', 'inherit'] });
   try {
     await waitForHealth(ADMIN_PORT);
     const sender = jsonSender(INGEST_PORT, '/api/traces');

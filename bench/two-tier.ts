@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startKafkaTestBroker } from '../test/support/kafka-broker';
 import { SPANS_PER_REQUEST } from './gen-ai-spans';
-import { buildTemplate, CONCURRENCY, countStored, cpuSeconds, DURATION_MS, otlpHttpSender, percentile, root, rssKb, waitForHealth } from './harness';
+import { buildTemplate, CONCURRENCY, countStored, cpuSeconds, daemonArgs, DURATION_MS, otlpHttpSender, percentile, rssKb, waitForHealth } from './harness';
 
 const OTLP_PORT = Number(process.env.BENCH_OTLP_PORT ?? 14318);
 const INGEST_ADMIN_PORT = Number(process.env.BENCH_ADMIN_PORT ?? 18888);
@@ -48,7 +48,7 @@ service:
 }
 
 function startTier(config: string, pipeline: string, adminPort: number): ChildProcess {
-  return spawn(process.execPath, [path.join(root, 'dist', 'bin', 'tracehouse.js'), 'run', '-c', config, '--pipelines', pipeline], {
+  return spawn(process.execPath, daemonArgs(['run', '-c', config, '--pipelines', pipeline]), {
     env: { ...process.env, TRACEHOUSE_ADMIN_LISTEN: `127.0.0.1:${adminPort}`, TRACEHOUSE_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
