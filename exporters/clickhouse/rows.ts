@@ -1,6 +1,6 @@
 /**
- * Span -> one JSONEachRow line of the spans table: the fallback when a Native block cannot be
- * sent through a spool file (native.ts), and the text form the two are tested against. Lines are
+ * Span -> one JSONEachRow line of the spans table: the text form the Native blocks (native.ts) are
+ * tested against, and the bench's comparison with them (bench/clickhouse-insert.ts). Lines are
  * built as text directly, so no row objects are allocated, and nanosecond integers are written
  * from bigint digits without touching a JS number. Column values come from span-columns.ts.
  */
