@@ -1,9 +1,9 @@
 import type { KafkaMessage } from 'kafkajs';
-import type { SpanConsumer } from '../../core/component';
+import { handOn, type SpanConsumer } from '../../core/component';
 import { BackpressureError, TracehouseError, errorMessage, isPermanent } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 import type { DecodedTraces } from '../../core/otlp/decode';
-import type { SpanBatch } from '../../core/span';
+import type { Span, SpanBatch } from '../../core/span';
 import type { ReceiverTelemetry } from '../../core/telemetry';
 import { deadLetterTopicFor } from './config';
 import type { KafkaReceiverConfig } from './config';
@@ -37,10 +37,17 @@ export interface BatchOutcome {
   retry?: RetryRequest;
 }
 
-interface DecodedMessage {
+/** A message of a run, by its counts: its spans are handed on when the run starts, not kept. */
+interface RunMessage {
   message: KafkaMessage;
-  decoded: DecodedTraces;
+  spans: number;
+  rejected: number;
 }
+
+/** Consecutive decodable messages handed to the pipeline as one call, or the undecodable message that stops a run. */
+type Run =
+  | { messages: RunMessage[]; end: number; delivery: Promise<unknown> }
+  | { messages: []; end: number; undecodable: { message: KafkaMessage; error: unknown } };
 
 /**
  * Delivers one fetched batch of one partition, in offset order, and says how far it got. Decodable
@@ -67,59 +74,69 @@ export async function deliverBatch(
         return { lastDone };
       }
     }
-    const run: DecodedMessage[] = [];
-    let spanCount = 0;
-    let undecodable: { message: KafkaMessage; error: unknown } | undefined;
-    while (i < messages.length) {
-      const message = messages[i];
-      let decoded: DecodedTraces;
-      try {
-        decoded = decodeKafkaMessage(message, ctx.config.encoding);
-      } catch (error) {
-        // Deliver what came before it first, so the dead-lettered message is committed in order.
-        if (run.length === 0) {
-          undecodable = { message, error };
-          i += 1;
-        }
-        break;
-      }
-      if (run.length > 0 && spanCount + decoded.spans.length > ctx.config.max_batch_spans) break;
-      run.push({ message, decoded });
-      spanCount += decoded.spans.length;
-      i += 1;
-    }
-    if (undecodable) {
-      const retry = await park(topic, partition, undecodable.message, reasonOf(undecodable.error, 'RCV_DECODE'), 1, ctx);
+    const run = startRun(messages, i, ctx);
+    i = run.end;
+    if ('undecodable' in run) {
+      const retry = await park(topic, partition, run.undecodable.message, reasonOf(run.undecodable.error, 'RCV_DECODE'), 1, ctx);
       if (retry) return { lastDone, retry };
-      lastDone = undecodable.message.offset;
+      lastDone = run.undecodable.message.offset;
       continue;
     }
-    const result = await deliverRun(topic, partition, run, ctx);
+    const result = await deliverRun(topic, partition, run.messages, run.delivery, ctx);
     if (result.lastDone !== undefined) lastDone = result.lastDone;
     if (result.retry) return { lastDone, retry: result.retry };
   }
   return { lastDone };
 }
 
-/** Delivers consecutive decoded messages; on a bad-data refusal finds the bad ones one by one. */
-async function deliverRun(topic: string, partition: number, run: DecodedMessage[], ctx: BatchDeliveryContext): Promise<BatchOutcome> {
+/**
+ * Decodes messages from `start` until max_batch_spans or an undecodable one (which, first in line,
+ * is a run of its own: what came before it is delivered first, so it is committed in order), and
+ * hands the run's spans on. A plain function: no frame that waits for the insert holds the spans.
+ */
+function startRun(messages: readonly KafkaMessage[], start: number, ctx: BatchDeliveryContext): Run {
+  const run: RunMessage[] = [];
+  const spans: Span[] = [];
+  let i = start;
+  for (; i < messages.length; i++) {
+    const message = messages[i];
+    let decoded: DecodedTraces;
+    try {
+      decoded = decodeKafkaMessage(message, ctx.config.encoding);
+    } catch (error) {
+      if (run.length === 0) return { messages: [], end: i + 1, undecodable: { message, error } };
+      break;
+    }
+    if (run.length > 0 && spans.length + decoded.spans.length > ctx.config.max_batch_spans) break;
+    run.push({ message, spans: decoded.spans.length, rejected: decoded.rejected });
+    for (const span of decoded.spans) spans.push(span);
+  }
+  return { messages: run, end: i, delivery: consume(spans, ctx) };
+}
+
+/** Settles a started run; on a bad-data refusal finds the bad messages one by one. */
+async function deliverRun(topic: string, partition: number, run: RunMessage[], delivery: Promise<unknown>, ctx: BatchDeliveryContext): Promise<BatchOutcome> {
   const last = run[run.length - 1].message.offset;
-  const spans: SpanBatch = run.length === 1 ? run[0].decoded.spans : run.flatMap((m) => m.decoded.spans);
-  const error = await consume(spans, ctx);
+  const error = await delivery;
   if (error === undefined) {
     countDelivered(run, ctx);
     return { lastDone: last };
   }
   if (!isPermanent(error)) return { lastDone: undefined, retry: retryRequest(error) };
   if (run.length === 1) {
-    const retry = await park(topic, partition, run[0].message, reasonOf(error, 'RCV_KAFKA_REJECTED'), spans.length, ctx);
+    const retry = await park(topic, partition, run[0].message, reasonOf(error, 'RCV_KAFKA_REJECTED'), run[0].spans, ctx);
     return retry ? { lastDone: undefined, retry } : { lastDone: last };
   }
-  // One call refused bad data: retry each message alone so only the bad ones are dead-lettered.
+  // One call refused bad data: each message again alone (decoded again from its bytes), so only
+  // the bad ones are dead-lettered.
   let lastDone: string | undefined;
   for (const single of run) {
     if (!ctx.running()) return { lastDone };
-    const outcome = await deliverRun(topic, partition, [single], ctx);
+    const again = startRun([single.message], 0, ctx);
+    const outcome =
+      'undecodable' in again
+        ? { lastDone: single.message.offset, retry: await park(topic, partition, single.message, reasonOf(again.undecodable.error, 'RCV_DECODE'), 1, ctx) }
+        : await deliverRun(topic, partition, again.messages, again.delivery, ctx);
     if (outcome.retry) return { lastDone, retry: outcome.retry };
     lastDone = outcome.lastDone;
   }
@@ -127,22 +144,20 @@ async function deliverRun(topic: string, partition: number, run: DecodedMessage[
 }
 
 /** The pipeline's verdict: undefined when every exporter has the spans durably. */
-async function consume(spans: SpanBatch, ctx: BatchDeliveryContext): Promise<unknown> {
-  if (spans.length === 0) return undefined;
-  try {
-    await ctx.next.consume(spans, ctx.signal);
-    return undefined;
-  } catch (err) {
-    return err ?? new Error('consume rejected without a reason');
-  }
+function consume(spans: SpanBatch, ctx: BatchDeliveryContext): Promise<unknown> {
+  if (spans.length === 0) return Promise.resolve(undefined);
+  return handOn(ctx.next, spans, ctx.signal).then(
+    () => undefined,
+    (err: unknown) => err ?? new Error('consume rejected without a reason'),
+  );
 }
 
-function countDelivered(run: DecodedMessage[], ctx: BatchDeliveryContext): void {
+function countDelivered(run: RunMessage[], ctx: BatchDeliveryContext): void {
   let spans = 0;
   let rejected = 0;
-  for (const { decoded } of run) {
-    spans += decoded.spans.length;
-    rejected += decoded.rejected;
+  for (const message of run) {
+    spans += message.spans;
+    rejected += message.rejected;
   }
   if (spans > 0) ctx.telemetry.accepted(spans);
   // Invalid spans (bad ids, end before start) are dropped as the OTLP receiver drops them; the rest

@@ -1,7 +1,7 @@
 /**
  * A batch waiting for its insert is garbage once the exporter has encoded it: no frame on the way
- * (OTLP delivery, the JSON ingest routes, evaluate_rules, a fan-out, the ClickHouse exporter) holds
- * its spans. V8 keeps an async function's arguments and locals alive across every await; a frame
+ * (OTLP delivery, the JSON ingest routes, the kafka receiver, evaluate_rules, a fan-out, the
+ * ClickHouse exporter) holds its spans. V8 keeps an async function's arguments and locals alive across every await; a frame
  * that held the batch made the young-generation collector copy every span twice while it waited
  * (core/component.ts handOn).
  */
@@ -14,6 +14,8 @@ import { fanOut } from '../../core/pipeline-graph';
 import { makeSpan, type Span } from '../../core/span';
 import { Telemetry } from '../../core/telemetry';
 import { evaluateRulesProcessorFactory } from '../../processors/evaluate_rules/factory';
+import { deliverBatch } from '../../receivers/kafka/batch-delivery';
+import { kafkaReceiverConfigSchema } from '../../receivers/kafka/config';
 import { registry } from '../../components';
 import { encodeTraceRequestProto } from '../../core/otlp/encode';
 import { ClickhouseHttpServer } from '../support/clickhouse-http-server';
@@ -91,6 +93,32 @@ test('OTLP delivery: the decoded spans are garbage while the pipeline still work
   expect(settled()).toBe(false);
   downstream.open();
   await expect(pending).resolves.toEqual({ ok: true, partial: undefined });
+});
+
+test('the kafka receiver keeps only counts of the messages whose spans wait for the pipeline', async () => {
+  const downstream = gate();
+  const refs: WeakRef<Span>[] = [];
+  const spy: SpanConsumer = {
+    consume: (spans, signal) => {
+      for (const span of spans) refs.push(new WeakRef(span));
+      return downstream.consumer.consume(spans, signal);
+    },
+  };
+  const messages = [0, 1].map((n) => ({ offset: String(n), key: null, value: Buffer.from(encodeTraceRequestProto(batch(50).spans)), timestamp: '0', attributes: 0, headers: {} }));
+  const pending = deliverBatch('spans', 0, messages, {
+    config: kafkaReceiverConfigSchema.parse({}),
+    next: spy,
+    telemetry: new Telemetry().forReceiver('kafka'),
+    logger: silentLogger(),
+    deadLetter: { send: () => Promise.reject(new Error('nothing is dead-lettered here')) } as never,
+    signal: new AbortController().signal,
+    running: () => true,
+    heartbeat: async () => undefined,
+  });
+  expect(downstream.received()).toBe(100);
+  expect(await collected(refs)).toBe(true);
+  downstream.open();
+  await expect(pending).resolves.toEqual({ lastDone: '1' });
 });
 
 test('evaluate_rules and a fan-out keep no batch while the exporters write it', async () => {
