@@ -1,4 +1,4 @@
-import type { Exporter, Extension, Processor, Receiver, SpanConsumer } from './component';
+import { handOn, type Exporter, type Extension, type Processor, type Receiver, type SpanConsumer } from './component';
 import type { ResolvedConfig } from './config/load-config';
 import { isPermanent } from './errors';
 import { mergeConsumeResults } from './evaluation';
@@ -100,17 +100,17 @@ export function fanOut(consumers: readonly SpanConsumer[]): SpanConsumer {
   if (consumers.length === 1) return consumers[0];
   return {
     // Not async itself: an async function's frame would hold the batch until every consumer is done.
-    consume: (batch: SpanBatch, signal: AbortSignal) => settleAll(consumers.map((c) => c.consume(batch, signal))),
+    consume: (batch: SpanBatch, signal: AbortSignal) => settleAll(consumers.map((c) => handOn(c, batch, signal))),
   };
 }
 
 async function settleAll(pending: Promise<ConsumeResult | void>[]): Promise<ConsumeResult | undefined> {
-      const results = await Promise.allSettled(pending);
-      const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
-      if (failures.length === 0) {
-        return mergeConsumeResults(results.map((r) => (r as PromiseFulfilledResult<ConsumeResult | void>).value));
-      }
-      throw failures.find((f) => !isPermanent(f)) ?? failures[0];
+  const results = await Promise.allSettled(pending);
+  const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
+  if (failures.length === 0) {
+    return mergeConsumeResults(results.map((r) => (r as PromiseFulfilledResult<ConsumeResult | void>).value));
+  }
+  throw failures.find((f) => !isPermanent(f)) ?? failures[0];
 }
 
 function required<T>(value: T | undefined, kind: string, id: string): T {
