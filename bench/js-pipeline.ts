@@ -3,22 +3,24 @@
  * and the exporter on the default pipeline, stage by stage, on one core and without ClickHouse:
  * OTLP protobuf decode, the receiver's stamp (stampSpans), then the processors of the `traces`
  * pipeline of pipelines.yaml, built from that file by their factories as the service builds them
- * (redact → enrich → evaluate_rules), ending in a sink that drops the batch.
+ * (redact → enrich → evaluate_rules), ending in the ClickHouse exporter's first step, the encoding
+ * of the batch into Native columns (encodeNativeColumns), after which the batch is dropped.
  *
- * Two payload shapes, 100 spans per request, fresh trace ids, span ids and prompts in every
- * request (so no cache sees the same prompt twice):
- *   - genai:       the bench payload (bench/gen-ai-spans.ts): ten 10-span traces of GenAI calls.
- *   - openllmetry: the older OpenLLMetry style: gen_ai.system, a 200-character gen_ai.prompt,
- *                  gen_ai.usage.prompt_tokens / completion_tokens, traces of 90 spans.
+ * The two payloads of `npm run bench`'s OTLP transports, request for request (100 spans each, new
+ * trace ids, span ids and prompts in every request, so no cache sees the same prompt twice):
+ *   - genai:       bench/gen-ai-spans.ts, ten 10-span traces of GenAI calls.
+ *   - openllmetry: bench/openllmetry-spans.ts, the older OpenLLMetry style: web requests with their
+ *                  database and HTTP calls and LLM calls with gen_ai.system, gen_ai.prompt.N.* /
+ *                  gen_ai.completion.N.*, gen_ai.usage.*, traces of 90 spans.
  *
- * Requests are built and encoded between timed rounds; only decode and the pipeline are timed.
+ * Request bodies are rendered between timed rounds; only decode, the pipeline and the encoding are timed.
  * Per stage: wall time on the main thread per span (GC pauses land in the stage that triggered
  * them), and that time scaled by the main thread's CPU time over its wall time, an estimate of the
  * stage's CPU that holds up on a machine where other processes take turns on the cores. Then the
  * GC pauses alone, the main thread's CPU time (/proc/self/task) and the process CPU (main thread
  * plus V8's helper threads).
  *
- *   node dist/bench/js-pipeline.js [spans per shape, default 300000]
+ *   node dist/bench/js-pipeline.js [spans per shape, default 300000] [genai | openllmetry, default both]
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -30,81 +32,17 @@ import { stampSpans } from '../core/ingest/attributes';
 import { silentLogger } from '../core/logger';
 import { decodeTraceRequestProto } from '../core/otlp/decode';
 import { stampFor } from '../core/otlp/deliver-export';
-import { encodeTraceRequestProto } from '../core/otlp/encode';
-import { makeSpan } from '../core/span';
-import type { Resource, Span, SpanBatch } from '../core/span';
+import type { SpanBatch } from '../core/span';
 import { Telemetry } from '../core/telemetry';
-import { buildGenAiSpans, SPANS_PER_REQUEST } from './gen-ai-spans';
+import { encodeNativeColumns } from '../exporters/clickhouse/native';
+import { SPANS_PER_REQUEST } from './gen-ai-spans';
+import { buildTemplate } from './harness';
+import { openLlmetryRequests } from './openllmetry-spans';
 
 const REQUESTS_PER_ROUND = 50;
-const OPENLLMETRY_TRACE_SPANS = 90;
-const WORDS = ['ticket', 'refund', 'invoice', 'shipping', 'delay', 'account', 'password', 'order', 'upgrade', 'billing', 'plan', 'export', 'report', 'crash', 'login', 'search'];
 
-/** Text that differs per request and span, of exactly `length` characters, with nothing a detector finds. */
-function freshText(seed: number, length: number): string {
-  let text = `Request ${seed.toString(36)}: summarize the customer's message and list the action items.`;
-  for (let n = seed; text.length < length; n = Math.floor(n / WORDS.length) + 7) text += ` ${WORDS[n % WORDS.length]}`;
-  return text.slice(0, length);
-}
-
-function hexId(value: number, length: number): string {
-  return value.toString(16).padStart(length, '0');
-}
-
-/** The bench payload with this request's own ids and prompts. */
-function genAiRequest(template: readonly Span[], request: number): Span[] {
-  return template.map((span, i) => ({
-    ...span,
-    traceId: `${hexId(request, 12)}${span.traceId.slice(12)}`,
-    spanId: `${hexId(request, 8)}${span.spanId.slice(8)}`,
-    parentSpanId: span.parentSpanId === '' ? '' : `${hexId(request, 8)}${span.parentSpanId.slice(8)}`,
-    attributes: { ...span.attributes, 'gen_ai.prompt': freshText(request * SPANS_PER_REQUEST + i, 200) },
-  }));
-}
-
-const OPENLLMETRY_RESOURCE: Resource = {
-  attributes: { 'service.name': 'support-bot', 'telemetry.sdk.name': 'opentelemetry', 'telemetry.sdk.language': 'python' },
-  droppedAttributesCount: 0,
-  schemaUrl: '',
-};
-
-/** Request `request` of a stream of 90-span OpenLLMetry traces cut into 100-span requests. */
-function openLlmetryRequest(request: number): Span[] {
-  const spans: Span[] = [];
-  for (let i = 0; i < SPANS_PER_REQUEST; i++) {
-    const n = request * SPANS_PER_REQUEST + i;
-    const trace = Math.floor(n / OPENLLMETRY_TRACE_SPANS);
-    const position = n % OPENLLMETRY_TRACE_SPANS;
-    const start = 1_763_900_000_000_000_000n + BigInt(n) * 1_000_000n;
-    spans.push(
-      makeSpan({
-        traceId: hexId(trace, 32),
-        spanId: hexId(n + 1, 16),
-        parentSpanId: position === 0 ? '' : hexId(trace * OPENLLMETRY_TRACE_SPANS + 1, 16),
-        name: 'openai.chat',
-        kind: 'client',
-        startTimeUnixNano: start,
-        endTimeUnixNano: start + 640_000_000n,
-        resource: OPENLLMETRY_RESOURCE,
-        scope: { name: 'opentelemetry.instrumentation.openai.v1', version: '0.33.9', attributes: {}, droppedAttributesCount: 0 },
-        attributes: {
-          'llm.request.type': 'chat',
-          'gen_ai.system': 'OpenAI',
-          'gen_ai.request.model': 'gpt-4o-mini',
-          'gen_ai.response.model': 'gpt-4o-mini-2024-07-18',
-          'gen_ai.request.temperature': 0.2,
-          'gen_ai.prompt': freshText(n, 200),
-          'gen_ai.usage.prompt_tokens': 318n,
-          'gen_ai.usage.completion_tokens': 77n,
-          'llm.usage.total_tokens': 395n,
-        },
-      }),
-    );
-  }
-  return spans;
-}
-
-const STAGES = ['decode', 'stamp', 'redact', 'enrich', 'evaluate_rules'] as const;
+const STAGES = ['decode', 'stamp', 'redact', 'enrich', 'evaluate_rules', 'encode'] as const;
+const ENCODE = STAGES.indexOf('encode');
 
 /** Time spent in each stage, summed over every timed request, in nanoseconds. */
 class StageClock {
@@ -127,8 +65,11 @@ function buildPipeline(clock: StageClock): { head: SpanConsumer; names: string[]
   const enter = new Array<bigint>(names.length + 1).fill(0n);
   const leave = new Array<bigint>(names.length + 1).fill(0n);
   const sink: SpanConsumer = {
-    consume: async () => {
-      enter[names.length] = leave[names.length] = process.hrtime.bigint();
+    consume: async (batch: SpanBatch) => {
+      enter[names.length] = process.hrtime.bigint();
+      encodeNativeColumns(batch);
+      leave[names.length] = process.hrtime.bigint();
+      clock.add(ENCODE, enter[names.length], leave[names.length]);
     },
   };
   let next: SpanConsumer = sink;
@@ -172,7 +113,7 @@ function mainThreadCpuUs(): number {
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
-async function runShape(build: (request: number) => Span[], spansWanted: number): Promise<ShapeResult> {
+async function runShape(bodyFor: (request: number) => Buffer, spansWanted: number): Promise<ShapeResult> {
   const clock = new StageClock();
   const { head, processors } = buildPipeline(clock);
   const stamp = stampFor({ sourceId: 'otlp' }, undefined);
@@ -187,13 +128,13 @@ async function runShape(build: (request: number) => Span[], spansWanted: number)
   observer.observe({ entryTypes: ['gc'] });
   const warmupRounds = 20;
   const rounds = warmupRounds + Math.ceil(spansWanted / (REQUESTS_PER_ROUND * SPANS_PER_REQUEST));
-  let request = 0;
+  let request = 1;
   let spans = 0;
   let cpuUs = 0;
   let threadUs = 0;
   for (let round = 0; round < rounds; round++) {
     const bodies: Uint8Array[] = [];
-    for (let r = 0; r < REQUESTS_PER_ROUND; r++) bodies.push(encodeTraceRequestProto(build(request++)));
+    for (let r = 0; r < REQUESTS_PER_ROUND; r++) bodies.push(bodyFor(request++));
     const timed = round >= warmupRounds;
     if (round === warmupRounds) clock.ns.fill(0);
     const from = performance.now();
@@ -239,13 +180,20 @@ function report(label: string, result: ShapeResult): string {
   ].join('\n');
 }
 
-export async function main(spansWanted = Number(process.argv[2] ?? 300_000)): Promise<void> {
-  const template = buildGenAiSpans();
+export async function main(spansWanted = Number(process.argv[2] ?? 300_000), only = process.argv[3]): Promise<void> {
+  const genAi = buildTemplate();
+  const shapes: Record<string, [string, (n: number) => Buffer]> = {
+    genai: ['genai (the bench payload, 10-span traces)', (n) => genAi.render(n)],
+    openllmetry: ['openllmetry (the bench payload, 90-span traces)', openLlmetryRequests()],
+  };
   const lines = [
-    `JS pipeline per span: decode → stamp → processors of pipelines.yaml's traces pipeline, ${SPANS_PER_REQUEST} spans/request, node ${process.version}, ${new Date().toISOString().slice(0, 10)}`,
-    report('genai (bench payload, 10-span traces)', await runShape((r) => genAiRequest(template, r), spansWanted)),
-    report(`openllmetry (${OPENLLMETRY_TRACE_SPANS}-span traces)`, await runShape(openLlmetryRequest, spansWanted)),
+    `JS pipeline per span: decode → stamp → processors of pipelines.yaml's traces pipeline → Native columns, ${SPANS_PER_REQUEST} spans/request, node ${process.version}, ${new Date().toISOString().slice(0, 10)}`,
   ];
+  for (const name of only === undefined ? Object.keys(shapes) : [only]) {
+    const shape = shapes[name];
+    if (shape === undefined) throw new Error(`no payload shape "${name}": ${Object.keys(shapes).join(', ')}`);
+    lines.push(report(shape[0], await runShape(shape[1], spansWanted)));
+  }
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
