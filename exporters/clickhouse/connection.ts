@@ -6,6 +6,7 @@
 import type { QueryLimits } from '../../core/component';
 import type { SqlParser } from '../../core/clickhouse/query-guard';
 import type { EngineFunction } from '../../core/clickhouse/query-policy';
+import type { NativeBlock } from './native';
 
 export interface ReadOptions {
   /** Output format, used unless the statement carries its own FORMAT clause. */
@@ -77,7 +78,7 @@ export interface ClickhouseConnection {
   /** Inserts a JSONEachRow body into a qualified table ("db.table"). */
   insertNdjson(table: string, body: Buffer): Promise<void>;
   /** Inserts one Native block of spans (native.ts) into the spans table ("db.table"). */
-  insertSpanBlock(table: string, block: Buffer): Promise<void>;
+  insertSpanBlock(table: string, block: NativeBlock): Promise<void>;
   /** Runs a component's own SELECT, deduplicated (`final = 1`); `sql` already ends in a FORMAT clause. */
   read(sql: string, options: ReadOptions): Promise<ReadResult>;
   /** The engine's parser for the query guard, on a connection that cannot change settings. */

@@ -15,7 +15,7 @@ import {
   type ReadOptions,
   type ReadResult,
 } from './connection';
-import { NATIVE_INSERT_COLUMNS } from './native';
+import { joinNativeBlock, NATIVE_INSERT_COLUMNS, type NativeBlock } from './native';
 import { ident, sqlString } from './schema';
 import { Spool } from './spool';
 
@@ -92,19 +92,19 @@ export class EmbeddedConnection implements ClickhouseConnection {
    * read by the engine's `format()` (chdb's own inline data would end at the block's first blank
    * line). About four times the engine's CPU of the spool path on large blocks, the same rows.
    */
-  private async insertInline(table: string, block: Buffer): Promise<void> {
+  private async insertInline(table: string, block: NativeBlock): Promise<void> {
     // A timed-out insert may still land later; the ReplacingMergeTree table makes the retry harmless.
     await this.onInserter((session) =>
       session.queryBindAsync(
         `INSERT INTO ${table} ${NATIVE_INSERT_COLUMNS} SELECT * FROM format(Native, base64Decode({block:String})) ${INSERT_SETTINGS_CLAUSE}`,
-        { block: block.toString('base64') },
+        { block: joinNativeBlock(block).toString('base64') },
         { timeout: this.insertTimeoutMs },
       ),
     );
   }
 
   /** A Native block through a spool file, read by the writer session with `FROM INFILE`. */
-  async insertSpanBlock(table: string, block: Buffer): Promise<void> {
+  async insertSpanBlock(table: string, block: NativeBlock): Promise<void> {
     const file = this.spool.write(block);
     if (file === undefined) return this.insertInline(table, block);
     try {

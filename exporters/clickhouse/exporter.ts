@@ -9,7 +9,7 @@ import {
 import type { SpanBatch } from '../../core/span';
 import type { ExporterTelemetry } from '../../core/telemetry';
 import { Batcher, Waiter, type Chunk } from './batcher';
-import { encodeNativeColumns, joinNativeColumns, type NativeColumns } from './native';
+import { encodeNativeColumns, nativeBlock, type NativeColumns } from './native';
 import { resolveTarget, type ClickhouseExporterConfig } from './config';
 import { isDataError, type ClickhouseConnection } from './connection';
 import { EmbeddedConnection } from './embedded-connection';
@@ -210,7 +210,7 @@ export class ClickhouseExporter implements Exporter {
   }
 
   private async insert(chunks: Chunk<NativeColumns>[]): Promise<void> {
-    const block = joinNativeColumns(chunks.map((chunk) => chunk.rows));
+    const block = nativeBlock(chunks.map((chunk) => chunk.rows));
     const spans = chunks.reduce((sum, chunk) => sum + chunk.spans, 0);
     await withRetry(
       async () => {

@@ -20,7 +20,7 @@ import {
   type ReadOptions,
   type ReadResult,
 } from './connection';
-import { NATIVE_INSERT_COLUMNS } from './native';
+import { joinNativeBlock, NATIVE_INSERT_COLUMNS, type NativeBlock } from './native';
 
 export interface ServerConnectionOptions {
   endpoint: string;
@@ -122,8 +122,8 @@ export class ServerConnection implements ClickhouseConnection {
   }
 
   /** The same Native block the embedded engine reads from its spool, as the request body. */
-  async insertSpanBlock(table: string, block: Buffer): Promise<void> {
-    await this.insertBody(`INSERT INTO ${table} ${NATIVE_INSERT_COLUMNS} FORMAT Native`, block);
+  async insertSpanBlock(table: string, block: NativeBlock): Promise<void> {
+    await this.insertBody(`INSERT INTO ${table} ${NATIVE_INSERT_COLUMNS} FORMAT Native`, joinNativeBlock(block));
   }
 
   /** Components' own reads, deduplicated. */

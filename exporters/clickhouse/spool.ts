@@ -27,17 +27,22 @@ export class Spool {
     private readonly logger: Logger,
   ) {}
 
-  /** Writes one block; the path of its file, or undefined when the spool cannot take it. */
-  write(bytes: Buffer): string | undefined {
+  /**
+   * Writes one block from its pieces (writev: no joined copy); the path of its file, or undefined
+   * when the spool cannot take it (a short write, as on a full tmpfs, counts as failing).
+   */
+  write(block: readonly Buffer[]): string | undefined {
+    let file: string | undefined;
     try {
-      const file = path.join(this.ownDir(), `${++this.sequence}.bin`);
-      fs.writeFileSync(file, bytes, { mode: 0o600 });
+      file = path.join(this.ownDir(), `${++this.sequence}.bin`);
+      writeAll(file, block);
       if (this.failing) {
         this.failing = false;
         this.logger.info({ spool_dir: this.parent }, 'spool directory writable again; inserts use Native blocks again');
       }
       return file;
     } catch (err) {
+      if (file !== undefined) this.remove(file);
       if (!this.failing) {
         this.failing = true;
         this.logger.warn(
@@ -66,6 +71,18 @@ export class Spool {
     }
     this.dir = fs.mkdtempSync(path.join(this.parent, `${PREFIX}${process.pid}-`));
     return this.dir;
+  }
+}
+
+function writeAll(file: string, pieces: readonly Buffer[]): void {
+  const fd = fs.openSync(file, 'w', 0o600);
+  try {
+    let expected = 0;
+    for (const piece of pieces) expected += piece.length;
+    const written = fs.writevSync(fd, pieces as Buffer[]);
+    if (written !== expected) throw new Error(`short write: ${written} of ${expected} bytes`);
+  } finally {
+    fs.closeSync(fd);
   }
 }
 

@@ -441,7 +441,7 @@ test('an insert does not wait behind a statement running on the other writer con
     const slow = connection
       .select('SELECT sleepEachRow(1) FROM numbers(3) SETTINGS function_sleep_max_microseconds_per_block = 10000000', 'TSV')
       .then(() => order.push('slow statement'));
-    await connection.insertSpanBlock('second_writer.otel_traces', encodeNativeBlock([genAiSpan()])).then(() => order.push('insert'));
+    await connection.insertSpanBlock('second_writer.otel_traces', [encodeNativeBlock([genAiSpan()])]).then(() => order.push('insert'));
     await slow;
     expect(order).toEqual(['insert', 'slow statement']);
     expect(await h.count()).toBe(1);

@@ -10,7 +10,9 @@ import path from 'node:path';
 import pino from 'pino';
 import { makeSpan, type Span } from '../../../core/span';
 import { EmbeddedConnection } from '../../../exporters/clickhouse/embedded-connection';
+import { encodeNativeBlock, encodeNativeColumns, joinNativeBlock, nativeBlock } from '../../../exporters/clickhouse/native';
 import { encodeSpans } from '../../../exporters/clickhouse/rows';
+import { Spool } from '../../../exporters/clickhouse/spool';
 import { ServerConnection } from '../../../exporters/clickhouse/server-connection';
 import { silentLogger } from '../../../core/logger';
 import { ClickhouseHttpServer } from '../../support/clickhouse-http-server';
@@ -178,6 +180,24 @@ test('embedded: Native blocks and JSONEachRow lines store identical rows for eve
   // The block went through the process's spool directory, and its file is gone once the insert settled.
   expect(fs.readdirSync(spool)).toEqual([expect.stringMatching(new RegExp(`^tracehouse-spool-${process.pid}-`))]);
   expect(spoolFiles(spool)).toEqual([]);
+});
+
+test('a block joined from many calls is byte for byte the block of one call, and the spool writes its pieces in full', () => {
+  const spans = hostileSpans();
+  // One span per call: thousands of pieces, more than one writev takes at once (IOV_MAX 1024).
+  const block = nativeBlock(spans.map((span) => encodeNativeColumns([span])));
+  expect(block.length).toBeGreaterThan(2048);
+  const whole = encodeNativeBlock(spans);
+  expect(joinNativeBlock(block).equals(whole)).toBe(true);
+  const spool = new Spool(tempDir('tracehouse-spool-pieces-'), silentLogger());
+  try {
+    const file = spool.write(block) as string;
+    expect(fs.readFileSync(file).equals(whole)).toBe(true);
+    spool.remove(file);
+    expect(fs.existsSync(file)).toBe(false);
+  } finally {
+    spool.close();
+  }
 });
 
 test('server: the same Native block over HTTP stores the same rows as JSONEachRow', async () => {
