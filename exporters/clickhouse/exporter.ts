@@ -9,6 +9,7 @@ import {
 import type { SpanBatch } from '../../core/span';
 import type { ExporterTelemetry } from '../../core/telemetry';
 import { Batcher, Waiter, type Chunk } from './batcher';
+import { ByteSlabs } from './byte-slabs';
 import { encodeNativeColumns, nativeBlock, type NativeColumns } from './native';
 import { resolveTarget, type ClickhouseExporterConfig } from './config';
 import { isDataError, type ClickhouseConnection } from './connection';
@@ -36,6 +37,8 @@ export class ClickhouseExporter implements Exporter {
   private connection: ClickhouseConnection | undefined;
   private schema: SchemaManager | undefined;
   private readonly batcher: Batcher<NativeColumns>;
+  /** Where calls are encoded while they wait for their insert (see byte-slabs.ts). */
+  private readonly slabs = new ByteSlabs();
   private readonly retry: RetryPolicy;
   private readonly telemetry: ExporterTelemetry;
   private readonly qualifiedTable: string;
@@ -156,7 +159,7 @@ export class ClickhouseExporter implements Exporter {
     }
     // Cut by size, and by days so that no insert touches more partitions than the engine allows;
     // encoded now, so that nothing holds the span objects while they wait for their insert.
-    const encoded = groupByDays(batch, this.config.max_spans).map((group) => ({ rows: encodeNativeColumns(group.spans), partitions: group.days }));
+    const encoded = groupByDays(batch, this.config.max_spans).map((group) => ({ rows: encodeNativeColumns(group.spans, this.slabs), partitions: group.days }));
     return this.enqueue(encoded, signal);
   }
 
@@ -183,6 +186,9 @@ export class ClickhouseExporter implements Exporter {
       if (isDataError(err)) await this.isolate(byCaller(chunks), err);
       else this.fail(chunks, err);
       return;
+    } finally {
+      // Every chunk is settled now (stored, or failed for good): nothing reads its bytes again.
+      for (const chunk of chunks) chunk.rows.release?.();
     }
     this.unhealthy = false;
     this.succeed(chunks);

@@ -17,6 +17,17 @@ export class NativeWriter {
     return this.buf.subarray(0, this.pos);
   }
 
+  /** Empties the writer for reuse, keeping its buffer. */
+  reset(): void {
+    this.pos = 0;
+    this.ends.length = 0;
+  }
+
+  /** Bytes the writer can hold before it grows. */
+  get capacity(): number {
+    return this.buf.length;
+  }
+
   /** Ends a stream here: a column is one or more streams (a Map is its offsets, keys and values). */
   mark(): void {
     this.ends.push(this.pos);

@@ -15,6 +15,7 @@
  * made the young generation's collector copy most of them twice.
  */
 import type { Attributes, Span, SpanEvent, SpanLink } from '../../core/span';
+import type { ByteSlabs } from './byte-slabs';
 import { NativeWriter } from './native-writer';
 import {
   clampNanos,
@@ -202,26 +203,38 @@ export interface NativeColumns {
   bytes: Buffer;
   /** Where each stream of each column ends in `bytes`. */
   ends: Int32Array;
+  /** Gives `bytes` back to the slabs they were copied into (see ByteSlabs); absent otherwise. */
+  release?: () => void;
 }
 
-/** Bytes per span of the last encoding, so the next one is sized right the first time (no regrowing copies). */
-let bytesPerSpan = 1024;
+/** Where every call is encoded before its bytes are copied out; kept between calls unless huge. */
+let scratch: NativeWriter | undefined;
+const SCRATCH_KEEP_BYTES = 16 * 1024 * 1024;
 
-/** The spans' values in Native form, to be joined with other calls' into one block. */
-export function encodeNativeColumns(spans: readonly Span[]): NativeColumns {
-  const w = new NativeWriter(Math.ceil(spans.length * bytesPerSpan * 1.25));
+/**
+ * The spans' values in Native form, to be joined with other calls' into one block: encoded into a
+ * reused scratch buffer, then copied into `slabs` (or into a buffer of their own, exactly sized).
+ */
+export function encodeNativeColumns(spans: readonly Span[], slabs?: ByteSlabs): NativeColumns {
+  const w = scratch ?? new NativeWriter(1 << 20);
+  scratch = undefined;
+  w.reset();
   for (const [, , write] of COLUMNS) {
     write(w, spans);
     w.mark();
   }
-  const bytes = w.bytes();
-  if (spans.length > 0) bytesPerSpan = Math.max(256, Math.min(1 << 20, bytes.length / spans.length));
   const ends = w.streamEnds();
   if (ends.length !== STREAM_COUNT) throw new Error(`Native encoding wrote ${ends.length} streams, not ${STREAM_COUNT}`);
-  return { rows: spans.length, bytes, ends };
+  const encoded = w.bytes();
+  let columns: NativeColumns;
+  if (slabs !== undefined) {
+    const region = slabs.copy(encoded);
+    columns = { rows: spans.length, bytes: region.bytes, ends, release: region.release };
+  } else columns = { rows: spans.length, bytes: Buffer.from(encoded), ends };
+  if (w.capacity <= SCRATCH_KEEP_BYTES) scratch = w;
+  return columns;
 }
 
-/** One Native block of the parts' rows, in order: each stream of each column, part after part. */
 /**
  * One Native block as pieces whose concatenation is the block: the header, the column names and
  * types and the rebased array offsets are written into one new buffer, and every data stream is a
@@ -282,7 +295,8 @@ export function nativeBlock(parts: readonly NativeColumns[]): NativeBlock {
 
 /** The bytes of a block in one buffer (server mode's request body, the inline fallback). */
 export function joinNativeBlock(block: NativeBlock): Buffer {
-  return block.length === 1 ? block[0] : Buffer.concat(block);
+  // Always a copy: the pieces may be views of slabs that are reused once the insert settles.
+  return Buffer.concat(block);
 }
 
 /** One Native block holding every span, in order. */
