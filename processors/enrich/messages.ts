@@ -116,6 +116,89 @@ export function openLlmetryMessages(attrs: Attributes, direction: 'prompt' | 'co
   return flatMessages(attrs, `gen_ai.${direction}.`, OPENLLMETRY_SHAPE, direction === 'prompt' ? 'user' : 'assistant');
 }
 
+/** Both directions of an OpenLLMetry span: gen_ai.input.messages and gen_ai.output.messages. */
+export function openLlmetryConversation(attrs: Attributes): { input: string | undefined; output: string | undefined } {
+  return textOnlyConversation(attrs) ?? { input: openLlmetryMessages(attrs, 'prompt'), output: openLlmetryMessages(attrs, 'completion') };
+}
+
+const PROMPT = 'gen_ai.prompt.';
+const COMPLETION = 'gen_ai.completion.';
+/** Longest message index the one-pass reading takes (more messages go the general way). */
+const MAX_INDEX_DIGITS = 3;
+
+interface TextOnlyMessage {
+  role?: AttributeValue;
+  content?: AttributeValue;
+  finish?: AttributeValue;
+}
+
+/**
+ * The usual OpenLLMetry span, read in one pass with nothing built but the JSON: every message is
+ * `role`, `content` and `finish_reason` under a plain decimal index. Anything else (tool calls, a
+ * tool role, other fields, odd indices) answers undefined, and the general reading above runs; a
+ * test checks that both give the same JSON.
+ */
+function textOnlyConversation(attrs: Attributes): { input: string | undefined; output: string | undefined } | undefined {
+  const prompt: TextOnlyMessage[] = [];
+  const completion: TextOnlyMessage[] = [];
+  for (const key in attrs) {
+    let list: TextOnlyMessage[];
+    let at: number;
+    if (key.startsWith(PROMPT)) {
+      list = prompt;
+      at = PROMPT.length;
+    } else if (key.startsWith(COMPLETION)) {
+      list = completion;
+      at = COMPLETION.length;
+    } else continue;
+    const dot = key.indexOf('.', at);
+    if (dot < 0) continue;
+    const digits = dot - at;
+    if (digits === 0 || digits > MAX_INDEX_DIGITS) return undefined;
+    let index = 0;
+    for (let i = at; i < dot; i++) {
+      const code = key.charCodeAt(i);
+      if (code < 48 || code > 57) return undefined;
+      index = index * 10 + code - 48;
+    }
+    const message = (list[index] ??= {});
+    const value = attrs[key];
+    switch (key.slice(dot + 1)) {
+      case 'role':
+        message.role = value;
+        break;
+      case 'content':
+        message.content = value;
+        break;
+      case 'finish_reason':
+        message.finish = value;
+        break;
+      default:
+        return undefined;
+    }
+  }
+  const input = textOnlyJson(prompt, 'user');
+  const output = textOnlyJson(completion, 'assistant');
+  if (input === null || output === null) return undefined;
+  return { input, output };
+}
+
+/** The messages as JSON, undefined when none has content, null when one needs the general reading. */
+function textOnlyJson(list: readonly (TextOnlyMessage | undefined)[], defaultRole: string): string | undefined | null {
+  let json = '';
+  for (const message of list) {
+    if (message === undefined) continue;
+    const role = text(message.role) ?? defaultRole;
+    const content = message.content;
+    if (role === 'tool' && content !== undefined) return null;
+    if (content === undefined || content === null || content === '') continue;
+    json += `${json === '' ? '[' : ','}{"role":${JSON.stringify(role)},"parts":[{"type":"text","content":${JSON.stringify(text(content) ?? '')}}]`;
+    const finish = text(message.finish);
+    json += finish ? `,"finish_reason":${JSON.stringify(finish)}}` : '}';
+  }
+  return json === '' ? undefined : `${json}]`;
+}
+
 /** A single plain-text message (OpenInference input.value / output.value on an LLM span). */
 export function textMessages(role: string, content: string, finishReason?: string): string {
   const message: GenAiMessage = { role, parts: [{ type: 'text', content }] };

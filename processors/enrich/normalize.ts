@@ -10,7 +10,7 @@ import {
   aiSdkInputMessages,
   aiSdkOutputMessages,
   openInferenceMessages,
-  openLlmetryMessages,
+  openLlmetryConversation,
   textMessages,
 } from './messages';
 import { canonicalProvider } from './providers';
@@ -268,7 +268,7 @@ const openLlmetry: ConventionTable = {
     if (kind === 'tool') return 'execute_tool';
     return lookup(OPENLLMETRY_REQUEST_TYPES, str(a, 'llm.request.type'));
   },
-  messages: (a) => ({ input: openLlmetryMessages(a, 'prompt'), output: openLlmetryMessages(a, 'completion') }),
+  messages: openLlmetryConversation,
 };
 
 // --- Deprecated OpenTelemetry GenAI names ------------------------------------------------------
