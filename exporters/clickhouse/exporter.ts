@@ -17,6 +17,7 @@ import { EmbeddedConnection } from './embedded-connection';
 import { groupByDays, MAX_DAYS_PER_INSERT } from './partitions';
 import { ClickhouseQueryBackend } from './query-backend';
 import { RetriesExhausted, withRetry, type RetryPolicy } from './retry';
+import { EMBEDDED_SPANS_TABLE_SETTINGS } from './schema';
 import { SchemaManager } from './schema-manager';
 import { ServerConnection } from './server-connection';
 import { Spool } from './spool';
@@ -29,9 +30,6 @@ export interface ClickhouseExporterOptions {
    */
   maxInFlight?: number;
 }
-
-/** See SchemaOptions.mergeSelectorBase. */
-const EMBEDDED_MERGE_SELECTOR_BASE = 10;
 
 export class ClickhouseExporter implements Exporter {
   private connection: ClickhouseConnection | undefined;
@@ -95,7 +93,7 @@ export class ClickhouseExporter implements Exporter {
       ttlDays: this.config.ttl_days,
       clusterName: this.config.cluster_name,
       fsyncAfterInsert: this.config.fsync_after_insert,
-      mergeSelectorBase: target.mode === 'embedded' ? EMBEDDED_MERGE_SELECTOR_BASE : undefined,
+      spansTableSettings: target.mode === 'embedded' ? EMBEDDED_SPANS_TABLE_SETTINGS : undefined,
       attributeValueIndexes: this.config.attribute_value_indexes ?? target.mode === 'server',
     });
     if (target.mode === 'embedded') {

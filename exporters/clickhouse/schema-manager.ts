@@ -7,11 +7,11 @@ import {
   fsyncEnabled,
   fsyncMentioned,
   MIGRATIONS,
-  mergeSelectorBaseSet,
   modifyFsyncStatement,
-  modifyMergeSelectorBaseStatement,
+  modifyTableSettingStatement,
   recordMigrationStatement,
   skipIndexesQuery,
+  tableSettingSet,
   tableSettingsQuery,
   type SchemaOptions,
 } from './schema';
@@ -71,20 +71,21 @@ export class SchemaManager {
 
   /**
    * Tables created earlier keep the settings they were created with: turn fsync on (or back off)
-   * where it differs from fsync_after_insert, and set the spans table's merge_selector_base when
-   * one is wanted. Metadata-only changes; new parts and merges follow them.
+   * where it differs from fsync_after_insert, and set the spans table's own settings when some are
+   * wanted. Metadata-only changes; new parts and merges follow them.
    */
   private async applyTableSettings(): Promise<void> {
     const wanted = this.options.fsyncAfterInsert === true;
-    const mergeBase = this.options.mergeSelectorBase;
+    const spansSettings = Object.entries(this.options.spansTableSettings ?? {});
     const text = await this.connection.select(tableSettingsQuery(this.options), 'JSONEachRow');
     for (const line of text.split('\n')) {
       if (line.trim() === '') continue;
       const { name, engine_full: engine } = JSON.parse(line) as { name: string; engine_full: string };
       const matches = wanted ? fsyncEnabled(engine) : !fsyncMentioned(engine);
       if (!matches) await this.connection.command(modifyFsyncStatement(this.options, name, wanted));
-      if (name === this.options.table && mergeBase !== undefined && !mergeSelectorBaseSet(engine, mergeBase)) {
-        await this.connection.command(modifyMergeSelectorBaseStatement(this.options, mergeBase));
+      if (name !== this.options.table) continue;
+      for (const [setting, value] of spansSettings) {
+        if (!tableSettingSet(engine, setting, value)) await this.connection.command(modifyTableSettingStatement(this.options, setting, value));
       }
     }
   }

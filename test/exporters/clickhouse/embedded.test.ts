@@ -407,7 +407,7 @@ test('offers its store to other components: tables beside the spans, rows in, de
   expect(await store.selectRows<{ n: string }>('SELECT toString(count()) AS n FROM otel_traces')).toEqual([{ n: '1' }]);
 });
 
-test('the embedded spans table merges more parts at once (merge_selector_base 10), also when created before', async () => {
+test('the embedded spans table gets its own settings (merge_selector_base, min_rows_for_wide_part), also when created before', async () => {
   const engineFull = async (): Promise<string> => {
     const connection = new EmbeddedConnection(dataPath, 30_000);
     try {
@@ -420,16 +420,30 @@ test('the embedded spans table merges more parts at once (merge_selector_base 10
   await first.exporter.start(first.host);
   await first.exporter.shutdown();
   expect(await engineFull()).toMatch(/\bmerge_selector_base = 10\b/);
-  // A table from an earlier version has the engine's default; the next start sets it.
+  expect(await engineFull()).toMatch(/\bmin_rows_for_wide_part = 16384\b/);
+  // A table from an earlier version has the engine's defaults; the next start sets them.
   const connection = new EmbeddedConnection(dataPath, 30_000);
-  await connection.command('ALTER TABLE merge_base.otel_traces RESET SETTING merge_selector_base');
+  await connection.command('ALTER TABLE merge_base.otel_traces RESET SETTING merge_selector_base, min_rows_for_wide_part');
   await connection.close();
-  expect(await engineFull()).not.toMatch(/merge_selector_base/);
+  expect(await engineFull()).not.toMatch(/merge_selector_base|min_rows_for_wide_part/);
   const second = createHarness({ path: dataPath, database: 'merge_base' });
   await second.exporter.start(second.host);
   await second.exporter.consume([genAiSpan()], signal());
   await second.exporter.shutdown();
   expect(await engineFull()).toMatch(/\bmerge_selector_base = 10\b/);
+  expect(await engineFull()).toMatch(/\bmin_rows_for_wide_part = 16384\b/);
+});
+
+test('an insert of a few thousand large spans writes one Compact part, past the 10 MB that would make it Wide', async () => {
+  const h = await startHarness('compact_parts');
+  const spans = Array.from({ length: 2_000 }, (_, i) => ({ ...genAiSpan(), attributes: { ...genAiSpan().attributes, 'gen_ai.prompt': `${i} ${'long prompt text '.repeat(400)}` } }));
+  await h.exporter.consume(spans, signal());
+  const parts = await h.rows<{ part_type: string; rows: string; bytes: string }>(
+    "SELECT part_type, toString(rows) AS rows, toString(data_uncompressed_bytes) AS bytes FROM system.parts WHERE database = 'compact_parts' AND table = 'otel_traces' AND active",
+  );
+  expect(parts).toHaveLength(1);
+  expect(parts[0]).toMatchObject({ part_type: 'Compact', rows: '2000' });
+  expect(Number(parts[0].bytes)).toBeGreaterThan(10 * 1024 * 1024);
 });
 
 test('an insert does not wait behind a statement running on the other writer connection', async () => {
