@@ -30,7 +30,8 @@ export class ByteSlabs {
 
   constructor(
     private readonly slabBytes = 4 * 1024 * 1024,
-    private readonly keepSpare = 4,
+    /** Emptied slabs kept for reuse; the queue's inserts in flight need two or three. */
+    private readonly keepSpare = 2,
   ) {}
 
   /** A copy of `bytes` in a slab (in a buffer of its own when larger than a quarter slab). */
