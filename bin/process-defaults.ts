@@ -30,3 +30,12 @@ applyEnvDefaults(process.env);
 // with BENCH_PAUSE_SECONDS=60, 2026-12-07: OpenAI Agents route 17,394 -> 27,899 spans/s, JS main
 // 46.9 -> 29.1 µs per span). A daemon's heap stays at what its load needs instead.
 v8.setFlagsFromString('--no-memory-reducer');
+
+// After each full collection V8 lets the old generation grow to up to four times what survived
+// before the next one. Once the exporter stopped allocating a Buffer per call (fewer collections
+// started by external memory), the heap of a daemon whose live data is about 85 MiB grew to 345
+// MiB on the single-record routes, pushing peak RSS past 1 GiB. Twice is enough: the same phases
+// peaked at 246-258 MiB of heap and 100 MiB less RSS (scratch run of every bench transport in one
+// daemon, 2026-12-07), and OpenLLMetry-style runs alternating with and without it gave 24,875 /
+// 24,397 spans/s at 66.9 / 65.5 µs against 22,472 / 18,819 at 71.7 / 85.5: no CPU cost seen.
+v8.setFlagsFromString('--heap-growing-percent=100');
