@@ -291,12 +291,42 @@ function checkPipelines(
       });
     }
   }
+  checkSingleInstanceProcessors(source, service, selected);
   for (const section of SECTIONS) {
     for (const id of defined[section].keys()) {
       if (!used[section].has(id)) {
         source.report([section, id], `${section.slice(0, -1)} "${id}" is configured but not used by any pipeline`, 'CFG_UNUSED_COMPONENT', { severity: 'warning' });
       }
     }
+  }
+}
+
+/**
+ * Processor types whose state must be one per daemon: a processor listed in several pipelines is
+ * built once per pipeline, so each copy would keep its own timers, incidents or per-trace state,
+ * take its own Redis lease, and only one copy would serve the capabilities it provides (alerting,
+ * ruleEvaluator, decisionCallbacks).
+ */
+const SINGLE_INSTANCE_PROCESSOR_TYPES = new Set(['alert', 'evaluate_rules']);
+
+function checkSingleInstanceProcessors(source: YamlSource, service: ServiceConfig, selected: readonly string[]): void {
+  const firstPipeline = new Map<string, string>();
+  for (const name of selected) {
+    const pipeline = service.pipelines[name];
+    if (!pipeline) continue;
+    pipeline.processors.forEach((id, index) => {
+      if (!SINGLE_INSTANCE_PROCESSOR_TYPES.has(id.split('/')[0])) return;
+      const first = firstPipeline.get(id);
+      if (first === undefined) {
+        firstPipeline.set(id, name);
+        return;
+      }
+      source.report(
+        ['service', 'pipelines', name, 'processors', index],
+        `processor "${id}" is already in pipeline "${first}": it keeps state (timers, incidents, per-trace detections) that must be one per daemon; give each pipeline its own "${id.split('/')[0]}/<name>", or route the spans into one pipeline`,
+        'CFG_SHARED_STATEFUL_PROCESSOR',
+      );
+    });
   }
 }
 
