@@ -101,10 +101,14 @@ export class KeyDigests {
 }
 
 /**
- * The key as a client presents it: a Bearer token, X-API-Key, or, so that ClickHouse clients can
- * talk to the admin query endpoint, the password of Basic auth or X-ClickHouse-Key.
+ * The key as a client presents it: X-API-Key, a Bearer token, or, so that ClickHouse clients can
+ * talk to the admin query endpoint, the password of Basic auth or X-ClickHouse-Key. When X-API-Key
+ * is present it is the workspace key even beside an Authorization header: TraceLM-style clients
+ * send `Authorization: Bearer sk-...` (their provider key) and `X-API-Key: <project key>` together.
  */
 export function presentedKey(headers: IncomingHttpHeaders): string | undefined {
+  const apiKey = firstHeader(headers['x-api-key']);
+  if (apiKey !== undefined && apiKey.trim() !== '') return apiKey.trim();
   const auth = headers.authorization?.trim();
   if (auth) {
     const bearer = /^Bearer\s+(.+)$/i.exec(auth);
@@ -117,7 +121,7 @@ export function presentedKey(headers: IncomingHttpHeaders): string | undefined {
     }
     return undefined;
   }
-  return firstHeader(headers['x-api-key']) ?? firstHeader(headers['x-clickhouse-key']);
+  return firstHeader(headers['x-clickhouse-key']);
 }
 
 function firstHeader(value: string | string[] | undefined): string | undefined {

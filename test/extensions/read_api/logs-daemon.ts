@@ -39,7 +39,8 @@ export interface LogsDaemon {
   stop(): Promise<void>;
 }
 
-export async function startLogsDaemon(prefix: string): Promise<LogsDaemon> {
+/** `readRateLimit`: the read_api's rate_limit as YAML flow text (default: high enough never to bite). */
+export async function startLogsDaemon(prefix: string, options: { readRateLimit?: string } = {}): Promise<LogsDaemon> {
   const port = await freePort();
   const database = uniqueDatabase(prefix);
   const attachmentsDir = mkdtempSync(path.join(os.tmpdir(), 'th-logs-attachments-'));
@@ -65,7 +66,7 @@ extensions:
   read_api:
     listen: 127.0.0.1:${port}
     attachments_dir: ${attachmentsDir}
-    rate_limit: { limit: 100000, window_seconds: 60 }
+    rate_limit: ${options.readRateLimit ?? '{ limit: 100000, window_seconds: 60 }'}
 workspaces:
   acme:
     api_keys:
