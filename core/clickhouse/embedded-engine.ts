@@ -106,9 +106,10 @@ export function acquireEmbeddedSession(
 }
 
 /**
- * The engine's own file access (file(), format schemas, user scripts) confined to an empty
- * directory inside the data directory. The query guard refuses those functions anyway; this is the
- * second wall.
+ * The engine's file access (the file() table function, format schemas, user scripts) confined to
+ * an empty directory inside the data directory. The query guard refuses those functions anyway;
+ * this is the second wall. It does not hold for the scalar file(), which the embedded engine lets
+ * read absolute paths: only the guard's function allow-list keeps that one out.
  */
 function engineArgs(dir: string): string[] {
   const empty = path.join(dir, 'tracehouse_no_user_files');

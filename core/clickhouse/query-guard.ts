@@ -7,7 +7,7 @@
  * and the execution can never read the statement differently.
  */
 import { PermanentError } from '../errors';
-import { parseExplainAst, withoutAlias, type AstNode } from './ast';
+import { AstShapeError, parseExplainAst, withoutAlias, type AstNode } from './ast';
 import {
   ALLOWED_SYSTEM_TABLES,
   ALLOWED_TABLE_FUNCTIONS,
@@ -65,6 +65,10 @@ export async function guardQuery(sql: string, parser: SqlParser, scope: GuardSco
     return { ok: false, kind: 'syntax', reason: engineMessage(err) };
   }
   if (canonical === '') return { ok: false, kind: 'syntax', reason: 'empty query' };
+  // The engine's canonical text is one line with every control character escaped; names are
+  // printed unescaped in the syntax tree, so a name holding an escape could forge tree lines.
+  if (CONTROL_CHARACTER.test(canonical)) return refused('control characters are not allowed outside string literals');
+  if (escapedName(canonical)) return refused('quoted names may not contain escape sequences (control characters, backslashes or quotes)');
   let statement = canonical;
   let format: string | undefined;
   const trailing = TRAILING_FORMAT.exec(canonical);
@@ -78,11 +82,36 @@ export async function guardQuery(sql: string, parser: SqlParser, scope: GuardSco
     roots = parseExplainAst(await parser.explainAst(statement));
   } catch (err) {
     // The guard's parser session is readonly=1: a SETTINGS clause fails here already.
+    if (err instanceof AstShapeError) return refused(`the engine's syntax tree of this statement could not be read: ${err.message}`);
     return refused(engineMessage(err));
   }
   if (roots.length !== 1) return refused('exactly one statement is allowed');
   const reason = new StatementCheck(scope).statement(roots[0], statement);
   return reason === undefined ? { ok: true, statement, format } : refused(reason);
+}
+
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+
+/**
+ * Whether a backquoted or double-quoted name in the engine's canonical text holds a backslash:
+ * the engine escapes control characters, backslashes and quotes in names that way. The canonical
+ * text has no comments or heredocs left, so quotes are the only state to follow.
+ */
+function escapedName(canonical: string): boolean {
+  let quote = '';
+  for (let i = 0; i < canonical.length; i++) {
+    const c = canonical[i];
+    if (quote === '') {
+      if (c === "'" || c === '`' || c === '"') quote = c;
+    } else if (c === '\\') {
+      if (quote !== "'") return true;
+      i++; // the escaped character of a string literal
+    } else if (c === quote) {
+      quote = '';
+    }
+  }
+  return false;
 }
 
 function refused(reason: string): GuardVerdict {

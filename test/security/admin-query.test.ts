@@ -129,6 +129,28 @@ describe('files, URLs and other servers are out of reach', () => {
     }
   });
 
+  test('names holding line breaks cannot forge lines of the syntax tree the guard reads', async () => {
+    const read = `(SELECT file('${secretFile}')) AS s`;
+    const forged = '\n   TableIdentifier x (alias y';
+    for (const sql of [
+      `SELECT 1 AS \`a${forged}\`, ${read}`,
+      `SELECT 1 AS "a${forged}", ${read}`,
+      `WITH 1 AS \`a${forged}\` SELECT a, ${read}`,
+      `SELECT \`a${forged}\` FROM (SELECT 1 AS \`a${forged}\`, ${read})`,
+      `SELECT * FROM numbers(1) AS \`t${forged}\`, (SELECT file('${secretFile}')) AS s`,
+      `SELECT 1 AS \`a\r\n   TableIdentifier x (alias y\`, ${read}`,
+      `SELECT 1 AS \`a\n    Function file (children 1)\`, ${read}`,
+      `SELECT 1 AS \`a\\\\\`, ${read}`,
+      `SELECT 1 AS \`tab\there\`, ${read}`,
+    ]) {
+      const text = await expectRefused(sql);
+      expect(text).not.toContain(SECRET);
+    }
+    // Line breaks inside string literals are escaped by the engine and stay allowed.
+    const literal = await query(`SELECT 'two\\nlines' AS s FORMAT TSVRaw`);
+    expect(literal).toMatchObject({ status: 200, text: 'two\nlines\n' });
+  });
+
   test('INTO OUTFILE in every spelling writes nothing', async () => {
     const before = filesIn(outDir);
     const target = path.join(outDir, 'out.txt');
