@@ -148,6 +148,29 @@ export function engineRuleOf(workspace: string | undefined, id: string, rule: Ap
   }
 }
 
+/** How a rule of the API names itself in findings (`appliedRules`): its own type and raw value. */
+export interface ApiRuleIdentity {
+  ruleType: string;
+  ruleValue: string;
+  /** "global", or the project and task it is scoped to (never the workspace it belongs to). */
+  scope: string;
+}
+
+export function apiRuleIdentity(rule: Pick<ApiRule, 'type' | 'value' | 'projectId' | 'projectName' | 'taskName'>): ApiRuleIdentity {
+  const parts: string[] = [];
+  if (rule.projectId) parts.push(`projectId=${rule.projectId}`);
+  if (rule.projectName) parts.push(`project=${rule.projectName}`);
+  if (rule.taskName) parts.push(`task=${rule.taskName}`);
+  return { ruleType: rule.type, ruleValue: rule.value, scope: parts.length === 0 ? 'global' : parts.join(',') };
+}
+
+/** Every project name a project object's logs may carry: its name and former names (renames, merges). */
+export function projectNamesOf(spec: Record<string, unknown>): string[] {
+  const names = typeof spec.name === 'string' ? [spec.name] : [];
+  if (Array.isArray(spec.aliases)) for (const alias of spec.aliases) if (typeof alias === 'string' && !names.includes(alias)) names.push(alias);
+  return names;
+}
+
 const ENGINE_TO_API: Readonly<Record<string, string>> = { regex_required: 'regex_match', max_length: 'length_limit' };
 
 /** A rule of pipelines.yaml (the engine's config) as the API shows it. */

@@ -19,6 +19,15 @@ export const RULES_PATHS = ['/api/rules', '/api/rules/evaluate', '/api/rules/:id
 
 const patchSchema = z.strictObject(Object.fromEntries(Object.entries(apiRuleFields).map(([k, v]) => [k, v.optional()])) as { [K in keyof typeof apiRuleFields]: z.ZodOptional<(typeof apiRuleFields)[K]> });
 
+/** Fields a rule answer carries that a client does not set: a rule sent back as GET returned it is accepted without them. */
+const READ_ONLY_RULE_FIELDS = ['id', 'source', 'version', 'createdAt', 'updatedAt', 'updatedBy'] as const;
+
+function withoutReadOnly(rule: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...rule };
+  for (const field of READ_ONLY_RULE_FIELDS) delete out[field];
+  return out;
+}
+
 const evaluateSchema = z.strictObject({
   output: z.string().max(1_000_000),
   confidence: z.number().min(0).max(1).optional(),
@@ -36,9 +45,18 @@ function checkValue(rule: ApiRule): void {
   if (problem) throw new IngestError(422, 'RCV_VALIDATION', `invalid request body: value: ${problem}`, [{ path: ['value'], message: problem, code: 'invalid_value' }]);
 }
 
-/** A rule as the API answers it: the document's fields plus id and metadata. */
+/** A rule as the API answers it: the document's fields (description "" when unset) plus id and metadata. */
 function ruleAnswer(object: ControlObject): Record<string, unknown> {
-  return { id: object.id, ...maskedSpec('rule', object.spec), isActive: object.spec.isActive ?? true, ...objectMeta(object) };
+  return { id: object.id, ...maskedSpec('rule', object.spec), description: object.spec.description ?? '', isActive: object.spec.isActive ?? true, ...objectMeta(object) };
+}
+
+/** A rule's projectId must name a project of the workspace (it is resolved to the project's names when spans are evaluated). */
+function checkProject(objects: ControlPlaneDeps['host']['objects'], workspace: string, rule: ApiRule): void {
+  if (rule.projectId === undefined) return;
+  const project = objects.get('project', workspace, rule.projectId);
+  if (project && project.workspace === workspace) return;
+  const message = `no project of this workspace has the id ${JSON.stringify(rule.projectId.slice(0, 100))}`;
+  throw new IngestError(422, 'RCV_VALIDATION', `invalid request body: projectId: ${message}`, [{ path: ['projectId'], message, code: 'invalid_value' }]);
 }
 
 export function ruleRoutes({ host }: ControlPlaneDeps): ApiRoute[] {
@@ -62,6 +80,7 @@ export function ruleRoutes({ host }: ControlPlaneDeps): ApiRoute[] {
       handle: async ({ workspace, principal, body }) => {
         const rule = parseBody(apiRuleSchema, body);
         checkValue(rule);
+        checkProject(objects, workspace, rule);
         const id = newId('rule');
         const created = await writeObject(objects, { kind: 'rule', workspace, id, spec: { ...rule, isActive: rule.isActive ?? true }, changedBy: principal, create: true });
         return { status: 201, body: ruleAnswer(created as ControlObject), headers: { ...etagHeader(created as ControlObject), Location: `/api/rules/${id}` } };
@@ -79,9 +98,10 @@ export function ruleRoutes({ host }: ControlPlaneDeps): ApiRoute[] {
         if (typeof request.rule === 'string') {
           rule = { id: request.rule, ...find(workspace, request.rule).spec };
         } else {
-          const parsed = parseBody(apiRuleSchema.partial({ name: true }), request.rule);
+          const parsed = parseBody(apiRuleSchema.partial({ name: true }), withoutReadOnly(request.rule));
           checkValue(parsed as ApiRule);
-          rule = { ...parsed, name: parsed.name ?? 'rule' };
+          // A rule as GET returned it keeps its id in the findings.
+          rule = { ...parsed, name: parsed.name ?? 'rule', ...(typeof request.rule.id === 'string' ? { id: request.rule.id } : {}) };
         }
         const findings = await evaluator.evaluate(rule, request.output, { confidence: request.confidence, workspace });
         const verdict = findings.length === 0 ? 'pass' : verdictOf(findings);
@@ -111,6 +131,7 @@ export function ruleRoutes({ host }: ControlPlaneDeps): ApiRoute[] {
         const current = find(workspace, params.id);
         const next = { ...current.spec, ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) } as ApiRule;
         checkValue(next);
+        if (patch.projectId !== undefined) checkProject(objects, workspace, next);
         const updated = await writeObject(objects, { kind: 'rule', workspace: current.source === 'config' ? current.workspace : workspace, id: params.id, spec: next, changedBy: principal, ifMatch: ifMatch ?? current.version });
         return { status: 200, body: { ok: true }, headers: etagHeader(updated as ControlObject) };
       },

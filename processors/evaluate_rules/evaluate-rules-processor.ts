@@ -3,7 +3,7 @@ import { ObjectWarnings } from '../../core/control/object-warnings';
 import type { ControlObject } from '../../core/control/objects';
 import { GLOBAL_WORKSPACE } from '../../core/control/objects';
 import { SETTINGS_OBJECT_ID } from '../../core/control/workspace-settings';
-import { apiRuleOf, engineRuleOf } from '../../core/rules/api-rules';
+import { apiRuleIdentity, apiRuleOf, engineRuleOf, projectNamesOf } from '../../core/rules/api-rules';
 import type { ApiRule } from '../../core/rules/api-rules';
 import { errorMessage, ShuttingDownError } from '../../core/errors';
 import { RateLimitedWarn } from '../../core/rate-limited-warn';
@@ -21,6 +21,8 @@ import type { SpanJudgement } from './judge-rules';
 import { ruleConfigSchema } from './rule-config';
 import type { RuleConfig } from './rule-config';
 import { RuleEngine } from './rule-engine';
+import type { ManagedRuleExtras } from './rule-engine';
+import { projectNamesTest } from './rule-scope';
 
 export const VERDICT_ATTRIBUTE = 'tracehouse.verdict';
 export const FINDINGS_ATTRIBUTE = 'tracehouse.findings';
@@ -115,7 +117,7 @@ export class EvaluateRulesProcessor implements Processor {
     const attributes: Attributes = { 'gen_ai.completion': output, 'tracehouse.workspace': options.workspace };
     if (options.confidence !== undefined) attributes['tracehouse.confidence'] = options.confidence;
     const span = makeSpan({ traceId: '0'.repeat(31) + '1', spanId: '0'.repeat(15) + '1', name: 'evaluate', attributes });
-    const engine = new RuleEngine([parsed.data]);
+    const engine = new RuleEngine([parsed.data], new Map([[parsed.data, { shown: apiRuleIdentity(rule as ApiRule) }]]));
     const findings = engine.evaluate(span);
     if (!engine.hasJudgeRules) return findings;
     const judged = await this.judge.judge(span, engine.judgeRulesFor(span), options.signal);
@@ -149,14 +151,28 @@ export class EvaluateRulesProcessor implements Processor {
   /** Rebuilds the engine from the config's rules and the valid rules managed over HTTP. */
   private applyManagedRules(objects: readonly ControlObject[]): void {
     const managed: RuleConfig[] = [];
+    const extras = new Map<RuleConfig, ManagedRuleExtras>();
     for (const object of objects) {
       if (object.source !== 'api') continue;
-      const candidate = engineRuleOf(object.workspace === GLOBAL_WORKSPACE ? undefined : object.workspace, object.id, object.spec as ApiRule);
+      const spec = object.spec as ApiRule;
+      const candidate = engineRuleOf(object.workspace === GLOBAL_WORKSPACE ? undefined : object.workspace, object.id, spec);
       const parsed = ruleConfigSchema.safeParse(candidate);
-      if (parsed.success) managed.push(parsed.data);
-      else this.ruleWarnings.warnOnce(object, 'a rule managed over HTTP cannot be applied by this processor and is skipped', { type: candidate.type });
+      if (!parsed.success) {
+        this.ruleWarnings.warnOnce(object, 'a rule managed over HTTP cannot be applied by this processor and is skipped', { type: candidate.type });
+        continue;
+      }
+      managed.push(parsed.data);
+      extras.set(parsed.data, { shown: apiRuleIdentity(spec), ...(spec.projectId ? { inScope: this.projectIdScope(object.workspace, spec.projectId) } : {}) });
     }
-    this.engine = new RuleEngine([...this.config.rules, ...managed]);
+    this.engine = new RuleEngine([...this.config.rules, ...managed], extras);
+  }
+
+  /** Spans of the project with this id, by its names when the span is evaluated (renames keep matching). */
+  private projectIdScope(workspace: string, projectId: string) {
+    return projectNamesTest(() => {
+      const project = this.host?.objects.get('project', workspace, projectId);
+      return project && project.workspace === workspace ? projectNamesOf(project.spec) : undefined;
+    });
   }
 
   shutdown(): Promise<void> {

@@ -18,6 +18,16 @@ interface CompiledRule {
   check: SpanCheck;
 }
 
+/**
+ * What a rule managed over HTTP adds to its engine config: how findings name it (the API's own
+ * type, raw value and scope, not the engine's translation) and a scope condition the config
+ * cannot express (a project named by id, resolved when a span is evaluated).
+ */
+export interface ManagedRuleExtras {
+  shown?: Pick<RuleIdentity, 'ruleType' | 'ruleValue' | 'scope'>;
+  inScope?: ScopeTest;
+}
+
 export type JudgeRuleConfig = Extract<RuleConfig, { type: 'llm_judge' }>;
 
 /** An llm_judge rule: evaluated asynchronously, by the processor's judge (judge-rules.ts). */
@@ -35,10 +45,12 @@ export class RuleEngine {
   private readonly rules: readonly CompiledRule[];
   private readonly judgeRules: readonly CompiledJudgeRule[];
 
-  constructor(rules: readonly RuleConfig[]) {
+  constructor(rules: readonly RuleConfig[], extras?: ReadonlyMap<RuleConfig, ManagedRuleExtras>) {
     const enabled = rules.filter((rule) => rule.enabled);
-    this.rules = enabled.filter((rule) => rule.type !== 'llm_judge').map(compileRule);
-    this.judgeRules = enabled.filter((rule): rule is JudgeRuleConfig => rule.type === 'llm_judge').map((rule) => ({ identity: identityOf(rule), inScope: scopeTest(rule.scope), rule }));
+    this.rules = enabled.filter((rule) => rule.type !== 'llm_judge').map((rule) => compileRule(rule, extras?.get(rule)));
+    this.judgeRules = enabled
+      .filter((rule): rule is JudgeRuleConfig => rule.type === 'llm_judge')
+      .map((rule) => ({ identity: identityOf(rule, extras?.get(rule)), inScope: inScopeOf(rule, extras?.get(rule)), rule }));
   }
 
   get size(): number {
@@ -77,19 +89,25 @@ export class RuleEngine {
   }
 }
 
-function identityOf(rule: RuleConfig): RuleIdentity {
+function identityOf(rule: RuleConfig, extras: ManagedRuleExtras | undefined): RuleIdentity {
   return {
     ruleId: rule.id,
     ruleName: rule.name ?? rule.id,
-    ruleType: rule.type,
-    ruleValue: ruleValueText(rule),
-    scope: scopeLabel(rule.scope),
+    ruleType: extras?.shown?.ruleType ?? rule.type,
+    ruleValue: extras?.shown?.ruleValue ?? ruleValueText(rule),
+    scope: extras?.shown?.scope ?? scopeLabel(rule.scope),
     severity: rule.severity,
   };
 }
 
-function compileRule(rule: Exclude<RuleConfig, JudgeRuleConfig>): CompiledRule {
-  return { identity: identityOf(rule), inScope: scopeTest(rule.scope), check: checkFor(rule) };
+function inScopeOf(rule: RuleConfig, extras: ManagedRuleExtras | undefined): ScopeTest {
+  const configured = scopeTest(rule.scope);
+  const extra = extras?.inScope;
+  return extra ? (span) => configured(span) && extra(span) : configured;
+}
+
+function compileRule(rule: Exclude<RuleConfig, JudgeRuleConfig>, extras: ManagedRuleExtras | undefined): CompiledRule {
+  return { identity: identityOf(rule, extras), inScope: inScopeOf(rule, extras), check: checkFor(rule) };
 }
 
 function checkFor(rule: Exclude<RuleConfig, JudgeRuleConfig>): SpanCheck {

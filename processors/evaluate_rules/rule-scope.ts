@@ -36,6 +36,17 @@ export function scopeTest(scope: RuleScope | undefined): ScopeTest {
   return (span) => tests.every((test) => test(span));
 }
 
+/**
+ * A span's project is one of the names `namesNow` gives when asked (the current names of a
+ * project named by id: a rename keeps matching); none when the project no longer exists.
+ */
+export function projectNamesTest(namesNow: () => readonly string[] | undefined): ScopeTest {
+  return (span) => {
+    const project = contextValue(span, 'tracehouse.project');
+    return typeof project === 'string' && (namesNow()?.includes(project) ?? false);
+  };
+}
+
 /** How a finding names the scope: "global", or its conditions such as "project=support,model=gpt-4o*". */
 export function scopeLabel(scope: RuleScope | undefined): string {
   const parts: string[] = [];
