@@ -257,7 +257,14 @@ export class AlertProcessor implements Processor {
     await this.notifier.shutdown();
   }
 
-  async consume(batch: SpanBatch, signal: AbortSignal): Promise<ConsumeResult | void> {
+  consume(batch: SpanBatch, signal: AbortSignal): Promise<ConsumeResult | void> {
+    // The default pipeline runs this processor with no rules and no settings notifications: then
+    // the batch goes straight on, with no frame of its own and no work per span.
+    if (this.spanRules.length === 0 && this.settingsRoutes.size === 0) return this.next.consume(batch, signal);
+    return this.consumeThenAlert(batch, signal);
+  }
+
+  private async consumeThenAlert(batch: SpanBatch, signal: AbortSignal): Promise<ConsumeResult | void> {
     const result = await this.next.consume(batch, signal);
     // Only spans that were stored raise alerts, and alerting never delays or fails the answer.
     if ((this.spanRules.length > 0 || this.settingsRoutes.size > 0) && this.state === 'running') {
