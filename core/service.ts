@@ -162,7 +162,7 @@ export class Service {
       this.objects.announceChanges(this.shared?.broadcast('control-plane-changes'));
       if (this.shared) {
         const shared = this.shared;
-        this.objects.lockWrites((name, ttlMs, waitMs) => shared.lock(name, ttlMs, waitMs));
+        this.objects.lockWrites((name, ttlMs, waitMs) => shared.lock(name, ttlMs, waitMs), shared.lockPolicy);
       }
       this.objects.startRefresh();
       await this.admin.start();

@@ -7,6 +7,8 @@
  */
 import type { TraceStore } from '../component';
 import type { Broadcast } from '../shared-state/broadcast';
+import type { OnUnavailable } from '../shared-state/config';
+import type { LockOutcome } from '../shared-state/locks';
 import { errorMessage } from '../errors';
 import type { Logger } from '../logger';
 import { ObjectTable } from './object-table';
@@ -19,6 +21,19 @@ import { hasSecrets, mapSecrets, SecretBox, SecretsKeyError } from './secrets';
 export type ObjectListener = (objects: readonly ControlObject[]) => void;
 
 /** Why a write was refused; `status` is the HTTP answer. */
+/**
+ * Expiry of a control-plane write lock. The holder renews it every third of it while the write
+ * runs (however slow the store), so it only bounds how long a holder that died blocks the object.
+ */
+const WRITE_LOCK_TTL_MS = 5_000;
+/** How long a write waits for another instance's write of the same object before answering 409. */
+const WRITE_LOCK_WAIT_MS = 2_000;
+
+interface WriteLock {
+  acquire(name: string, ttlMs: number, waitMs: number): Promise<LockOutcome>;
+  onUnavailable: OnUnavailable;
+}
+
 export class ObjectWriteError extends Error {
   constructor(
     readonly status: 404 | 409 | 412 | 422 | 503,
@@ -123,7 +138,7 @@ export class ObjectCatalog implements ControlObjects {
   private polling: Promise<void> | undefined;
   private pollAgain = false;
   private changes: Broadcast | undefined;
-  private lock: ((name: string, ttlMs: number, waitMs: number) => Promise<(() => Promise<void>) | undefined>) | undefined;
+  private lock: WriteLock | undefined;
 
   /** A catalog with no store: config objects only (hosts of tests and benchmarks). */
   static detached(logger: Logger): ObjectCatalog {
@@ -152,21 +167,52 @@ export class ObjectCatalog implements ControlObjects {
 
   /**
    * Announces this daemon's writes on `channel` and reads the store as soon as another daemon
-   * announces one (polling stays, as the fallback).
+   * announces one (polling stays, as the fallback), and each time the subscription is
+   * (re)established: announcements made while Redis was away were lost.
    */
   announceChanges(channel: Broadcast | undefined): void {
     if (!channel || !this.table) return;
     this.changes = channel;
-    channel.subscribe(() => void this.refreshSoon());
+    channel.subscribe(
+      () => void this.refreshSoon(),
+      () => void this.refreshSoon(),
+    );
   }
 
   /**
    * Serialises writes of one object across instances with a short lock (ClickHouse alone cannot
-   * compare and set): two instances cannot both win the same If-Match. Without the lock (Redis
-   * away), a write goes ahead as it does on a single instance.
+   * compare and set): two instances cannot both win the same If-Match. A lock another instance
+   * holds past the wait refuses the write (409, retry); with Redis away, `onUnavailable` says
+   * whether a write goes ahead unlocked, as on a single instance (allow), or is refused (503).
    */
-  lockWrites(lock: (name: string, ttlMs: number, waitMs: number) => Promise<(() => Promise<void>) | undefined>): void {
-    this.lock = lock;
+  lockWrites(acquire: (name: string, ttlMs: number, waitMs: number) => Promise<LockOutcome>, onUnavailable: OnUnavailable): void {
+    this.lock = { acquire, onUnavailable };
+  }
+
+  /**
+   * Takes the write locks of `keys` (sorted, so two writers of overlapping sets cannot deadlock);
+   * the release of all of them. Throws ObjectWriteError when one is busy or Redis is away under
+   * `refuse`.
+   */
+  private async lockObjects(keys: readonly string[]): Promise<() => Promise<void>> {
+    const lock = this.lock;
+    const releases: (() => Promise<void>)[] = [];
+    const releaseAll = async () => {
+      await Promise.all(releases.map((release) => release()));
+    };
+    if (!lock) return releaseAll;
+    for (const key of [...new Set(keys)].sort()) {
+      const outcome = await lock.acquire(`object:${key}`, WRITE_LOCK_TTL_MS, WRITE_LOCK_WAIT_MS);
+      if (outcome.state === 'held') {
+        releases.push(outcome.release);
+        continue;
+      }
+      if (outcome.state === 'unavailable' && lock.onUnavailable === 'allow') continue;
+      await releaseAll();
+      if (outcome.state === 'busy') throw new ObjectWriteError(409, `another instance is writing ${key.split('\u0000').join('/')} right now; read it again and retry`);
+      throw new ObjectWriteError(503, 'the shared store (Redis) that orders control-plane writes across instances is unavailable; retry later');
+    }
+    return releaseAll;
   }
 
   /** A refresh now, or right after the one running (a change may have landed after its read). */
@@ -285,11 +331,11 @@ export class ObjectCatalog implements ControlObjects {
   }
 
   private async lockedWrite(key: string, change: ObjectWrite): Promise<ControlObject | undefined> {
-    const release = await this.lock?.(`object:${key}`, 5_000, 2_000);
+    const release = await this.lockObjects([key]);
     try {
       return await this.writeNow(change);
     } finally {
-      await release?.();
+      await release();
     }
   }
 
@@ -335,6 +381,17 @@ export class ObjectCatalog implements ControlObjects {
     for (const id of ids) {
       if (this.configObject(kind, workspace, id)) throw new ObjectWriteError(409, `${kind} "${id}" comes from pipelines.yaml and is read-only here; change it in the file`);
     }
+    // Locked like single writes: each version is the stored one plus one, so two writers must not
+    // read the same stored version at once.
+    const release = await this.lockObjects(ids.map((id) => objectKey(kind, workspace, id)));
+    try {
+      return await this.writeManyLocked(table, kind, workspace, ids, changes, changedBy);
+    } finally {
+      await release();
+    }
+  }
+
+  private async writeManyLocked(table: ObjectTable, kind: ObjectKind, workspace: string, ids: readonly string[], changes: readonly { id: string; spec: ObjectSpec | null }[], changedBy: string): Promise<number> {
     const current = new Map<string, StoredObject>();
     for (let i = 0; i < ids.length; i += 1_000) for (const row of await table.some(kind, workspace, ids.slice(i, i + 1_000))) current.set(row.id, row);
     const at = this.now();

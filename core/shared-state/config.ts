@@ -33,6 +33,11 @@ export const sharedStateConfigSchema = z.strictObject({
    * instance evaluates (a page may come twice rather than not at all); refuse: none does.
    */
   alert_ownership: feature('allow'),
+  /**
+   * The per-object lock of control-plane writes. allow: while Redis is away a write goes ahead
+   * unlocked, as on a single instance (counted in /metrics); refuse: the write is refused (503).
+   */
+  control_plane: feature('allow'),
 });
 
 export type SharedStateConfig = z.output<typeof sharedStateConfigSchema>;

@@ -9,6 +9,8 @@ import { RedisIdempotencyStore } from './idempotency-store';
 import { RedisClaims } from './claims';
 import type { SharedClaims } from './claims';
 import { RedisLeases } from './leases';
+import { RedisLocks } from './locks';
+import type { LockOutcome } from './locks';
 import type { Leases } from './leases';
 import { RedisReservations } from './replay-store';
 import type { SharedReservations } from './replay-store';
@@ -27,10 +29,13 @@ export interface SharedState {
   /** Reservations every instance shares (webhook replay guards), for `scope` (the receiver id). */
   reservations(scope: string): { store: SharedReservations; onUnavailable: OnUnavailable };
   /**
-   * A short lock every instance respects (a control-plane write), taken within `waitMs`; resolves
-   * with its release, or undefined when it could not be had (Redis away or held too long).
+   * A short lock every instance respects (a control-plane write), taken within `waitMs`: held
+   * (renewed until released), busy (another holder kept it longer), or unavailable (Redis away:
+   * what to do then is `lockPolicy`).
    */
-  lock(name: string, ttlMs: number, waitMs: number): Promise<(() => Promise<void>) | undefined>;
+  lock(name: string, ttlMs: number, waitMs: number): Promise<LockOutcome>;
+  /** control_plane.on_unavailable: write without the lock (allow) or refuse the write (refuse). */
+  readonly lockPolicy: OnUnavailable;
   /** Leases on work only one instance may do (alert rules), for `scope` (the component id). */
   leases(scope: string): { leases: Leases; onUnavailable: OnUnavailable };
   /** Claims every instance sees (incidents of per-span alert rules), for `scope` (the component id). */
@@ -53,32 +58,22 @@ export class RedisSharedState implements SharedState {
     this.idempotencyPolicy = config.idempotency.on_unavailable;
     this.replayPolicy = config.replay_guard.on_unavailable;
     this.leasePolicy = config.alert_ownership.on_unavailable;
-    this.locks = new RedisLeases(this.redis, 'locks');
+    this.lockPolicy = config.control_plane.on_unavailable;
+    this.locks = new RedisLocks(this.redis);
   }
 
   private readonly idempotencyPolicy: OnUnavailable;
   private readonly replayPolicy: OnUnavailable;
-
   private readonly leasePolicy: OnUnavailable;
-  private readonly locks: RedisLeases;
+  readonly lockPolicy: OnUnavailable;
+  readonly locks: RedisLocks;
 
-  async lock(name: string, ttlMs: number, waitMs: number): Promise<(() => Promise<void>) | undefined> {
-    const deadline = Date.now() + waitMs;
-    for (;;) {
-      let held: boolean;
-      try {
-        held = await this.locks.hold(name, ttlMs);
-      } catch {
-        return undefined;
-      }
-      if (held) return () => this.locks.release(name);
-      if (Date.now() >= deadline) return undefined;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+  lock(name: string, ttlMs: number, waitMs: number): Promise<LockOutcome> {
+    return this.locks.acquire(name, ttlMs, waitMs);
   }
 
   leases(scope: string): { leases: Leases; onUnavailable: OnUnavailable } {
-    return { leases: new RedisLeases(this.redis, scope), onUnavailable: this.leasePolicy };
+    return { leases: new RedisLeases(this.redis, scope, 'alert_ownership'), onUnavailable: this.leasePolicy };
   }
 
   claims(scope: string): SharedClaims {

@@ -35,6 +35,8 @@ export class RedisLeases implements Leases {
   constructor(
     private readonly redis: SharedRedis,
     scope: string,
+    /** The feature label its commands are counted under in /metrics when Redis is away. */
+    private readonly feature: string,
   ) {
     this.base = `${redis.prefix}lease:${scope}:`;
     const client = redis.client as WithLeases;
@@ -45,7 +47,7 @@ export class RedisLeases implements Leases {
   }
 
   async hold(name: string, ttlMs: number): Promise<boolean> {
-    const won = (await this.redis.run('alert_ownership', (client) => (client as WithLeases).tracehouseLeaseHold(this.base + name, this.holder, ttlMs))) === 1;
+    const won = (await this.redis.run(this.feature, (client) => (client as WithLeases).tracehouseLeaseHold(this.base + name, this.holder, ttlMs))) === 1;
     if (won) this.held.add(name);
     else this.held.delete(name);
     return won;
@@ -54,12 +56,12 @@ export class RedisLeases implements Leases {
   /** Gives one lease up (when this instance holds it). */
   async release(name: string): Promise<void> {
     this.held.delete(name);
-    await this.redis.run('locks', (client) => (client as WithLeases).tracehouseLeaseRelease(this.base + name, this.holder)).catch(() => undefined);
+    await this.redis.run(this.feature, (client) => (client as WithLeases).tracehouseLeaseRelease(this.base + name, this.holder)).catch(() => undefined);
   }
 
   async releaseAll(): Promise<void> {
     const names = [...this.held];
     this.held.clear();
-    await Promise.all(names.map((name) => this.redis.run('alert_ownership', (client) => (client as WithLeases).tracehouseLeaseRelease(this.base + name, this.holder)).catch(() => undefined)));
+    await Promise.all(names.map((name) => this.redis.run(this.feature, (client) => (client as WithLeases).tracehouseLeaseRelease(this.base + name, this.holder)).catch(() => undefined)));
   }
 }

@@ -1,20 +1,27 @@
 /**
- * Control-plane changes announced through Redis: with polling set to ten minutes, a rule created
- * on one daemon flags a log on another daemon sharing the store, because the write was published
- * and the other daemon read the store at once.
+ * Control-plane changes announced through Redis, between a daemon in this process and one of its
+ * own (as behind a load balancer). The second daemon starts while Redis is down: once Redis is
+ * up, it subscribes by itself. With polling set to ten minutes, a rule created on the first daemon
+ * flags a log on the second, because the write was published and the second read the store at
+ * once. Writes of one object are locked across instances: an If-Match race has one winner, and a
+ * write whose lock another holder keeps is refused with 409.
  */
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import { startDaemon, uniqueDatabase } from '../support/daemon';
 import type { TestDaemon } from '../support/daemon';
 import { ClickhouseHttpServer } from '../support/clickhouse-http-server';
+import { buildDist, spawnDaemon } from '../support/daemon-process';
+import type { DaemonProcess } from '../support/daemon-process';
 import { RedisServer } from '../support/redis-server';
 import { waitFor } from '../support/wait';
 
 const KEY = 'cp_changes_key_0123456789abcdef';
+const PREFIX = 'cp-changes:';
 
-function yaml(clickhouse: string, database: string, redis: string): string {
+function yaml(clickhouse: string, database: string, redis: string, logLevel: string): string {
   return `receivers:
   logs:
     listen: 127.0.0.1:0
@@ -35,19 +42,23 @@ workspaces:
   acme:
     api_keys: ["${KEY}"]
 shared_state:
-  redis: { url: "${redis}", key_prefix: "cp-changes:" }
+  redis: { url: "${redis}", key_prefix: "${PREFIX}" }
 service:
   extensions: [control_plane, read_api]
   control_plane: { refresh_interval_ms: 600000 }
   admin: { listen: 127.0.0.1:0 }
-  log_level: silent
+  log_level: ${logLevel}
   pipelines:
     traces: { receivers: [logs], processors: [evaluate_rules], exporters: [clickhouse] }
 `;
 }
 
-async function verdict(daemon: TestDaemon, output: string): Promise<string> {
-  const res = await fetch(`${daemon.receiverUrl('logs')}/api/logs`, {
+type AnyDaemon = TestDaemon | DaemonProcess;
+/** A daemon in this process, or one of its own (all its receivers and extensions share one listener). */
+const urlOf = (daemon: AnyDaemon, receiver: string) => ('receiverUrl' in daemon ? daemon.receiverUrl(receiver) : daemon.url);
+
+async function verdict(daemon: AnyDaemon, output: string): Promise<string> {
+  const res = await fetch(`${urlOf(daemon, 'logs')}/api/logs`, {
     method: 'POST',
     headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
     body: JSON.stringify({ project: 'support', output, sync: true }),
@@ -57,25 +68,36 @@ async function verdict(daemon: TestDaemon, output: string): Promise<string> {
 
 let clickhouse: ClickhouseHttpServer;
 let redis: RedisServer;
+let probe: Redis;
 let first: TestDaemon;
-let second: TestDaemon;
+let second: DaemonProcess;
 const database = uniqueDatabase('cp_changes');
 beforeAll(async () => {
+  buildDist();
   clickhouse = await ClickhouseHttpServer.start({ path: mkdtempSync(path.join(os.tmpdir(), 'tracehouse-cp-changes-')) });
   redis = await RedisServer.start();
-  const config = yaml(clickhouse.url, database, redis.url);
-  first = await startDaemon(config);
-  second = await startDaemon(config);
-  await waitFor('both daemons connected to Redis', async () => (first.service.sharedStateReady && second.service.sharedStateReady ? true : undefined));
-}, 60_000);
+  await redis.pause();
+  // Redis is down while the second daemon starts: it must subscribe once Redis comes up.
+  second = await spawnDaemon(yaml(clickhouse.url, database, redis.url, 'info'));
+  await redis.resume();
+  first = await startDaemon(yaml(clickhouse.url, database, redis.url, 'silent'));
+  await second.logged('shared state: connected to Redis');
+  await waitFor('the first daemon connected to Redis', async () => (first.service.sharedStateReady ? true : undefined));
+  probe = new Redis(redis.url);
+  await waitFor('both daemons subscribed to control-plane changes', async () => {
+    const [, subscribers] = (await probe.pubsub('NUMSUB', `${PREFIX}broadcast:control-plane-changes`)) as [string, number];
+    return Number(subscribers) === 2 ? true : undefined;
+  });
+}, 180_000);
 afterAll(async () => {
+  probe?.disconnect();
   await first?.stop();
   await second?.stop();
   await clickhouse?.close();
   await redis?.stop();
 });
 
-test('a rule created on one daemon applies on the other at once, not at its next poll', async () => {
+test('a rule created on one daemon applies on the other (started while Redis was down) by announcement, not at its next poll', async () => {
   expect(await verdict(second, 'we promise a refund')).toBe('pass');
   const created = await fetch(`${first.receiverUrl('control_plane')}/api/rules`, {
     method: 'POST',
@@ -95,11 +117,11 @@ test('two daemons cannot both win the same If-Match: one write succeeds, the oth
   });
   const { id } = (await created.json()) as { id: string };
   await waitFor('the rule on the second daemon', async () => {
-    const res = await fetch(`${second.receiverUrl('control_plane')}/api/rules/${id}`, { headers: { authorization: `Bearer ${KEY}` } });
+    const res = await fetch(`${urlOf(second, 'control_plane')}/api/rules/${id}`, { headers: { authorization: `Bearer ${KEY}` } });
     return res.status === 200 ? true : undefined;
   });
-  const patch = (daemon: TestDaemon, value: string) =>
-    fetch(`${daemon.receiverUrl('control_plane')}/api/rules/${id}`, {
+  const patch = (daemon: AnyDaemon, value: string) =>
+    fetch(`${urlOf(daemon, 'control_plane')}/api/rules/${id}`, {
       method: 'PATCH',
       headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'if-match': '"1"' },
       body: JSON.stringify({ value }),
@@ -107,7 +129,7 @@ test('two daemons cannot both win the same If-Match: one write succeeds, the oth
   for (let round = 0; round < 5; round++) {
     const version = round + 1;
     const statuses = await Promise.all([first, second].map((daemon, i) =>
-      fetch(`${daemon.receiverUrl('control_plane')}/api/rules/${id}`, {
+      fetch(`${urlOf(daemon, 'control_plane')}/api/rules/${id}`, {
         method: 'PATCH',
         headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'if-match': `"${version}"` },
         body: JSON.stringify({ value: `round-${round}-${i}` }),
@@ -119,8 +141,8 @@ test('two daemons cannot both win the same If-Match: one write succeeds, the oth
 });
 
 test('a write retried with the same Idempotency-Key on another daemon is applied once', async () => {
-  const create = (daemon: TestDaemon) =>
-    fetch(`${daemon.receiverUrl('control_plane')}/api/rules`, {
+  const create = (daemon: AnyDaemon) =>
+    fetch(`${urlOf(daemon, 'control_plane')}/api/rules`, {
       method: 'POST',
       headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'idempotency-key': 'create-once' },
       body: JSON.stringify({ name: 'Once', type: 'keyword_required', value: 'thanks' }),
@@ -145,8 +167,8 @@ test('a write retried with the same Idempotency-Key on another daemon is applied
     });
     expect(res.status).toBe(200);
   }
-  const bulk = (daemon: TestDaemon) =>
-    fetch(`${daemon.receiverUrl('read_api')}/api/logs/bulk`, {
+  const bulk = (daemon: AnyDaemon) =>
+    fetch(`${urlOf(daemon, 'read_api')}/api/logs/bulk`, {
       method: 'PATCH',
       headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'idempotency-key': 'bulk-once' },
       body: JSON.stringify({ ids: logIds, action: 'approve' }),
@@ -160,4 +182,33 @@ test('a write retried with the same Idempotency-Key on another daemon is applied
     'TabSeparated',
   );
   expect(decisions.trim().split('\n')).toEqual(['bulk-once-1\t1', 'bulk-once-2\t1']);
+});
+
+test('a write whose object lock another holder keeps is refused with 409, and goes through once it is free', async () => {
+  const created = await fetch(`${first.receiverUrl('control_plane')}/api/rules`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'Locked', type: 'keyword_forbidden', value: 'one' }),
+  });
+  const { id } = (await created.json()) as { id: string };
+  const lockKey = `${PREFIX}lock:object:rule\u0000acme\u0000${id}`;
+  const patch = (daemon: AnyDaemon) =>
+    fetch(`${urlOf(daemon, 'control_plane')}/api/rules/${id}`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'if-match': '"1"' },
+      body: JSON.stringify({ value: 'two' }),
+    });
+  // Another holder (a stuck writer) keeps the lock past the wait.
+  expect(await probe.set(lockKey, 'another-writer', 'PX', 60_000)).toBe('OK');
+  for (const daemon of [first, second]) {
+    const refused = await patch(daemon);
+    expect(refused.status).toBe(409);
+    expect(await refused.text()).toMatch(/another instance is writing/);
+  }
+  expect(await probe.get(lockKey)).toBe('another-writer');
+  await probe.del(lockKey);
+  const written = await patch(second);
+  expect(written.status).toBe(200);
+  // The lock was released after the write.
+  expect(await probe.exists(lockKey)).toBe(0);
 });
