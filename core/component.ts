@@ -110,6 +110,8 @@ export interface HttpListener {
 export interface TraceStore extends QueryBackend {
   /** The database unqualified table names refer to. */
   readonly database: string;
+  /** The ClickHouse cluster the store's tables live on (the exporter's cluster_name): components' DDL runs ON CLUSTER with Replicated engines. */
+  readonly clusterName?: string;
   /** Runs a statement whose output is not needed (CREATE TABLE IF NOT EXISTS ...). */
   command(sql: string): Promise<void>;
   /** Runs a SELECT (deduplicated: final = 1) and returns its rows as JSON objects. */

@@ -123,7 +123,7 @@ export class ClickhouseExporter implements Exporter {
     this.telemetry.queue(0, this.config.queue_max_spans);
     host.registerQueryBackend(
       this.settings.id,
-      new ClickhouseQueryBackend(() => this.connection, this.config.database),
+      new ClickhouseQueryBackend(() => this.connection, this.config.database, this.config.cluster_name),
     );
     this.settings.logger.info(
       {

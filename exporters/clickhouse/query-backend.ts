@@ -17,6 +17,7 @@ export class ClickhouseQueryBackend implements TraceStore {
   constructor(
     private readonly connection: () => ClickhouseConnection | undefined,
     readonly database: string,
+    readonly clusterName?: string,
   ) {
     this.databases = new Set([database]);
   }

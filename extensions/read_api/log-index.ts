@@ -6,14 +6,19 @@
  *
  * - `tracehouse_log_index`: ORDER BY (workspace, timestamp, log_key = hash of log_id), by month; lists,
  *   filters, sorts and the summary over a workspace and a time range.
+ * - `tracehouse_log_by_project`: the same columns ORDER BY (workspace, project, timestamp,
+ *   log_key), by month; lists filtered by project (and /api/logs/tasks?project) read one project's
+ *   range of the key instead of the whole workspace.
  * - `tracehouse_log_ids`: the same columns ORDER BY (workspace, log_id); get, status, decisions
  *   and deletes by id are primary-key lookups.
  *
- * Both are ReplacingMergeTree read with FINAL (the store's reader session), so a replayed log
- * counts once. The ids table also keeps each log's text (input, output) and the attributes a get
+ * All are ReplacingMergeTree read with FINAL (the store's reader session), so a replayed log
+ * counts once. On a store with a cluster (the exporter's cluster_name) every statement runs
+ * ON CLUSTER and the engines are Replicated ones (core/clickhouse/cluster-ddl.ts). The ids table also keeps each log's text (input, output) and the attributes a get
  * answers (findings, metadata, ...), in small granules, so a get never reads the spans table.
  */
 import type { TraceStore } from '../../core/component';
+import { clusterEngine, onClusterClause } from '../../core/clickhouse/cluster-ddl';
 import { errorMessage } from '../../core/errors';
 import { silentLogger } from '../../core/logger';
 import type { Logger } from '../../core/logger';
@@ -21,6 +26,7 @@ import { SPANS_TABLE, sqlString, tableOf } from './projects-sql';
 
 export const LOG_INDEX_TABLE = 'tracehouse_log_index';
 export const LOG_IDS_TABLE = 'tracehouse_log_ids';
+export const LOG_PROJECT_TABLE = 'tracehouse_log_by_project';
 /** Null engine: log spans pass through it to the two views, nothing is stored. */
 export const LOG_SPANS_TABLE = 'tracehouse_log_spans';
 const MIGRATIONS_TABLE = 'tracehouse_schema_migrations';
@@ -49,6 +55,7 @@ const COLUMNS = `
     callback_url String,
     callback_events LowCardinality(String),
     attachment_refs Array(String)`;
+const COLUMN_NAMES = COLUMNS.trim().split('\n').map((line) => line.trim().split(' ')[0]);
 
 /** What a single log adds, kept only in the ids table: its text and the attributes a get answers. */
 const DETAIL_COLUMNS = `,
@@ -93,7 +100,7 @@ function viewSelect(spans: string, withDetail = false): string {
     ${attr('gen_ai.conversation.id')} AS session,
     ${attr('tracehouse.subject_id')} AS subject,
     ${attr('tracehouse.actor_id')} AS actor,
-    if(Verdict IN ('pass', 'flagged', 'error'), Verdict, 'pass') AS status,
+    if(Verdict IN ('pass', 'flagged', 'error'), Verdict, 'pending') AS status,
     if(Duration > 0, Duration / 1e6, NULL) AS latency_ms,
     if(mapContains(SpanAttributes, 'tracehouse.cost_usd'), CostUsd, NULL) AS cost_usd,
     if(empty(${judged}), toFloat64OrNull(${attr('tracehouse.confidence')}), arrayMin(${judged})) AS confidence,
@@ -126,6 +133,14 @@ interface Step {
 }
 
 const table = (store: TraceStore, name: string) => tableOf(store, name);
+/** ` ON CLUSTER <name>` on a clustered store. */
+const cluster = (store: TraceStore) => onClusterClause(store.clusterName);
+/** The table's ReplacingMergeTree engine: Replicated on a clustered store. */
+const replacing = (store: TraceStore) => clusterEngine(store.clusterName, 'ReplacingMergeTree');
+const SKIP_INDEXES = `
+    INDEX idx_session session TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_subject subject TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_actor actor TYPE bloom_filter(0.01) GRANULARITY 1`;
 
 /** Append-only, as the exporter's migrations: each statement idempotent, recorded once done. */
 const STEPS: readonly Step[] = [
@@ -135,16 +150,13 @@ const STEPS: readonly Step[] = [
     statements: (s) => [
       // log_key (a hash of log_id) keeps the key FINAL reads narrow; the bloom filters skip the
       // granules without a session, subject or actor (a conversation's logs sit close in time).
-      `CREATE TABLE IF NOT EXISTS ${table(s, LOG_INDEX_TABLE)} (${COLUMNS},
-    INDEX idx_session session TYPE bloom_filter(0.01) GRANULARITY 1,
-    INDEX idx_subject subject TYPE bloom_filter(0.01) GRANULARITY 1,
-    INDEX idx_actor actor TYPE bloom_filter(0.01) GRANULARITY 1
-) ENGINE = ReplacingMergeTree
+      `CREATE TABLE IF NOT EXISTS ${table(s, LOG_INDEX_TABLE)}${cluster(s)} (${COLUMNS},${SKIP_INDEXES}
+) ENGINE = ${replacing(s)}
 PARTITION BY toYYYYMM(timestamp)
 ORDER BY (workspace, timestamp, log_key)`,
       // Small granules: a lookup by id reads a few hundred rows, text included.
-      `CREATE TABLE IF NOT EXISTS ${table(s, LOG_IDS_TABLE)} (${COLUMNS}${DETAIL_COLUMNS}
-) ENGINE = ReplacingMergeTree
+      `CREATE TABLE IF NOT EXISTS ${table(s, LOG_IDS_TABLE)}${cluster(s)} (${COLUMNS}${DETAIL_COLUMNS}
+) ENGINE = ${replacing(s)}
 ORDER BY (workspace, log_id)
 SETTINGS index_granularity = 256`,
     ],
@@ -153,8 +165,8 @@ SETTINGS index_granularity = 256`,
     version: 2,
     description: 'create log index views',
     statements: (s) => [
-      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${table(s, `${LOG_INDEX_TABLE}_mv`)} TO ${table(s, LOG_INDEX_TABLE)} AS ${viewSelect(table(s, SPANS_TABLE))}`,
-      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${table(s, `${LOG_IDS_TABLE}_mv`)} TO ${table(s, LOG_IDS_TABLE)} AS ${viewSelect(table(s, SPANS_TABLE), true)}`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${table(s, `${LOG_INDEX_TABLE}_mv`)}${cluster(s)} TO ${table(s, LOG_INDEX_TABLE)} AS ${viewSelect(table(s, SPANS_TABLE))}`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${table(s, `${LOG_IDS_TABLE}_mv`)}${cluster(s)} TO ${table(s, LOG_IDS_TABLE)} AS ${viewSelect(table(s, SPANS_TABLE), true)}`,
     ],
   },
   {
@@ -175,15 +187,50 @@ SETTINGS index_granularity = 256`,
     version: 4,
     description: 'feed the log views through a staging table',
     statements: (s) => [
-      `CREATE TABLE IF NOT EXISTS ${table(s, LOG_SPANS_TABLE)} (${LOG_SPAN_COLUMNS}) ENGINE = Null`,
-      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${table(s, `${LOG_INDEX_TABLE}_feed`)} TO ${table(s, LOG_INDEX_TABLE)} AS ${viewSelect(table(s, LOG_SPANS_TABLE))}`,
-      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${table(s, `${LOG_IDS_TABLE}_feed`)} TO ${table(s, LOG_IDS_TABLE)} AS ${viewSelect(table(s, LOG_SPANS_TABLE), true)}`,
-      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${table(s, `${LOG_SPANS_TABLE}_mv`)} TO ${table(s, LOG_SPANS_TABLE)} AS SELECT ${LOG_SPAN_COLUMN_NAMES.join(', ')} FROM ${table(s, SPANS_TABLE)} WHERE ${LOG_FILTER}`,
-      `DROP VIEW IF EXISTS ${table(s, `${LOG_INDEX_TABLE}_mv`)}`,
-      `DROP VIEW IF EXISTS ${table(s, `${LOG_IDS_TABLE}_mv`)}`,
+      `CREATE TABLE IF NOT EXISTS ${table(s, LOG_SPANS_TABLE)}${cluster(s)} (${LOG_SPAN_COLUMNS}) ENGINE = Null`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${table(s, `${LOG_INDEX_TABLE}_feed`)}${cluster(s)} TO ${table(s, LOG_INDEX_TABLE)} AS ${viewSelect(table(s, LOG_SPANS_TABLE))}`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${table(s, `${LOG_IDS_TABLE}_feed`)}${cluster(s)} TO ${table(s, LOG_IDS_TABLE)} AS ${viewSelect(table(s, LOG_SPANS_TABLE), true)}`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${table(s, `${LOG_SPANS_TABLE}_mv`)}${cluster(s)} TO ${table(s, LOG_SPANS_TABLE)} AS SELECT ${LOG_SPAN_COLUMN_NAMES.join(', ')} FROM ${table(s, SPANS_TABLE)} WHERE ${LOG_FILTER}`,
+      `DROP VIEW IF EXISTS ${table(s, `${LOG_INDEX_TABLE}_mv`)}${cluster(s)}`,
+      `DROP VIEW IF EXISTS ${table(s, `${LOG_IDS_TABLE}_mv`)}${cluster(s)}`,
+    ],
+  },
+  {
+    // A project's logs are spread over the whole time-ordered index (every granule holds many
+    // projects, so no skip index helps): lists filtered by project read this copy ordered by
+    // project first. Backfilled from the index (not the spans); a log inserted meanwhile lands
+    // twice, the same row, collapsed by FINAL.
+    version: 5,
+    description: 'create the project-ordered log index',
+    statements: (s) => [
+      `CREATE TABLE IF NOT EXISTS ${table(s, LOG_PROJECT_TABLE)}${cluster(s)} (${COLUMNS},${SKIP_INDEXES}
+) ENGINE = ${replacing(s)}
+PARTITION BY toYYYYMM(timestamp)
+ORDER BY (workspace, project, timestamp, log_key)`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${table(s, `${LOG_PROJECT_TABLE}_feed`)}${cluster(s)} TO ${table(s, LOG_PROJECT_TABLE)} AS ${viewSelect(table(s, LOG_SPANS_TABLE))}`,
+      `INSERT INTO ${table(s, LOG_PROJECT_TABLE)} (${COLUMN_NAMES.join(', ')}) SELECT ${COLUMN_NAMES.join(', ')} FROM ${table(s, LOG_INDEX_TABLE)}`,
+    ],
+  },
+  {
+    // A log stored without a verdict (no evaluate_rules in its pipeline) is `pending`, no longer
+    // `pass`. Views cannot change their query in place: new views start before the old ones
+    // are dropped (a log inserted in between lands twice, one row per table after FINAL). Rows
+    // stored before keep the status they were given.
+    version: 6,
+    description: 'logs without a verdict are pending',
+    statements: (s) => [
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${table(s, `${LOG_INDEX_TABLE}_feed_v6`)}${cluster(s)} TO ${table(s, LOG_INDEX_TABLE)} AS ${viewSelect(table(s, LOG_SPANS_TABLE))}`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${table(s, `${LOG_IDS_TABLE}_feed_v6`)}${cluster(s)} TO ${table(s, LOG_IDS_TABLE)} AS ${viewSelect(table(s, LOG_SPANS_TABLE), true)}`,
+      `DROP VIEW IF EXISTS ${table(s, `${LOG_INDEX_TABLE}_feed`)}${cluster(s)}`,
+      `DROP VIEW IF EXISTS ${table(s, `${LOG_IDS_TABLE}_feed`)}${cluster(s)}`,
     ],
   },
 ];
+
+/** Every statement of the log index's migrations for `store`, in order (tests read the DDL). */
+export function logIndexStatements(store: TraceStore): string[] {
+  return STEPS.flatMap((step) => step.statements(store));
+}
 
 /**
  * Creates the side tables and views once per store, backfilling them from the logs already
@@ -216,7 +263,9 @@ export class LogIndex {
   private async migrate(): Promise<void> {
     const store = this.store;
     // The exporter created both at its start; created here too for a store started without spans yet.
-    await store.command(`CREATE TABLE IF NOT EXISTS ${table(store, MIGRATIONS_TABLE)} (table_name String, version UInt32, description String, applied_at DateTime64(3)) ENGINE = ReplacingMergeTree ORDER BY (table_name, version)`);
+    await store.command(
+      `CREATE TABLE IF NOT EXISTS ${table(store, MIGRATIONS_TABLE)}${cluster(store)} (table_name String, version UInt32, description String, applied_at DateTime64(3)) ENGINE = ${replacing(store)} ORDER BY (table_name, version)`,
+    );
     const done = new Set(
       (await store.selectRows<{ version: number | string }>(`SELECT version FROM ${table(store, MIGRATIONS_TABLE)} WHERE table_name = ${sqlString(LOG_INDEX_TABLE)}`)).map((r) => Number(r.version)),
     );

@@ -1,14 +1,15 @@
 /**
- * Deleting stored logs: a ClickHouse lightweight DELETE (it works embedded, on a server and on a
- * cluster's local tables) of the workspace's log spans matching the filter and of their rows in
- * the log index tables (the rows are gone from every later read), then the attachment files those
+ * Deleting stored logs: a ClickHouse lightweight DELETE (it works embedded, on a server and, run
+ * ON CLUSTER when the store has a cluster, on every node's local tables) of the workspace's log
+ * spans matching the filter and of their rows in the log index tables (the rows are gone from every later read), then the attachment files those
  * logs referenced that no remaining log (of any workspace: files are shared by content) references.
  * The logs to delete are found in the narrow index tables, never by scanning the spans table.
  */
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { TraceStore } from '../../core/component';
-import { LOG_IDS_TABLE, LOG_INDEX_TABLE, LogIndex } from './log-index';
+import { onClusterClause } from '../../core/clickhouse/cluster-ddl';
+import { LOG_IDS_TABLE, LOG_INDEX_TABLE, LOG_PROJECT_TABLE, LogIndex } from './log-index';
 import { SPANS_TABLE, sqlString, sqlStringList, tableOf } from './projects-sql';
 import type { ControlObjects } from '../../core/control/catalog';
 
@@ -24,8 +25,14 @@ export const MAX_DELETE_IDS = 1_000;
 
 const SHA256_REF = /^sha256:([0-9a-f]{64})$/;
 
+/** A lightweight DELETE of `name`'s rows matching `where`, ON CLUSTER on a clustered store. */
+export function deleteStatement(store: TraceStore, name: string, where: string): string {
+  return `DELETE FROM ${tableOf(store, name)}${onClusterClause(store.clusterName)} WHERE ${where}`;
+}
+
 interface Found {
   log_id: string;
+  project: string;
   trace_id: string;
   span_id: string;
   day: string;
@@ -48,16 +55,22 @@ export async function deleteLogIds(store: TraceStore, workspace: string, filter:
   const where = conditions.join(' AND ');
   if (filter.ids === undefined) return deleteByProject(store, workspace, filter, where, attachmentsDir);
   // By id: the ids table's key (a project or task: deleteByProject, on the index).
-  const found = await store.selectRows<Found>(`SELECT log_id, trace_id, span_id, toString(toDate(timestamp)) AS day, attachment_refs FROM ${tableOf(store, LOG_IDS_TABLE)} WHERE ${where}`);
+  const found = await store.selectRows<Found>(`SELECT log_id, project, trace_id, span_id, toString(toDate(timestamp)) AS day, attachment_refs FROM ${tableOf(store, LOG_IDS_TABLE)} WHERE ${where}`);
   if (found.length === 0) return [];
   // The spans by their trace and span ids (bloom-filter index), within their days (partitions).
   await store.command(
-    `DELETE FROM ${tableOf(store, SPANS_TABLE)} WHERE toDate(Timestamp) IN ${sqlStringList([...new Set(found.map((f) => f.day))])} AND TraceId IN ${sqlStringList([...new Set(found.map((f) => f.trace_id))])} AND SpanId IN ${sqlStringList(found.map((f) => f.span_id))} AND ${LOG_SPANS_OF(workspace)}`,
+    deleteStatement(
+      store,
+      SPANS_TABLE,
+      `toDate(Timestamp) IN ${sqlStringList([...new Set(found.map((f) => f.day))])} AND TraceId IN ${sqlStringList([...new Set(found.map((f) => f.trace_id))])} AND SpanId IN ${sqlStringList(found.map((f) => f.span_id))} AND ${LOG_SPANS_OF(workspace)}`,
+    ),
   );
   const ids = [...new Set(found.map((f) => f.log_id))];
   const idWhere = `workspace = ${sqlString(workspace)} AND log_id IN ${sqlStringList(ids)}`;
-  await store.command(`DELETE FROM ${tableOf(store, LOG_INDEX_TABLE)} WHERE ${idWhere}`);
-  await store.command(`DELETE FROM ${tableOf(store, LOG_IDS_TABLE)} WHERE ${idWhere}`);
+  await store.command(deleteStatement(store, LOG_INDEX_TABLE, idWhere));
+  // The project-ordered copy by its key's project too (its logs' projects).
+  await store.command(deleteStatement(store, LOG_PROJECT_TABLE, `${idWhere} AND project IN ${sqlStringList([...new Set(found.map((f) => f.project))])}`));
+  await store.command(deleteStatement(store, LOG_IDS_TABLE, idWhere));
   await removeUnreferencedFiles(store, found.flatMap((f) => f.attachment_refs), attachmentsDir);
   return ids;
 }
@@ -66,16 +79,16 @@ const LOG_SPANS_OF = (workspace: string) => `Workspace = ${sqlString(workspace)}
 
 /** A project's (or a project task's) logs: one DELETE per table by the same condition. */
 async function deleteByProject(store: TraceStore, workspace: string, filter: LogFilter, where: string, attachmentsDir: string): Promise<string[]> {
-  const index = tableOf(store, LOG_INDEX_TABLE);
-  const found = await store.selectRows<{ ids: string[]; refs: string[] }>(`SELECT groupUniqArray(log_id) AS ids, groupUniqArrayArray(attachment_refs) AS refs FROM ${index} WHERE ${where}`);
+  const found = await store.selectRows<{ ids: string[]; refs: string[] }>(
+    `SELECT groupUniqArray(log_id) AS ids, groupUniqArrayArray(attachment_refs) AS refs FROM ${tableOf(store, LOG_PROJECT_TABLE)} WHERE ${where}`,
+  );
   const ids = found[0]?.ids ?? [];
   if (ids.length === 0) return [];
   const spanConditions = [LOG_SPANS_OF(workspace)];
   if (filter.project !== undefined) spanConditions.push(`Project = ${sqlString(filter.project)}`);
   if (filter.task !== undefined) spanConditions.push(`SpanAttributes['tracehouse.task'] = ${sqlString(filter.task)}`);
-  await store.command(`DELETE FROM ${tableOf(store, SPANS_TABLE)} WHERE ${spanConditions.join(' AND ')}`);
-  await store.command(`DELETE FROM ${index} WHERE ${where}`);
-  await store.command(`DELETE FROM ${tableOf(store, LOG_IDS_TABLE)} WHERE ${where}`);
+  await store.command(deleteStatement(store, SPANS_TABLE, spanConditions.join(' AND ')));
+  for (const name of [LOG_INDEX_TABLE, LOG_PROJECT_TABLE, LOG_IDS_TABLE]) await store.command(deleteStatement(store, name, where));
   await removeUnreferencedFiles(store, found[0]?.refs ?? [], attachmentsDir);
   return ids;
 }

@@ -9,7 +9,7 @@ import type { ApiRoute } from '../../core/http-api';
 import { notFound } from '../../core/http-api';
 import { IngestError } from '../../core/ingest/problems';
 import type { IndexRow } from './log-index';
-import { INDEX_COLUMNS, LOG_IDS_TABLE, LOG_INDEX_TABLE, LogIndex, rowsByIds } from './log-index';
+import { INDEX_COLUMNS, LOG_IDS_TABLE, LOG_INDEX_TABLE, LOG_PROJECT_TABLE, LogIndex, rowsByIds } from './log-index';
 import { listConditions, orderBy, parseLogListQuery } from './logs-query';
 import { decisionOf, executionOf, logOf, projectsByName, statusOf } from './logs-shape';
 import type { LogDetail } from './logs-shape';
@@ -87,7 +87,8 @@ export function logReadRoutes(deps: ReadApiDeps): ApiRoute[] {
         const conditions = listConditions(workspace, query, names);
         if (query.pending === true) conditions.push(`${FLAGGED_OR_ERROR} AND log_key NOT IN ${decidedKeys(store, workspace)}`);
         const where = conditions.join(' AND ');
-        const index = tableOf(store, LOG_INDEX_TABLE);
+        // Filtered by project: the project-ordered copy reads that project's range of its key only.
+        const index = tableOf(store, names !== undefined ? LOG_PROJECT_TABLE : LOG_INDEX_TABLE);
         // The page and the summary read the same rows: asked at once, the answer waits for the slower.
         const [rows, [summary]] = await Promise.all([
           store.selectRows<IndexRow>(
@@ -134,7 +135,7 @@ FROM ${index} WHERE ${where} ${READ_SETTINGS}`,
         const target = project !== undefined ? projects.get(project) : undefined;
         const names = project === undefined ? undefined : target ? [...projects].filter(([, p]) => p.id === target.id).map(([n]) => n) : [project];
         const inferred = await store.selectRows<{ task: string }>(
-          `SELECT DISTINCT task FROM ${tableOf(store, LOG_INDEX_TABLE)} WHERE workspace = ${sqlString(workspace)} AND task != ''${names ? ` AND project IN ${sqlStringList(names)}` : ''} ${READ_SETTINGS}`,
+          `SELECT DISTINCT task FROM ${tableOf(store, names ? LOG_PROJECT_TABLE : LOG_INDEX_TABLE)} WHERE workspace = ${sqlString(workspace)} AND task != ''${names ? ` AND project IN ${sqlStringList(names)}` : ''} ${READ_SETTINGS}`,
         );
         const registered = objects
           .list('task', workspace)

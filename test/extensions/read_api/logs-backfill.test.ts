@@ -48,22 +48,28 @@ describe('read_api: the log index on a store with logs already', () => {
         const list = await apiCall(base, 'GET', '/api/logs', ADMIN_KEY);
         expect(list.status).toBe(200);
         expect(list.body.executions.map((e: any) => e.id).sort()).toEqual(start === 0 ? ['old-1', 'old-2'] : ['new-1', 'old-1', 'old-2']);
-        // With no evaluate_rules in the pipeline a log has no verdict: it counts as passed.
-        expect(list.body.summary).toMatchObject({ totalRuns: list.body.total, failuresDetected: 0, successRate: 100 });
+        // With no evaluate_rules in the pipeline a log has no verdict: it is pending, not passed.
+        expect(list.body.summary).toMatchObject({ totalRuns: list.body.total, failuresDetected: 0, pendingReviews: 0, successRate: 0 });
+        expect(list.body.executions.every((e: any) => e.status === 'pending')).toBe(true);
+        expect((await apiCall(base, 'GET', '/api/logs?status=pending', ADMIN_KEY)).body.total).toBe(list.body.total);
+        expect((await apiCall(base, 'GET', '/api/logs?status=pass', ADMIN_KEY)).body.total).toBe(0);
+        expect((await apiCall(base, 'GET', '/api/logs?project=legacy&status=pending', ADMIN_KEY)).body.total).toBe(list.body.total);
         if (start === 0) expect((await apiCall(base, 'POST', '/api/logs', ADMIN_KEY, { id: 'new-1', project: 'legacy', output: 'after' })).status).toBe(200);
-        expect((await apiCall(base, 'GET', '/api/logs/new-1/status', ADMIN_KEY)).body).toMatchObject({ id: 'new-1', status: 'pass' });
+        expect((await apiCall(base, 'GET', '/api/logs/new-1/status', ADMIN_KEY)).body).toMatchObject({ id: 'new-1', status: 'pending' });
         const steps = await queryRows<{ version: string }>(daemon, `SELECT version FROM tracehouse_schema_migrations FINAL WHERE table_name = 'tracehouse_log_index' ORDER BY version`, database);
-        expect(steps.map((s) => Number(s.version))).toEqual([1, 2, 3, 4]);
+        expect(steps.map((s) => Number(s.version))).toEqual([1, 2, 3, 4, 5, 6]);
         // Log spans reach the index through the Null staging table; the views of the first
         // version (on the spans table itself) are gone, so inserts without logs plan no view.
         const engine = new EmbeddedConnection(processDataDir, 30_000);
         const views = await engine.select(`SELECT name, engine FROM system.tables WHERE database = '${database}' AND name LIKE 'tracehouse_log%' ORDER BY name`, 'JSONEachRow');
         await engine.close();
         expect(views.trim().split('\n').map((line) => JSON.parse(line))).toEqual([
+          { name: 'tracehouse_log_by_project', engine: 'ReplacingMergeTree' },
+          { name: 'tracehouse_log_by_project_feed', engine: 'MaterializedView' },
           { name: 'tracehouse_log_ids', engine: 'ReplacingMergeTree' },
-          { name: 'tracehouse_log_ids_feed', engine: 'MaterializedView' },
+          { name: 'tracehouse_log_ids_feed_v6', engine: 'MaterializedView' },
           { name: 'tracehouse_log_index', engine: 'ReplacingMergeTree' },
-          { name: 'tracehouse_log_index_feed', engine: 'MaterializedView' },
+          { name: 'tracehouse_log_index_feed_v6', engine: 'MaterializedView' },
           { name: 'tracehouse_log_spans', engine: 'Null' },
           { name: 'tracehouse_log_spans_mv', engine: 'MaterializedView' },
         ]);

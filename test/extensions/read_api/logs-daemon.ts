@@ -39,8 +39,16 @@ export interface LogsDaemon {
   stop(): Promise<void>;
 }
 
-/** `readRateLimit`: the read_api's rate_limit as YAML flow text (default: high enough never to bite). */
-export async function startLogsDaemon(prefix: string, options: { readRateLimit?: string } = {}): Promise<LogsDaemon> {
+export interface LogsDaemonOptions {
+  /** The read_api's rate_limit as YAML flow text (default: high enough never to bite). */
+  readRateLimit?: string;
+  /** The ClickHouse server (HTTP endpoint) the exporter writes to instead of the embedded engine. */
+  endpoint?: string;
+  /** false: no evaluate_rules in the pipeline (logs are stored without a verdict). */
+  evaluate?: boolean;
+}
+
+export async function startLogsDaemon(prefix: string, options: LogsDaemonOptions = {}): Promise<LogsDaemon> {
   const port = await freePort();
   const database = uniqueDatabase(prefix);
   const attachmentsDir = mkdtempSync(path.join(os.tmpdir(), 'th-logs-attachments-'));
@@ -60,7 +68,7 @@ processors:
       timeout_ms: 2000
 exporters:
   clickhouse:
-    path: \${env:TEST_DATA_DIR}
+    ${options.endpoint ? `endpoint: ${options.endpoint}` : 'path: ${env:TEST_DATA_DIR}'}
     database: ${database}
 extensions:
   read_api:
@@ -78,7 +86,7 @@ service:
   extensions: [read_api]
   admin: { listen: 127.0.0.1:0 }
   pipelines:
-    traces: { receivers: [logs], processors: [evaluate_rules], exporters: [clickhouse] }
+    traces: { receivers: [logs], processors: [${options.evaluate === false ? '' : 'evaluate_rules'}], exporters: [clickhouse] }
 `);
   const base = `http://127.0.0.1:${port}`;
   const call = (method: string, route: string, key = ADMIN_KEY, body?: unknown) => apiCall(base, method, route, key, body);
