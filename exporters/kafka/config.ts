@@ -39,6 +39,11 @@ export const kafkaExporterConfigSchema = z.strictObject({
   timeout_ms: z.int().min(1).default(10_000),
   /** Retries of a failed connect or produce inside one consume (kafkajs retry), within timeout_ms. */
   max_retries: z.int().min(0).max(100).default(5),
+  /**
+   * Shared with the store tier's kafka receiver: every message is signed (HMAC-SHA256 of its
+   * value), so the receiver keeps the tracehouse.* attributes only of messages this tier wrote.
+   */
+  signing_key: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
 export type KafkaExporterConfig = z.output<typeof kafkaExporterConfigSchema>;

@@ -2,6 +2,7 @@ import { CompressionTypes, Kafka, Partitioners, type Producer, type RetryOptions
 import type { ComponentSettings, Exporter } from '../../core/component';
 import { PermanentError, ShuttingDownError, TracehouseError, errorMessage } from '../../core/errors';
 import { kafkaClientConfig } from '../../core/kafka/client-config';
+import { originHeaders } from '../../core/kafka/message-origin';
 import type { SpanBatch } from '../../core/span';
 import type { ExporterTelemetry } from '../../core/telemetry';
 import type { KafkaExporterConfig } from './config';
@@ -157,7 +158,7 @@ export class KafkaExporter implements Exporter {
     }
     const acks = this.config.acks === 'all' ? -1 : 1;
     const compression = this.config.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
-    const headers = { 'content-type': CONTENT_TYPES[this.config.encoding] };
+    const contentType = CONTENT_TYPES[this.config.encoding];
     const calls = produceCalls(messages, this.config.max_message_bytes);
     await Promise.all(
       calls.map((call) =>
@@ -167,7 +168,11 @@ export class KafkaExporter implements Exporter {
           compression,
           // How long the leader waits for the in-sync replicas before answering.
           timeout: this.config.timeout_ms,
-          messages: call.map((m) => ({ key: m.key, value: m.value, headers })),
+          messages: call.map((m) => ({
+            key: m.key,
+            value: m.value,
+            headers: { 'content-type': contentType, ...originHeaders(m.value, this.config.signing_key) },
+          })),
         }),
       ),
     );

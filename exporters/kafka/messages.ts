@@ -3,6 +3,7 @@
  * is one OTLP ExportTraceServiceRequest, keyed by the hex trace id when traces are partitioned, so
  * a Collector's kafka receiver reads the topic as it reads its own exporter's.
  */
+import { ORIGIN_HEADER_BYTES } from '../../core/kafka/message-origin';
 import { PermanentError } from '../../core/errors';
 import { encodeTraceRequestJson, encodeTraceRequestProto } from '../../core/otlp/encode';
 import type { Span, SpanBatch } from '../../core/span';
@@ -132,8 +133,8 @@ export function buildMessages(batch: SpanBatch, options: MessageOptions): Outgoi
   return packPieces(pieces, encode, max).map((piece) => ({ key: null, value: piece.value, spans: piece.spans.length }));
 }
 
-/** Bytes a record adds beyond key and value (length varints, offsets, the content-type header). */
-const RECORD_OVERHEAD_BYTES = 64;
+/** Bytes a record adds beyond key and value (length varints, offsets, the content-type and origin headers). */
+const RECORD_OVERHEAD_BYTES = 64 + ORIGIN_HEADER_BYTES;
 
 /**
  * Splits messages into produce calls of at most `maxBytes` each. Kafka applies its size limit

@@ -12,6 +12,8 @@ import { decodeKafkaMessage } from './decode-message';
 
 export interface BatchDeliveryContext {
   config: KafkaReceiverConfig;
+  /** tracehouse.source of spans from messages not trusted to carry the daemon's attributes. */
+  receiverId: string;
   next: SpanConsumer;
   telemetry: ReceiverTelemetry;
   logger: Logger;
@@ -102,7 +104,7 @@ function startRun(messages: readonly KafkaMessage[], start: number, ctx: BatchDe
     const message = messages[i];
     let decoded: DecodedTraces;
     try {
-      decoded = decodeKafkaMessage(message, ctx.config.encoding);
+      decoded = decodeKafkaMessage(message, ctx.config, ctx.receiverId);
     } catch (error) {
       if (run.length === 0) return { messages: [], end: i + 1, undecodable: { message, error } };
       break;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { kafkaClientFields } from '../../core/kafka/client-config';
+import { DEFAULT_WORKSPACE, WORKSPACE_ID } from '../../core/workspaces';
 
 /** `dead_letter_topic: none` drops (and counts) what cannot be delivered instead of parking it. */
 export const DEAD_LETTER_NONE = 'none';
@@ -55,6 +56,21 @@ export const kafkaReceiverConfigSchema = z
     /** Upper bound of spans handed to the pipeline in one call; a larger fetched batch is split. */
     max_batch_spans: z.int().min(1).default(10_000),
     retry: retrySchema.prefault({}),
+    /**
+     * Which messages keep the tracehouse.* attributes they carry. `auto`: those a Tracehouse kafka
+     * exporter wrote (signed with `signing_key` when one is set, else marked); `scrub`: none;
+     * `trust`: all (every producer on the topic is a Tracehouse ingest tier). In the others,
+     * client-set reserved attributes move to client.tracehouse.* and the spans are stamped with
+     * `default_workspace`, as on every other receiver.
+     */
+    reserved_attributes: z.enum(['auto', 'scrub', 'trust']).default('auto'),
+    /** The ingest tier's kafka exporter `signing_key`: with it, only signed messages are trusted. */
+    signing_key: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** tracehouse.workspace of spans from messages that are not trusted. */
+    default_workspace: z
+      .string()
+      .regex(WORKSPACE_ID, 'workspace ids are 1-64 characters of letters, digits, "_", "." and "-"')
+      .default(DEFAULT_WORKSPACE),
   })
   .superRefine((config, ctx) => {
     if (config.heartbeat_interval_ms >= config.session_timeout_ms) {

@@ -161,6 +161,7 @@ export class KafkaReceiver implements Receiver {
     if (!running() || !this.deadLetter) return;
     const outcome = await deliverBatch(topic, partition, batch.messages, {
       config: this.config,
+      receiverId: this.settings.id,
       next: this.next,
       telemetry: this.settings.telemetry,
       logger: this.settings.logger,

@@ -49,6 +49,8 @@ test('an empty config parses to the documented defaults', () => {
     max_concurrent_partitions: 4,
     max_batch_spans: 10000,
     retry: { initial_backoff_ms: 500, max_backoff_ms: 30000 },
+    reserved_attributes: 'auto',
+    default_workspace: 'default',
   });
   // The dead-letter topic follows the topic a message was read from.
   expect(deadLetterTopicFor(config, 'otlp_spans')).toBe('otlp_spans.dlq');
@@ -72,6 +74,8 @@ test('a fully specified config parses to exactly what it says', () => {
     max_partition_fetch_bytes: 4194304,
     max_concurrent_partitions: 8,
     max_batch_spans: 2000,
+    reserved_attributes: 'auto',
+    default_workspace: 'default',
     retry: { initial_backoff_ms: 1000, max_backoff_ms: 60000 },
   });
   expect(deadLetterTopicFor(config, 'otlp_spans_eu')).toBe('tracehouse-dlq');
