@@ -121,10 +121,20 @@ function explanationOf(value: unknown): string {
   return line.length <= MAX_EXPLANATION_CHARS ? line : `${line.slice(0, MAX_EXPLANATION_CHARS - 1)}…`;
 }
 
+/** The text of the first ``` fenced block (its `json` tag dropped), found by index: linear in the reply. */
+function fencedBlock(text: string): string | undefined {
+  const open = text.indexOf('```');
+  if (open === -1) return undefined;
+  const close = text.indexOf('```', open + 3);
+  if (close === -1) return undefined;
+  const body = text.slice(open + 3, close);
+  return (body.slice(0, 4).toLowerCase() === 'json' ? body.slice(4) : body).trim();
+}
+
 function firstJsonObject(text: string): Record<string, unknown> | undefined {
   const candidates = [text.trim()];
-  const fenced = /```(?:json)?\s*([\s\S]*?)```/i.exec(text);
-  if (fenced) candidates.push(fenced[1].trim());
+  const fenced = fencedBlock(text);
+  if (fenced !== undefined) candidates.push(fenced);
   const start = text.indexOf('{');
   const end = text.lastIndexOf('}');
   if (start >= 0 && end > start) candidates.push(text.slice(start, end + 1));

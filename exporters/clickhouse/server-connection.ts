@@ -88,6 +88,12 @@ export class ServerConnection implements ClickhouseConnection {
           log: { LoggerClass: clientLoggerClass(options.logger), level: ClickHouseLogLevel.WARN },
         })
       : this.client;
+    if (!options.reader) {
+      options.logger.warn(
+        { code: 'EXP_READER_NOT_LEAST_PRIVILEGE' },
+        'the admin query endpoint reads as the exporter user; set reader_username/reader_password to a user with only SELECT on the store (README: Security)',
+      );
+    }
   }
 
   async command(sql: string): Promise<void> {

@@ -29,6 +29,11 @@ describe('parseVerdict', () => {
     expect(parseVerdict('{"result":"pass"}')).toBe('the judge\'s answer has no "verdict" of "pass" or "fail"');
     expect(parseVerdict(`{"verdict":"pass","explanation":"${'a'.repeat(20_000)}"}`)).toMatch(/longer than/);
   });
+
+  it('reads a fenced verdict without the json tag, and answers a megabyte of fences without a verdict', () => {
+    expect(parseVerdict('```\n{"verdict": "PASS"}\n```')).toMatchObject({ verdict: 'pass' });
+    expect(typeof parseVerdict('```json '.repeat(140_000))).toBe('string');
+  });
 });
 
 describe('judgeAnswer', () => {
