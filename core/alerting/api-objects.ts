@@ -19,7 +19,6 @@ export type AlertMetric = (typeof ALERT_METRICS)[number];
 
 const LATENCY_METRICS: readonly AlertMetric[] = ['latency', 'latency_p95', 'latency_avg'];
 
-const id = z.string().min(1, 'must not be empty').max(128, 'must be at most 128 characters').regex(/^[A-Za-z0-9_.:-]+$/, 'may hold letters, digits and _ . : - only');
 const name = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
 const severity = z.enum(ALERT_SEVERITIES, { error: `must be one of ${ALERT_SEVERITIES.join(', ')}` });
 
@@ -58,8 +57,11 @@ export const alertRuleBodySchema = z.strictObject({
   name,
   description: z.string().max(2000).optional(),
   condition: alertConditionSchema,
-  /** Delivery target ids of the workspace (or of pipelines.yaml); empty records incidents only. */
-  delivery_targets: z.array(id).max(20, 'at most 20 targets').default([]),
+  /**
+   * Delivery targets of the workspace (or of pipelines.yaml) by id or by name; the control plane
+   * stores their ids (core/alerting/target-refs.ts). Empty: incidents are recorded only.
+   */
+  delivery_targets: z.array(z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters')).max(20, 'at most 20 targets').default([]),
   /** Absent: the first target's default_severity, else medium. */
   severity: severity.optional(),
   /** A paused rule is kept but does not fire. */

@@ -5,6 +5,7 @@
  * (core/alerting/api-objects.ts); the alert processor applies them to the workspace's spans.
  */
 import { alertRuleBodySchema } from '../../core/alerting/api-objects';
+import { resolveTargetRef } from '../../core/alerting/target-refs';
 import type { ControlObjects } from '../../core/control/catalog';
 import type { ApiRoute } from '../../core/http-api';
 import { IngestError, parseBody } from '../../core/ingest/problems';
@@ -28,15 +29,16 @@ function alertRulesResource(objects: ControlObjects): WorkspaceResource {
     parse: (body, workspace) => {
       const rule = parseBody(alertRuleBodySchema, body);
       const problems: FieldProblem[] = [];
-      const targets = rule.delivery_targets.map((id, i) => {
-        const target = objects.get('delivery_target', workspace, id);
-        if (!target) problems.push({ path: ['delivery_targets', i], message: `unknown delivery target "${id}"`, code: 'unknown_target' });
-        return target;
+      // Names are resolved once, here: the rule keeps pointing at its targets when they are renamed.
+      const ids = rule.delivery_targets.map((ref, i) => {
+        const found = resolveTargetRef(objects, workspace, ref);
+        if ('problem' in found) problems.push({ path: ['delivery_targets', i], message: found.problem, code: 'unknown_target' });
+        return 'id' in found ? found.id : ref;
       });
       if (problems.length > 0) throw new IngestError(422, 'RCV_VALIDATION', `invalid request body: ${problems.map((p) => `delivery_targets[${p.path[1]}]: ${p.message}`).join('; ')}`, problems);
-      const firstDefault = targets[0]?.spec.default_severity;
+      const firstDefault = ids.length > 0 ? objects.get('delivery_target', workspace, ids[0])?.spec.default_severity : undefined;
       const severity = rule.severity ?? (typeof firstDefault === 'string' ? firstDefault : 'medium');
-      return { ...rule, severity };
+      return { ...rule, delivery_targets: [...new Set(ids)], severity };
     },
   };
 }

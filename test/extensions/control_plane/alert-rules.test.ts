@@ -148,11 +148,13 @@ describe('control plane: alert rules', () => {
     expect(ratio.body.fields).toEqual([expect.objectContaining({ field: 'condition.threshold', message: expect.stringMatching(/ratio/) })]);
     const unknown = await call(daemon, 'POST', RULES, ADMIN_KEY, { name: 'x', condition: { metric: 'span_count', threshold: 1, window_seconds: 60 }, delivery_targets: ['slack-devops', 'nowhere'] });
     expect(unknown.status).toBe(422);
-    expect(unknown.body.fields).toEqual([expect.objectContaining({ field: 'delivery_targets[1]', message: 'unknown delivery target "nowhere"' })]);
+    expect(unknown.body.fields).toEqual([expect.objectContaining({ field: 'delivery_targets[1]', message: 'no delivery target of this workspace has the id or name "nowhere"' })]);
     // Another workspace's target is unknown here.
     const theirs = await call(daemon, 'POST', '/v1/workspaces/other/deliveries', OTHER_KEY, { name: 'Theirs', type: 'webhook', config: { url: `${slack.url}/theirs` } });
     expect(theirs.status).toBe(201);
     expect((await call(daemon, 'POST', RULES, ADMIN_KEY, { name: 'x', condition: { metric: 'span_count', threshold: 1, window_seconds: 60 }, delivery_targets: [theirs.body.id] })).status).toBe(422);
+    // ...nor by its name.
+    expect((await call(daemon, 'POST', RULES, ADMIN_KEY, { name: 'x', condition: { metric: 'span_count', threshold: 1, window_seconds: 60 }, delivery_targets: ['Theirs'] })).status).toBe(422);
 
     const valid = { name: 'x', condition: { metric: 'span_count', threshold: 1, window_seconds: 60 } };
     expect((await call(daemon, 'POST', '/v1/workspaces/other/alert-rules', ADMIN_KEY, valid)).status).toBe(403);

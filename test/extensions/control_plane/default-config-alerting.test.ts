@@ -42,7 +42,7 @@ describe('default pipelines.yaml: alerting over HTTP', () => {
   });
 
   it('a delivery target created over HTTP verifies, and an alert rule on it sends a test alert (no 503)', async () => {
-    const target = await call('POST', '/v1/workspaces/dev/deliveries', { name: 'Slack DevOps', type: 'slack', config: { webhook_url: `${slack.url}/services/DEV/TARGET/token`, channel: '#ai-ops' }, default_severity: 'medium' });
+    const target = await call('POST', '/v1/workspaces/dev/deliveries', { name: 'Slack verify', type: 'slack', config: { webhook_url: `${slack.url}/services/DEV/TARGET/token`, channel: '#ai-ops' }, default_severity: 'medium' });
     expect(target.status).toBe(201);
     const verify = await call('POST', `/v1/workspaces/dev/deliveries/${target.body.id}/verify`);
     expect(verify.status).toBe(200);
@@ -52,5 +52,31 @@ describe('default pipelines.yaml: alerting over HTTP', () => {
     const before = slack.posts.filter((p) => p.path === '/services/DEV/TARGET/token').length;
     expect((await call('POST', `/v1/workspaces/dev/alert-rules/${rule.body.id}/test`)).status).toBe(200);
     await waitFor('the test alert', () => slack.posts.filter((p) => p.path === '/services/DEV/TARGET/token').length > before);
+  });
+
+  it("resolves the contract example's delivery_targets by name (created over HTTP), and refuses ambiguous or unknown ones with 422", async () => {
+    const slackTarget = await call('POST', '/v1/workspaces/dev/deliveries', { name: 'Slack DevOps', type: 'slack', config: { webhook_url: `${slack.url}/services/DEV/NAMED/token`, channel: '#ai-ops' }, default_severity: 'medium' });
+    const mailTarget = await call('POST', '/v1/workspaces/dev/deliveries', { name: 'Email Oncall', type: 'webhook', config: { url: `${slack.url}/hooks/oncall` }, default_severity: 'high' });
+    expect([slackTarget.status, mailTarget.status]).toEqual([201, 201]);
+    const example = { name: 'High Latency', condition: { metric: 'latency', threshold_ms: 3000, window_seconds: 300 }, delivery_targets: ['slack-devops', 'email-oncall'], severity: 'high' };
+    const rule = await call('POST', '/v1/workspaces/dev/alert-rules', example);
+    expect(rule.status).toBe(201);
+    // Stored by id: renaming a target later does not lose it.
+    expect(rule.body.delivery_targets).toEqual([slackTarget.body.id, mailTarget.body.id]);
+    const tested = await call('POST', `/v1/workspaces/dev/alert-rules/${rule.body.id}/test`);
+    expect(tested.status).toBe(200);
+    await waitFor('the test alert by name', () => slack.posts.find((p) => p.path === '/services/DEV/NAMED/token'));
+    await waitFor('the webhook test alert', () => slack.posts.find((p) => p.path === '/hooks/oncall'));
+    // The exact name works too, as does the id.
+    const exact = await call('POST', '/v1/workspaces/dev/alert-rules', { ...example, delivery_targets: ['Slack DevOps', mailTarget.body.id] });
+    expect(exact.body.delivery_targets).toEqual([slackTarget.body.id, mailTarget.body.id]);
+
+    await call('POST', '/v1/workspaces/dev/deliveries', { name: 'Pager', type: 'webhook', config: { url: `${slack.url}/hooks/a` } });
+    await call('POST', '/v1/workspaces/dev/deliveries', { name: 'pager', type: 'webhook', config: { url: `${slack.url}/hooks/b` } });
+    const ambiguous = await call('POST', '/v1/workspaces/dev/alert-rules', { ...example, delivery_targets: ['PAGER', 'nobody-here'] });
+    expect(ambiguous.status).toBe(422);
+    expect(ambiguous.body.fields.map((f: any) => f.field)).toEqual(['delivery_targets[0]', 'delivery_targets[1]']);
+    expect(ambiguous.body.fields[0].message).toMatch(/names 2 delivery targets/);
+    expect(ambiguous.body.fields[1].message).toMatch(/no delivery target/);
   });
 });
