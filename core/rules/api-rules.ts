@@ -5,6 +5,7 @@
  * rule config (which `evaluate_rules` validates with its own schema), and `apiRuleOf` shows a rule
  * of pipelines.yaml in the API's shape.
  */
+import { linearRegexProblem } from '../linear-regex';
 import { z } from 'zod';
 import { SEVERITIES } from './text-rules';
 
@@ -87,6 +88,9 @@ export function apiRuleValueProblem(type: ApiRuleType, value: string): string | 
     case 'json_field_keyword_required':
     case 'json_field_keyword_forbidden':
       return jsonFieldValue(type, value) ? undefined : type === 'json_field' ? 'must be a field path such as "answer" or "result.status"' : 'must be "field:keyword" or {"field": "...", "keyword": "..."}';
+    case 'regex_match':
+      // Checked here, not when the rule first runs: a pattern RE2 cannot run is refused with 422.
+      return value.trim() === '' ? 'must not be empty' : linearRegexProblem(value);
     default:
       return value.trim() === '' ? 'must not be empty' : undefined;
   }

@@ -220,6 +220,17 @@ describe('adversarial inputs through the default pipeline', () => {
     const answer = await whileBusy(daemon, (sent) => post(`${daemon.receiverUrl('logs')}/api/logs`, body, LOGS_HEADERS, sent));
     expect(answer.status).toBe(200);
   });
+
+  it('control plane: a regex_match rule RE2 cannot run is refused with 422 when it is created, not stored and skipped', async () => {
+    for (const value of ['(?=refund)refund', '(a)\\1', '(?<!x)y']) {
+      const answer = await post(`${daemon.receiverUrl('logs')}/api/rules`, JSON.stringify({ name: 'lookaround', type: 'regex_match', value }), LOGS_HEADERS);
+      expect({ value, status: answer.status }).toEqual({ value, status: 422 });
+      expect(answer.body).toContain('value');
+    }
+    const listed = await fetch(`${daemon.receiverUrl('logs')}/api/rules`, { headers: LOGS_HEADERS });
+    expect(listed.status).toBe(200);
+    expect(await listed.text()).not.toContain('lookaround');
+  });
 });
 
 describe('user-written patterns and globs on the default pipeline with rules added', () => {
