@@ -9,9 +9,42 @@
 
 export const SETTINGS_OBJECT_ID = 'workspace';
 
-/** Events `outboundWebhookEvents` may list: the verdicts that notify (a flagged log, a failed evaluation). */
+/** Events `outboundWebhookEvents` holds once written: the verdicts that notify (a flagged log, a failed evaluation). */
 export const OUTBOUND_WEBHOOK_EVENTS = ['flagged', 'error'] as const;
 export type OutboundWebhookEvent = (typeof OUTBOUND_WEBHOOK_EVENTS)[number];
+
+/**
+ * The names a client may write for them, normalized on write: the event names the webhook posts
+ * (`log.flagged`, `log.failed`), the short forms, and the document's callback vocabulary
+ * (`all`, `flagged_error`). Case and surrounding spaces do not matter.
+ */
+const WEBHOOK_EVENT_NAMES: Readonly<Record<string, readonly OutboundWebhookEvent[]>> = {
+  flagged: ['flagged'],
+  flag: ['flagged'],
+  'log.flagged': ['flagged'],
+  error: ['error'],
+  fail: ['error'],
+  failed: ['error'],
+  'log.failed': ['error'],
+  'log.error': ['error'],
+  flagged_error: ['flagged', 'error'],
+  all: ['flagged', 'error'],
+  '*': ['flagged', 'error'],
+};
+
+export const OUTBOUND_WEBHOOK_EVENT_NAMES: readonly string[] = Object.keys(WEBHOOK_EVENT_NAMES);
+
+/** The events a written name stands for; undefined for a name the webhook never sends. */
+export function webhookEventsOf(name: string): readonly OutboundWebhookEvent[] | undefined {
+  const key = name.trim().toLowerCase();
+  return Object.prototype.hasOwnProperty.call(WEBHOOK_EVENT_NAMES, key) ? WEBHOOK_EVENT_NAMES[key] : undefined;
+}
+
+/** The canonical list for written names (each event once, in a fixed order); unknown names are left out. */
+export function normalizeWebhookEvents(names: readonly string[]): OutboundWebhookEvent[] {
+  const on = new Set(names.flatMap((n) => webhookEventsOf(n) ?? []));
+  return OUTBOUND_WEBHOOK_EVENTS.filter((e) => on.has(e));
+}
 
 export const JUDGE_PROVIDERS = ['anthropic', 'openai', 'openrouter'] as const;
 export type JudgeProvider = (typeof JUDGE_PROVIDERS)[number];

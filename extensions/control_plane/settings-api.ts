@@ -10,7 +10,7 @@ import type { Role } from '../../core/auth';
 import type { ControlObjects } from '../../core/control/catalog';
 import type { ControlObject, ObjectSpec } from '../../core/control/objects';
 import { SECRET_FIELDS } from '../../core/control/secret-fields';
-import { JUDGE_PROVIDERS, OUTBOUND_WEBHOOK_EVENTS, SETTINGS_OBJECT_ID, WORKSPACE_SETTINGS_FIELDS } from '../../core/control/workspace-settings';
+import { JUDGE_PROVIDERS, normalizeWebhookEvents, OUTBOUND_WEBHOOK_EVENT_NAMES, SETTINGS_OBJECT_ID, webhookEventsOf, WORKSPACE_SETTINGS_FIELDS } from '../../core/control/workspace-settings';
 import type { ApiRoute } from '../../core/http-api';
 import { IngestError, parseBody } from '../../core/ingest/problems';
 import { managedKeyCounts, recentRotations } from './keys-api';
@@ -48,7 +48,10 @@ const fieldSchemas = {
   emailNotificationsEnabled: z.boolean(),
   webhookEnabled: z.boolean(),
   outboundWebhookUrl: httpUrl,
-  outboundWebhookEvents: z.array(z.enum(OUTBOUND_WEBHOOK_EVENTS)).max(50).transform((events) => [...new Set(events)]),
+  outboundWebhookEvents: z
+    .array(z.string().max(100).refine((name) => webhookEventsOf(name) !== undefined, `must be one of ${OUTBOUND_WEBHOOK_EVENT_NAMES.join(', ')} (the webhook is sent flagged and failed logs)`))
+    .max(50)
+    .transform(normalizeWebhookEvents),
   estimatedIncidentCostUsd: z.number().nonnegative().max(1e12),
   openaiApiKey: text(1000),
   anthropicApiKey: text(1000),

@@ -12,7 +12,7 @@ import { GLOBAL_WORKSPACE } from '../../core/control/objects';
 import type { Severity } from '../../core/evaluation';
 import type { Logger } from '../../core/logger';
 import type { Span } from '../../core/span';
-import { SETTINGS_OBJECT_ID } from '../../core/control/workspace-settings';
+import { normalizeWebhookEvents, SETTINGS_OBJECT_ID } from '../../core/control/workspace-settings';
 import { spanDimension } from './group';
 import type { AlertNotification } from './notification';
 
@@ -21,19 +21,10 @@ export type LogVerdict = 'flagged' | 'error';
 /** The notifier's keys to send to, per verdict. */
 export type SettingsRoutes = Record<LogVerdict, string[]>;
 
-
-/** Webhook event names, as the settings list them: "flagged", "failed" (also "log.flagged", "error", "all"). */
+/** The verdicts the outbound webhook is sent (names normalized as PATCH /api/settings does; absent: both). */
 function eventsOf(value: unknown): Set<LogVerdict> {
   if (!Array.isArray(value)) return new Set(['flagged', 'error']);
-  const out = new Set<LogVerdict>();
-  for (const raw of value) {
-    if (typeof raw !== 'string') continue;
-    const name = raw.trim().toLowerCase().replace(/^logs?\./, '');
-    if (name === 'all' || name === '*') return new Set(['flagged', 'error']);
-    if (name === 'flag' || name === 'flagged') out.add('flagged');
-    if (name === 'fail' || name === 'failed' || name === 'error') out.add('error');
-  }
-  return out;
+  return new Set(normalizeWebhookEvents(value.filter((v): v is string => typeof v === 'string')));
 }
 
 function text(value: unknown): string | undefined {
