@@ -21,6 +21,8 @@ export interface DaemonProcess {
   adminUrl: string;
   /** Waits for a log line with this message. */
   logged(msg: string): Promise<Record<string, unknown>>;
+  /** The log lines with this message so far. */
+  linesOf(msg: string): Record<string, unknown>[];
   /** SIGTERM, and waits for the exit. */
   stop(): Promise<void>;
 }
@@ -50,12 +52,14 @@ export async function spawnDaemon(configText: string): Promise<DaemonProcess> {
   const find = (msg: string) => lines.find((l) => l.msg === msg);
   await waitFor('the daemon process started', () => find('tracehouse started') !== undefined || child.exitCode !== null);
   if (child.exitCode !== null) throw new Error(`the daemon process exited with ${child.exitCode}`);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // 'close': the process exited and its output was read to the end.
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
   return {
     child,
     url: `http://${String(find('http listener started')?.listen)}`,
     adminUrl: `http://${String(find('admin listener started')?.listen)}`,
     logged: (msg) => waitFor(`log line "${msg}"`, () => find(msg)),
+    linesOf: (msg) => lines.filter((l) => l.msg === msg),
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;

@@ -1,7 +1,7 @@
 /**
  * A real Redis for tests: Debian's redis-server (installed by .ci/run), started on a free loopback
  * port with no persistence, in its own working directory, and stopped after. It can be stopped and
- * started again on the same port (tests of Redis outages).
+ * started again on the same port (tests of Redis outages), or frozen (a Redis that hangs).
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -47,19 +47,49 @@ export class RedisServer {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  /** Starts (again) on the same port. */
+  /** Starts (again) on the same port; a server that cannot start is an error saying why. */
   async resume(): Promise<void> {
     if (this.child) return;
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir], { stdio: 'ignore' });
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
-    child.once('exit', () => {
+    let output = '';
+    const keep = (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-2_000);
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    let failure: string | undefined;
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      failure = err.code === 'ENOENT' ? 'redis-server is not installed (Debian: apt-get install redis-server; .ci/run installs it)' : `redis-server could not be started: ${err.message}`;
+    });
+    child.once('exit', (code, signal) => {
       if (this.child === child) this.child = undefined;
+      failure ??= `redis-server exited (${signal ?? `code ${code}`}) before accepting connections on port ${this.port}`;
     });
     for (let i = 0; i < 200; i++) {
-      if (await accepting(this.port)) return;
+      if (await accepting(this.port)) {
+        child.stdout.removeListener('data', keep).resume();
+        child.stderr.removeListener('data', keep).resume();
+        return;
+      }
+      if (failure) break;
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
-    throw new Error(`redis-server did not start on port ${this.port}`);
+    if (!failure) {
+      child.kill('SIGKILL');
+      failure = `redis-server did not accept connections on port ${this.port} within 5 s`;
+    }
+    throw new Error(`${failure}${output.trim() ? `; its output:\n${output.trim()}` : ''}`);
+  }
+
+  /** Freezes the server (SIGSTOP): connections stay open but nothing is answered, as a hung Redis. */
+  freeze(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  /** Lets a frozen server run again (SIGCONT). */
+  thaw(): void {
+    this.child?.kill('SIGCONT');
   }
 
   /** Stops the server (its data is gone: no persistence). */
