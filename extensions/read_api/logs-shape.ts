@@ -22,13 +22,16 @@ export interface DecisionView {
   humanDecision: HumanDecision | null;
   decidedBy: string | null;
   decidedAt: string | null;
+  /** The reviewer's note sent with the decision. */
+  decisionNote: string | null;
 }
 
 export function decisionOf(objects: ControlObjects, workspace: string, id: string): DecisionView {
   const object: ControlObject | undefined = objects.get('decision', workspace, id);
   const decision = object?.spec.decision;
-  if (object === undefined || (decision !== 'approved' && decision !== 'rejected')) return { humanDecision: null, decidedBy: null, decidedAt: null };
-  return { humanDecision: decision, decidedBy: object.changedBy, decidedAt: new Date(object.updatedAt).toISOString() };
+  if (object === undefined || (decision !== 'approved' && decision !== 'rejected')) return { humanDecision: null, decidedBy: null, decidedAt: null, decisionNote: null };
+  const note = object.spec.note;
+  return { humanDecision: decision, decidedBy: object.changedBy, decidedAt: new Date(object.updatedAt).toISOString(), decisionNote: typeof note === 'string' ? note : null };
 }
 
 /** The workspace's projects by every name their logs may carry (renames and merges keep aliases). */
@@ -50,6 +53,12 @@ function confidenceScore(row: IndexRow): number {
 
 const nonEmpty = (value: string) => (value === '' ? null : value);
 
+/**
+ * `verdict` as the document's status poll shows it: a string (pass, flagged or error), the same in
+ * every answer; null while the log has none (status pending). The rules behind it are `rules`.
+ */
+const verdictOf = (row: IndexRow) => (row.status === 'pending' ? null : row.status);
+
 /** One row of `executions[]`. */
 export function executionOf(row: IndexRow, workspace: string, projects: Map<string, { id: string; name: string }>, decision: DecisionView): Record<string, unknown> {
   const project = projects.get(row.project);
@@ -68,7 +77,7 @@ export function executionOf(row: IndexRow, workspace: string, projects: Map<stri
     subjectId: nonEmpty(row.subject),
     actorId: nonEmpty(row.actor),
     tags: row.tags,
-    verdict: row.status,
+    verdict: verdictOf(row),
     explanation: row.explanation,
     ...decision,
   };
@@ -76,7 +85,7 @@ export function executionOf(row: IndexRow, workspace: string, projects: Map<stri
 
 /** GET /api/logs/:id/status. */
 export function statusOf(row: IndexRow, decision: DecisionView): Record<string, unknown> {
-  return { id: row.log_id, status: row.status, verdict: row.status, confidenceScore: confidenceScore(row), explanation: row.explanation, humanDecision: decision.humanDecision };
+  return { id: row.log_id, status: row.status, verdict: verdictOf(row), confidenceScore: confidenceScore(row), explanation: row.explanation, humanDecision: decision.humanDecision };
 }
 
 /** The stored span's text and attributes a single log adds to its list row. */
@@ -165,10 +174,8 @@ export function logOf(row: IndexRow, workspace: string, projects: Map<string, { 
     inputText: attributes['tracehouse.input_text'] ?? null,
     output: detail ? outputOf(detail.output) : null,
     confidence: attributes['tracehouse.confidence'] !== undefined ? Number(attributes['tracehouse.confidence']) : null,
-    verdict: {
-      pass: row.status === 'pass',
-      rules: findings.map((f) => ({ name: f.ruleName, triggered: f.outcome === 'triggered' })),
-    },
+    // Each rule applied and whether it triggered (the sync answer's verdict.rules); `verdict` stays the list row's string.
+    rules: findings.map((f) => ({ name: f.ruleName, triggered: f.outcome === 'triggered' })),
     appliedRules: findings.map((f) => ({ ruleId: f.ruleId, ruleName: f.ruleName, ruleType: f.ruleType, ruleValue: f.ruleValue, scope: f.scope, outcome: f.outcome })),
     findings: findings.filter((f) => f.outcome !== 'passed'),
     metadata: metadataOf(attributes),

@@ -76,6 +76,11 @@ describe('read_api: reading logs', () => {
     expect(await ids('tags=eu,nothing')).toEqual(['log-3', 'log-1']);
     expect(await ids('from=2024-11-15T10:45:00Z&to=2024-11-16T23:00:00Z')).toEqual(['log-3', 'log-2']);
     expect(await ids('from=2024-11-16')).toEqual(['log-4', 'log-3']);
+    // A date-only `to` takes in its whole day (up to the next midnight, excluded).
+    expect(await ids('to=2024-11-15')).toEqual(['log-2', 'log-1']);
+    expect(await ids('from=2024-11-16&to=2024-11-16')).toEqual(['log-3']);
+    expect(await ids('to=2024-11-30')).toEqual(['log-3', 'log-2', 'log-1']);
+    expect(await ids('to=2024-12-01')).toEqual(['log-4', 'log-3', 'log-2', 'log-1']);
     expect(await ids('project=support&status=flagged&sessionId=sess-1')).toEqual(['log-2']);
   });
 
@@ -114,13 +119,13 @@ describe('read_api: reading logs', () => {
       input: 'Hi',
       confidence: 0.9,
       metadata: { env: 'prod', tags: ['vip', 'eu'], run: { n: '3' } },
-      verdict: { pass: true },
+      verdict: 'pass',
       findings: [],
       humanDecision: null,
       decidedBy: null,
     });
     const flagged = await d.call('GET', '/api/logs/log-2');
-    expect(flagged.body).toMatchObject({ status: 'flagged', output: 'We will refund you.', verdict: { pass: false, rules: [{ name: 'No refunds', triggered: true }] } });
+    expect(flagged.body).toMatchObject({ status: 'flagged', output: 'We will refund you.', verdict: 'flagged', rules: [{ name: 'No refunds', triggered: true }] });
     expect(flagged.body.findings).toEqual([expect.objectContaining({ ruleId: 'no-refunds', outcome: 'triggered' })]);
   });
 
