@@ -6,6 +6,7 @@
  */
 import type { TraceStore } from '../../core/component';
 import { parseListQuery } from '../../core/http-list';
+import { IngestError } from '../../core/ingest/problems';
 import { AGENT_SPANS_TABLE, attr, sqlString, sqlTime, tableOf } from './agent-sql';
 import { oneOf, pageAnswer, textFilter } from './agent-list-page';
 import { HAS_FAILURES_OF_ROW, STATUS_OF_ROW, TASK_SUMMARY_COLUMNS, taskOfRow } from './agent-tasks-sql';
@@ -13,6 +14,24 @@ import type { TaskSummaryRow } from './agent-tasks-sql';
 import { parseTimeRange } from './agent-time-range';
 
 export const TASK_FILTERS = ['status', 'conversation_id', 'user_id', 'has_failures', 'from', 'to'] as const;
+/**
+ * The TraceLM document names no filter parameters: these are snake_case like the answers' fields,
+ * and their camelCase spellings are accepted too.
+ */
+const FILTER_ALIASES: Readonly<Record<string, (typeof TASK_FILTERS)[number]>> = { conversationId: 'conversation_id', userId: 'user_id', hasFailures: 'has_failures' };
+
+/** The query with camelCase filter names as their snake_case ones; 422 when both spellings are sent. */
+export function canonicalTaskQuery(query: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(query)) {
+    const name = FILTER_ALIASES[key] ?? key;
+    if (name in out) {
+      throw new IngestError(422, 'API_VALIDATION', `invalid query: ${name}: sent twice (as ${name} and ${key})`, [{ path: [name], message: `sent twice (as ${name} and ${key})`, code: 'invalid_value' }]);
+    }
+    out[name] = value;
+  }
+  return out;
+}
 const SORTABLE = ['started_at', 'ended_at', 'cost_usd', 'total_tokens', 'llm_calls'] as const;
 const SORT_COLUMN: Record<(typeof SORTABLE)[number], string> = {
   started_at: 'started_ms',
@@ -53,7 +72,8 @@ export function taskListSql(store: TraceStore, workspace: string, range: { fromM
   return `SELECT\n  ${TASK_SUMMARY_COLUMNS}\nFROM ${spans}\nWHERE ${where.join(' AND ')}\nGROUP BY TraceId\nHAVING ${having.join(' AND ')}`;
 }
 
-export async function listTasks(store: TraceStore, workspace: string, query: Record<string, string>, path: string, signal?: AbortSignal) {
+export async function listTasks(store: TraceStore, workspace: string, sent: Record<string, string>, path: string, signal?: AbortSignal) {
+  const query = canonicalTaskQuery(sent);
   const list = parseListQuery(query, { sortable: SORTABLE, defaultSort: { field: 'started_at', direction: 'desc' }, filterable: TASK_FILTERS });
   const range = parseTimeRange(query);
   const grouped = taskListSql(store, workspace, range, parseTaskFilters(query));

@@ -30,6 +30,8 @@ export interface LogListQuery {
   tags?: string[];
   fromMs?: number;
   toMs?: number;
+  /** `to` was a date only: toMs is the next midnight, excluded (the whole day is in). */
+  toIsDayEnd?: boolean;
   sortBy: SortBy;
   sortDir: 'asc' | 'desc';
   page: number;
@@ -40,11 +42,17 @@ const KNOWN = new Set(['pending', 'status', 'project', 'task', 'sessionId', 'sub
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 
-/** An ISO 8601 date (midnight UTC) or date-time with a zone, as milliseconds; undefined when not one. */
-function timeOf(value: string): number | undefined {
+const DAY_MS = 86_400_000;
+
+/**
+ * An ISO 8601 date or date-time with a zone, as milliseconds; undefined when not one. A date is
+ * its midnight UTC, or with `dayEnd` the next midnight (a date-only `to` takes in its whole day).
+ */
+function timeOf(value: string, dayEnd = false): number | undefined {
   if (value.length > 40 || !(DATE_ONLY.test(value) || DATE_TIME.test(value))) return undefined;
-  const ms = Date.parse(DATE_ONLY.test(value) ? `${value}T00:00:00Z` : value);
-  return Number.isFinite(ms) ? ms : undefined;
+  const dateOnly = DATE_ONLY.test(value);
+  const ms = Date.parse(dateOnly ? `${value}T00:00:00Z` : value);
+  return Number.isFinite(ms) ? ms + (dateOnly && dayEnd ? DAY_MS : 0) : undefined;
 }
 
 export function parseLogListQuery(query: Record<string, string>): LogListQuery {
@@ -82,7 +90,7 @@ export function parseLogListQuery(query: Record<string, string>): LogListQuery {
   const time = (name: string): number | undefined => {
     const value = query[name];
     if (value === undefined) return undefined;
-    const ms = timeOf(value);
+    const ms = timeOf(value, name === 'to');
     if (ms === undefined) bad(name, 'must be an ISO 8601 date (2024-11-15) or date-time with a time zone (2024-11-15T10:30:00Z)');
     return ms;
   };
@@ -106,12 +114,13 @@ export function parseLogListQuery(query: Record<string, string>): LogListQuery {
     tags,
     fromMs: time('from'),
     toMs: time('to'),
+    toIsDayEnd: query.to !== undefined && DATE_ONLY.test(query.to),
     sortBy: oneOf('sortBy', Object.keys(SORT_FIELDS) as SortBy[]) ?? 'timestamp',
     sortDir: oneOf('sortDir', ['asc', 'desc'] as const) ?? 'desc',
     page: whole('page', 1, MAX_PAGE),
     limit: whole('limit', DEFAULT_LOG_LIMIT, MAX_LOG_LIMIT),
   };
-  if (parsed.fromMs !== undefined && parsed.toMs !== undefined && parsed.fromMs > parsed.toMs) bad('to', 'must not be before from');
+  if (parsed.fromMs !== undefined && parsed.toMs !== undefined && (parsed.toIsDayEnd ? parsed.fromMs >= parsed.toMs : parsed.fromMs > parsed.toMs)) bad('to', 'must not be before from');
   if (problems.length > 0) {
     throw new IngestError(422, 'API_VALIDATION', `invalid query: ${problems.map((p) => `${p.path[0]}: ${p.message}`).join('; ')}`, problems);
   }
@@ -136,7 +145,7 @@ export function listConditions(workspace: string, query: LogListQuery, projectNa
   if (query.actorId !== undefined) out.push(`actor = ${sqlString(query.actorId)}`);
   if (query.status !== undefined) out.push(`status = ${sqlString(query.status)}`);
   if (query.fromMs !== undefined) out.push(`timestamp >= ${timeLiteral(query.fromMs)}`);
-  if (query.toMs !== undefined) out.push(`timestamp <= ${timeLiteral(query.toMs)}`);
+  if (query.toMs !== undefined) out.push(`timestamp ${query.toIsDayEnd ? '<' : '<='} ${timeLiteral(query.toMs)}`);
   if (query.tags !== undefined) out.push(`hasAny(tags, [${query.tags.map(sqlString).join(', ')}])`);
   if (query.q !== undefined) {
     const q = sqlString(query.q);

@@ -105,6 +105,14 @@ describe('agent tasks from the gateway', () => {
     expect(await ids('?has_failures=false')).toEqual(['task-quiet']);
     expect(await ids('?sort=started_at:asc')).toEqual(['task-loop', 'task-quiet']);
     expect(await ids(`?from=${new Date(Date.now() + 3_600_000).toISOString()}&to=${new Date(Date.now() + 7_200_000).toISOString()}`)).toEqual([]);
+    // A date-only `to` is the end of that day: from and to on today's date hold today's tasks.
+    const today = new Date().toISOString().slice(0, 10);
+    expect(await ids(`?from=${today}&to=${today}`)).toEqual(['task-quiet', 'task-loop']);
+    // camelCase aliases of the filters.
+    expect(await ids('?conversationId=conv-loop')).toEqual(['task-loop']);
+    expect(await ids('?userId=user-quiet')).toEqual(['task-quiet']);
+    expect(await ids('?hasFailures=true')).toEqual(['task-loop']);
+    expect((await d.call('GET', '/api/v1/tasks?userId=a&user_id=b', ACME_KEY)).status).toBe(422);
     const first = await d.call('GET', '/api/v1/tasks?limit=1', ACME_KEY);
     expect(first.body).toMatchObject({ total: 2, page: 1, limit: 1 });
     expect(first.body.data.map((t: any) => t.id)).toEqual(['task-quiet']);
