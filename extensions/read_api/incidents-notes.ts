@@ -49,9 +49,28 @@ export function notesOf(objects: ControlObjects, workspace: string, incidentId: 
     .map(answerOf);
 }
 
+/**
+ * The contract ("POST .../notes to add context") names no body field: `text` is ours, and the
+ * common spellings `note`, `content`, `body` and `message` are taken as it (one of them at most).
+ */
+export const NOTE_TEXT_ALIASES = ['note', 'content', 'body', 'message'] as const;
+
+/** The body with an alias of `text` renamed to `text`; 422 when more than one is sent. */
+function withTextField(body: unknown): unknown {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return body;
+  const sent = ['text', ...NOTE_TEXT_ALIASES].filter((name) => name in body);
+  if (sent.length > 1) {
+    const message = `send the note once (as text; got ${sent.join(', ')})`;
+    throw new IngestError(422, 'API_VALIDATION', `invalid body: ${sent[1]}: ${message}`, [{ path: [sent[1]], message, code: 'invalid_value' }]);
+  }
+  if (sent.length === 0 || sent[0] === 'text') return body;
+  const { [sent[0]]: text, ...rest } = body as Record<string, unknown>;
+  return { ...rest, text };
+}
+
 /** Stores a note (the body checked: 422 per field) and answers it. */
 export async function addNote(objects: ControlObjects, workspace: string, incidentId: string, body: unknown, principal: string): Promise<NoteAnswer> {
-  const note = parseBody(noteBodySchema, body);
+  const note = parseBody(noteBodySchema, withTextField(body));
   if (notesOf(objects, workspace, incidentId).length >= MAX_NOTES_PER_INCIDENT) {
     throw new IngestError(409, 'API_CONFLICT', `this incident already has ${MAX_NOTES_PER_INCIDENT} notes, the most one may hold`);
   }

@@ -20,8 +20,17 @@ import type { ReadApiDeps } from './routes';
 
 export const LOGS_REVIEW_PATHS = ['/api/logs/bulk', '/api/logs/:id/decision'] as const;
 
+/** Longest `note` a decision keeps. */
+export const MAX_DECISION_NOTE = 2_000;
+
+/**
+ * The document's body is `{decision}`. A reviewer's `note` is kept with the decision; `decidedBy`
+ * is accepted and ignored (the document has it only in the answer: who decided is the key).
+ */
 const decisionSchema = z.strictObject({
   decision: z.enum(['approved', 'rejected'], { error: 'must be one of approved, rejected' }),
+  note: z.string({ error: 'must be a string' }).max(MAX_DECISION_NOTE, `must be at most ${MAX_DECISION_NOTE} characters`).optional(),
+  decidedBy: z.unknown().optional(),
 });
 
 const bulkSchema = z.strictObject({
@@ -47,10 +56,11 @@ export function logReviewRoutes(deps: ReadApiDeps): ApiRoute[] {
   const objects = host.objects;
 
   /** Records `decision` on logs that exist in the workspace (one store write), then their callbacks. */
-  const decide = async (workspace: string, principal: string, rows: readonly IndexRow[], decision: HumanDecision): Promise<number> => {
+  const decide = async (workspace: string, principal: string, rows: readonly IndexRow[], decision: HumanDecision, note?: string): Promise<number> => {
     if (rows.length === 0) return 0;
     const decidedAt = Date.now();
-    await writing(() => objects.writeMany('decision', workspace, rows.map((row) => ({ id: row.log_id, spec: { decision, decidedAt } })), principal));
+    const spec = note !== undefined && note.trim() !== '' ? { decision, decidedAt, note: note.trim() } : { decision, decidedAt };
+    await writing(() => objects.writeMany('decision', workspace, rows.map((row) => ({ id: row.log_id, spec })), principal));
     sendCallbacks(host, rows, decision, principal, decidedAt);
     return rows.length;
   };
@@ -85,10 +95,10 @@ export function logReviewRoutes(deps: ReadApiDeps): ApiRoute[] {
       path: '/api/logs/:id/decision',
       role: 'admin',
       handle: async ({ workspace, principal, params, body }) => {
-        const { decision } = parseBody(decisionSchema, body);
+        const { decision, note } = parseBody(decisionSchema, body);
         const store = await logStore(host, deps);
         const row = await findLog(store, workspace, params.id);
-        await decide(workspace, principal, [row], decision);
+        await decide(workspace, principal, [row], decision, note);
         return { status: 200, body: { ok: true, decidedBy: principal } };
       },
     },

@@ -277,6 +277,16 @@ describe('POST /v1/workspaces/:id/incidents/:incidentId/notes', () => {
     expect(latency.body.notes.map((n: any) => n.text)).not.toContain('read keys do not write');
   });
 
+  it('takes the common names of the note text: note, content, body, message', async () => {
+    for (const name of ['note', 'content', 'body', 'message']) {
+      const answer = await readApi(d, 'POST', `${ACME}/${ids.latency}/notes`, ACME_ADMIN, { [name]: `as ${name}`, author: 'ops' });
+      expect([name, answer.status]).toEqual([name, 201]);
+      expect(answer.body).toMatchObject({ text: `as ${name}`, author: 'ops' });
+    }
+    const latency = await readApi(d, 'GET', `${ACME}/${ids.latency}`, ACME_READ);
+    expect(latency.body.notes.map((n: any) => n.text)).toEqual(expect.arrayContaining(['as note', 'as content', 'as body', 'as message']));
+  });
+
   it('answers 422 naming the field for bad bodies', async () => {
     const cases: [unknown, string][] = [
       [{}, 'text'],
@@ -285,6 +295,8 @@ describe('POST /v1/workspaces/:id/incidents/:incidentId/notes', () => {
       [{ text: 'x'.repeat(10_001) }, 'text'],
       [{ text: 'ok', author: '' }, 'author'],
       [{ text: 'ok', mood: 'grumpy' }, 'mood'],
+      [{ text: 'ok', note: 'twice' }, 'note'],
+      [{ content: 7 }, 'text'],
     ];
     for (const [body, field] of cases) {
       const answer = await readApi(d, 'POST', `${ACME}/${ids.latency}/notes`, ACME_ADMIN, body);

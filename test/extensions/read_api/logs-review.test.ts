@@ -54,16 +54,17 @@ describe('read_api: reviewing logs', () => {
     expect(await count(`SELECT count() AS n FROM tracehouse_object_audit WHERE kind = 'decision' AND id = 'dec-1'`)).toBe(2);
   });
 
-  it('posts signed decision callbacks for decisions, flagged_error_decisions and all, never for flagged_error or pass', async () => {
+  it('posts signed decision callbacks for decisions and flagged_error_decisions only, never for all (completions), flagged_error, pass or no value', async () => {
     const events = ['decisions', 'flagged_error_decisions', 'all', 'flagged_error', 'pass'];
     for (const e of events) expect((await d.log({ id: `cb-${e}`, project: 'hooks', output: 'fine', callbackUrl: hook.url, callbackEvents: e })).status).toBe(200);
-    // Evaluation callbacks of "all" and "pass" (the verdict is pass) arrive first.
-    await waitFor('the evaluation callbacks', () => hook.received.filter((r) => r.body.event === 'evaluation.completed').length === 2);
-    for (const e of events) expect((await d.call('PATCH', `/api/logs/cb-${e}/decision`, ADMIN_KEY, { decision: 'rejected' })).status).toBe(200);
-    await waitFor('the decision callbacks', () => hook.received.filter((r) => r.body.event === 'decision.recorded').length >= 3);
+    expect((await d.log({ id: 'cb-default', project: 'hooks', output: 'fine', callbackUrl: hook.url })).status).toBe(200);
+    // Evaluation callbacks of "all", no value (= all) and "pass" (the verdict is pass) arrive first.
+    await waitFor('the evaluation callbacks', () => hook.received.filter((r) => r.body.event === 'evaluation.completed').length === 3);
+    for (const e of [...events, 'default']) expect((await d.call('PATCH', `/api/logs/cb-${e}/decision`, ADMIN_KEY, { decision: 'rejected' })).status).toBe(200);
+    await waitFor('the decision callbacks', () => hook.received.filter((r) => r.body.event === 'decision.recorded').length >= 2);
     await sleep(300);
     const decisions = hook.received.filter((r) => r.body.event === 'decision.recorded');
-    expect(decisions.map((r) => r.body.id).sort()).toEqual(['cb-all', 'cb-decisions', 'cb-flagged_error_decisions']);
+    expect(decisions.map((r) => r.body.id).sort()).toEqual(['cb-decisions', 'cb-flagged_error_decisions']);
     const one = decisions.find((r) => r.body.id === 'cb-decisions')!;
     expect(one.body).toMatchObject({ event: 'decision.recorded', id: 'cb-decisions', project: 'hooks', status: 'pass', verdict: 'pass', humanDecision: 'rejected', decidedBy: expect.stringMatching(/^key:/), decidedAt: expect.any(String), timestamp: expect.any(String) });
     const timestamp = String(one.headers['x-tracehouse-timestamp']);
@@ -144,6 +145,8 @@ describe('read_api: reviewing logs', () => {
       ['/api/logs/bad-1/decision', { decision: 'maybe' }, 'decision'],
       ['/api/logs/bad-1/decision', {}, 'decision'],
       ['/api/logs/bad-1/decision', { decision: 'approved', extra: 1 }, 'extra'],
+      ['/api/logs/bad-1/decision', { decision: 'approved', note: 5 }, 'note'],
+      ['/api/logs/bad-1/decision', { decision: 'approved', note: 'x'.repeat(2001) }, 'note'],
       ['/api/logs/bulk', { ids: [], action: 'approve' }, 'ids'],
       ['/api/logs/bulk', { ids: 'bad-1', action: 'approve' }, 'ids'],
       ['/api/logs/bulk', { ids: Array.from({ length: 1001 }, (_, i) => `id-${i}`), action: 'approve' }, 'ids'],
@@ -161,6 +164,12 @@ describe('read_api: reviewing logs', () => {
     expect((await d.call('PATCH', '/api/logs/nope/decision', ADMIN_KEY, { decision: 'approved' })).status).toBe(404);
     expect((await d.call('PATCH', '/api/logs/bad-1/decision', OTHER_KEY, { decision: 'approved' })).status).toBe(404);
     expect((await d.call('GET', '/api/logs/bad-1/status')).body.humanDecision).toBeNull();
+    // What the document allows besides `decision`: a note (kept), decidedBy (ignored: the key decides).
+    const lenient = await d.call('PATCH', '/api/logs/bad-1/decision', ADMIN_KEY, { decision: 'rejected', decidedBy: 'jane@acme.test', note: ' Wrong tone ' });
+    expect(lenient.status).toBe(200);
+    expect(lenient.body.decidedBy).toMatch(/^key:[0-9a-f]{12}$/);
+    expect((await d.call('GET', '/api/logs/bad-1')).body).toMatchObject({ humanDecision: 'rejected', decidedBy: lenient.body.decidedBy, decisionNote: 'Wrong tone' });
+    expect((await d.call('GET', '/api/logs?project=bad')).body.executions[0]).toMatchObject({ humanDecision: 'rejected', decisionNote: 'Wrong tone' });
     expect((await d.call('PATCH', '/api/logs/bulk', ADMIN_KEY, { ids: ['nope'], action: 'approve' })).body).toEqual({ ok: true, count: 0 });
   });
 });
