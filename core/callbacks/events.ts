@@ -33,10 +33,11 @@ export function evaluationMatches(filter: CallbackEventFilter, verdict: Verdict)
 }
 
 /**
- * Whether a reviewer's approve/reject is posted under `filter`: `decisions` and
- * `flagged_error_decisions` ask for it; `all` means every event, decisions included;
- * `flagged_error` and `pass` are about evaluations only.
+ * Whether a reviewer's approve/reject is posted under `filter`: only `decisions` and
+ * `flagged_error_decisions` ask for it. The log-evaluation document defines `all` as "fires on
+ * every completion" and `decisions` as "on human approve/reject": a decision is not a completion,
+ * so `all` (and a missing value, which means `all`), `flagged_error` and `pass` never post one.
  */
 export function decisionMatches(filter: CallbackEventFilter): boolean {
-  return filter === 'decisions' || filter === 'flagged_error_decisions' || filter === 'all';
+  return filter === 'decisions' || filter === 'flagged_error_decisions';
 }
