@@ -109,12 +109,17 @@ export async function deletedLogIds(store: TraceStore, workspace: string, filter
 /**
  * Deletes a project's (or a project task's) logs and writes their `deleted_log` tombstones, so that
  * a replay of one of their ids within the idempotency window stays deleted, as for a single log.
+ * Their decisions go too (a later log with the same id must not inherit one); the audit table
+ * keeps the record.
  */
 export async function deleteProjectLogs(store: TraceStore, objects: ControlObjects, workspace: string, filter: { project: string; task?: string }, attachmentsDir: string, principal: string): Promise<void> {
   const ids = await deletedLogIds(store, workspace, filter, attachmentsDir);
   const deletedAt = new Date().toISOString();
   for (let i = 0; i < ids.length; i += MAX_DELETE_IDS) {
-    await objects.writeMany('deleted_log', workspace, ids.slice(i, i + MAX_DELETE_IDS).map((id) => ({ id, spec: { deletedAt, project: filter.project, ...(filter.task !== undefined ? { task: filter.task } : {}) } })), principal);
+    const chunk = ids.slice(i, i + MAX_DELETE_IDS);
+    await objects.writeMany('deleted_log', workspace, chunk.map((id) => ({ id, spec: { deletedAt, project: filter.project, ...(filter.task !== undefined ? { task: filter.task } : {}) } })), principal);
+    const decided = chunk.filter((id) => objects.get('decision', workspace, id) !== undefined);
+    if (decided.length > 0) await objects.writeMany('decision', workspace, decided.map((id) => ({ id, spec: null })), principal);
   }
 }
 

@@ -129,8 +129,12 @@ describe('read_api: projects and tasks', () => {
 
   it('deletes a task with its logs, and a project with its logs, rules and tasks', async () => {
     await d.log(ADMIN_KEY, { id: 'doomed-keep-1', project: 'doomed', task: 'Keep' });
+    await d.log(ADMIN_KEY, { id: 'doomed-drop-1', project: 'doomed', task: 'Drop' });
     await d.log(ADMIN_KEY, { project: 'doomed', task: 'Drop' });
-    await d.log(ADMIN_KEY, { project: 'doomed', task: 'Drop' });
+    // Decided logs: deleting their task or project deletes their decisions too.
+    for (const id of ['doomed-keep-1', 'doomed-drop-1']) expect((await d.call('PATCH', `/api/logs/${id}/decision`, ADMIN_KEY, { decision: 'approved' })).status).toBe(200);
+    const decision = (id: string) => d.daemon.service.objects.get('decision', 'acme', id);
+    expect(decision('doomed-drop-1')).toBeDefined();
     await d.log(ADMIN_KEY, { project: 'survivor', task: 'Drop' });
     const project = byName((await d.call('GET', '/api/projects', READ_KEY)).body, 'doomed');
     const tasks = (await d.call('GET', `/api/projects/${project.id}/tasks`, READ_KEY)).body;
@@ -144,6 +148,8 @@ describe('read_api: projects and tasks', () => {
     expect(await d.rows('acme', 'doomed', 'Drop')).toBe(0);
     expect(await d.rows('acme', 'doomed', 'Keep')).toBe(1);
     expect(await d.rows('acme', 'survivor', 'Drop')).toBe(1);
+    expect(decision('doomed-drop-1')).toBeUndefined();
+    expect(decision('doomed-keep-1')).toBeDefined();
     const left = (await d.call('GET', `/api/projects/${project.id}/tasks`, READ_KEY)).body;
     expect(left.map((t: any) => t.name)).toEqual(['Keep']);
     expect(byName((await d.call('GET', '/api/projects', READ_KEY)).body, 'doomed').executionCount).toBe(1);
@@ -158,6 +164,7 @@ describe('read_api: projects and tasks', () => {
     expect(deleted).toMatchObject({ status: 200, body: { success: true } });
     expect(await d.rows('acme', 'doomed')).toBe(0);
     expect(await d.rows('acme', 'survivor')).toBe(1);
+    expect(decision('doomed-keep-1')).toBeUndefined();
     // Its logs are tombstoned like single deletes: a replay of one of their ids is not stored again.
     const replay = await fetch(`${d.daemon.receiverUrl('logs')}/api/logs`, {
       method: 'POST',
