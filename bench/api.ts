@@ -4,9 +4,12 @@
  * (default 1,000,000) across 100 projects and 10,000 sessions (each a run of consecutive logs of one project) over 90 days straight into
  * otel_traces in large INSERT ... SELECT batches (the materialized views fill the log index as
  * they would from ingest), then measures each read route through HTTP and prints p50/p99:
- * get-by-id, status, a filtered list's first page, the summary over a month, and bulk decisions
+ * get-by-id, status, filtered lists' first pages (project, session, q, tags), the unfiltered first
+ * page with its all-time summary, the summary over a month, task names, projects and a project's
+ * tasks, the agent task list and one task, the incidents list, single deletes and bulk decisions
  * of 1,000 ids. Targets (2 cores): p99 ≤ 100 ms get/status/list, ≤ 500 ms summary, ≤ 2 s bulk.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -78,7 +81,7 @@ SELECT
   map('tracehouse.record_type', 'log', 'tracehouse.log_id', concat('log-', toString(number)), 'tracehouse.project', project,
       'tracehouse.task', task, 'gen_ai.request.model', model, 'gen_ai.conversation.id', concat('sess-', toString(intDiv(number, ${Math.max(1, Math.floor(LOGS / SESSIONS))}))),
       'tracehouse.subject_id', concat('cust-', toString(number % 50000)), 'tracehouse.cost_usd', toString(cost),
-      'tracehouse.verdict', verdict, 'tracehouse.workspace', 'bench',
+      'tracehouse.verdict', verdict, 'tracehouse.workspace', 'bench', 'metadata.tags', concat('tag-', toString(number % 10)),
       'tracehouse.findings', if(verdict = 'pass', '[]', concat('[{"ruleId":"no-refunds","ruleName":"No refunds","ruleType":"keyword_forbidden","ruleValue":"refund","scope":"global","severity":"medium","outcome":"', if(verdict = 'flagged', 'triggered', 'error'), '","detail":"forbidden keyword"}]'))),
   toUInt64(50 + number % 2000) * 1000000,
   'Unset', 'bench',
@@ -143,8 +146,21 @@ async function main(): Promise<void> {
     results.push(['GET /api/logs?project&status=flagged (page 1)', await timed(100, (i) => get(`/api/logs?project=project-${i % PROJECTS}&status=flagged&limit=25`)), 100]);
     results.push(['GET /api/logs?project&from&to&sortBy=costUsd', await timed(100, (i) => get(`/api/logs?project=project-${i % PROJECTS}&from=${monthFrom}&to=${monthTo}&sortBy=costUsd&limit=50`)), 100]);
     results.push(['GET /api/logs?sessionId (page 1)', await timed(100, (i) => get(`/api/logs?sessionId=sess-${(i * 37) % SESSIONS}`)), 100]);
+    results.push(['GET /api/logs?q (page 1)', await timed(50, (i) => get(`/api/logs?q=sess-${(i * 53) % SESSIONS}`)), 100]);
+    results.push(['GET /api/logs?tags (page 1)', await timed(50, (i) => get(`/api/logs?tags=tag-${i % 10}`)), 100]);
+    results.push(['GET /api/logs (page 1, all-time summary)', await timed(30, () => get('/api/logs')), 500]);
     results.push(['GET /api/logs?from&to (summary over a month)', await timed(30, () => get(`/api/logs?from=${monthFrom}&to=${monthTo}&limit=25`)), 500]);
     results.push(['GET /api/logs?pending=true (page 1)', await timed(30, () => get('/api/logs?pending=true')), 500]);
+    results.push(['GET /api/logs/tasks', await timed(30, () => get('/api/logs/tasks')), 100]);
+    results.push(['GET /api/logs/tasks?project', await timed(50, (i) => get(`/api/logs/tasks?project=project-${i % PROJECTS}`)), 100]);
+    results.push(['GET /api/projects', await timed(30, () => get('/api/projects')), 100]);
+    const projects = (await (await get('/api/projects')).json()) as { id: string }[];
+    if (projects.length > 0) results.push(['GET /api/projects/:id/tasks', await timed(50, (i) => get(`/api/projects/${projects[i % projects.length].id}/tasks`)), 100]);
+    results.push(['GET /api/v1/tasks (last 7 days, page 1)', await timed(20, () => get('/api/v1/tasks')), 500]);
+    // A log span that names a task makes its trace an agent task (trace id = MD5 of the log number).
+    const traceOf = (i: number) => createHash('md5').update(String((i * 7919 + 13) % LOGS)).digest('hex');
+    results.push(['GET /api/v1/tasks/:id', await timed(50, (i) => get(`/api/v1/tasks/${traceOf(i)}`)), 100]);
+    results.push(['GET /v1/workspaces/:id/incidents', await timed(50, () => get('/v1/workspaces/bench/incidents')), 100]);
     results.push([
       'PATCH /api/logs/bulk (1,000 ids, approve/reject)',
       await timed(10, (run) =>
@@ -155,6 +171,11 @@ async function main(): Promise<void> {
         }),
       ),
       2000,
+    ]);
+    results.push([
+      'DELETE /api/logs/:id',
+      await timed(20, (i) => fetch(`${base}/api/logs/log-${LOGS - 1 - i * 101}`, { method: 'DELETE', headers })),
+      500,
     ]);
     console.log('');
     console.log('route'.padEnd(52) + 'runs'.padStart(6) + 'p50 ms'.padStart(10) + 'p99 ms'.padStart(10) + 'target'.padStart(10));
