@@ -12,6 +12,7 @@ import { errorMessage } from './errors';
 import { BodyError, prepareBodyErrorAnswer, readBody } from './http-body';
 import type { BodyTimeouts } from './http-body';
 import type { InflightLimiter } from './inflight-limiter';
+import { replayedHeaders } from './ingest/idempotency';
 import type { Idempotency, IdempotentOutcome } from './ingest/idempotency';
 import { parseJsonBody } from './ingest/json-body';
 import { SharedStateUnavailable } from './shared-state/redis';
@@ -162,7 +163,8 @@ async function serve(req: Request, res: Response, group: readonly ApiRoute[], co
     outcome = await context.idempotency.run(scoped, Buffer.from(JSON.stringify(body ?? null), 'utf8'), async () => {
       const produced = await produce(route, request);
       headers = produced.headers;
-      return { status: produced.status, contentType: 'application/json', body: produced.body === undefined ? '' : JSON.stringify(produced.body), fingerprint: '' };
+      // ETag, Location and Retry-After are part of the answer: kept with it, replayed with it.
+      return { status: produced.status, contentType: 'application/json', body: produced.body === undefined ? '' : JSON.stringify(produced.body), fingerprint: '', headers: replayedHeaders(produced.headers) };
     });
   } catch (err) {
     if (!(err instanceof SharedStateUnavailable)) throw err;
@@ -174,7 +176,7 @@ async function serve(req: Request, res: Response, group: readonly ApiRoute[], co
   }
   const stored = outcome.answer;
   if (outcome.kind === 'replayed') res.set('Idempotent-Replayed', 'true');
-  send(res, context, { status: stored.status, headers: outcome.kind === 'fresh' ? headers : undefined, body: stored.body === '' ? undefined : (JSON.parse(stored.body) as unknown) });
+  send(res, context, { status: stored.status, headers: outcome.kind === 'fresh' ? headers : stored.headers, body: stored.body === '' ? undefined : (JSON.parse(stored.body) as unknown) });
 }
 
 const MAX_IDEMPOTENCY_KEY_LENGTH = 255;

@@ -33,11 +33,23 @@ export interface StoredAnswer {
   body: string;
   /** SHA-256 of the first request's body, to tell a retry from a reused key. */
   fingerprint: string;
+  /** Headers replayed with the answer (REPLAYED_HEADERS of the first answer: ETag, Location, Retry-After). */
+  headers?: Record<string, string>;
   /**
    * True when only the digest was kept (the answer was over max_answer_bytes): `body` is empty and
    * the key cannot be replayed, only told apart from a reuse with another body.
    */
   digestOnly?: boolean;
+}
+
+/** The headers of a first answer that belong to it and are replayed with it (lower case). */
+export const REPLAYED_HEADERS = ['etag', 'location', 'retry-after'] as const;
+
+/** The REPLAYED_HEADERS among `headers` (any case), or undefined when there are none. */
+export function replayedHeaders(headers: Record<string, string> | undefined): Record<string, string> | undefined {
+  if (!headers) return undefined;
+  const kept = Object.entries(headers).filter(([name]) => (REPLAYED_HEADERS as readonly string[]).includes(name.toLowerCase()));
+  return kept.length > 0 ? Object.fromEntries(kept) : undefined;
 }
 
 // What an entry costs beyond its strings: the object, the cache's node and bookkeeping.
@@ -105,7 +117,8 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
 }
 
 export function entryBytes(key: string, answer: StoredAnswer): number {
-  return ENTRY_OVERHEAD_BYTES + 2 * (key.length + answer.body.length + answer.contentType.length + answer.fingerprint.length);
+  const headerChars = answer.headers ? Object.entries(answer.headers).reduce((n, [name, value]) => n + name.length + value.length, 0) : 0;
+  return ENTRY_OVERHEAD_BYTES + 2 * (key.length + answer.body.length + answer.contentType.length + answer.fingerprint.length + headerChars);
 }
 
 export function digestOf(answer: StoredAnswer): StoredAnswer {

@@ -140,7 +140,7 @@ test('two daemons cannot both win the same If-Match: one write succeeds, the oth
   expect(await patch(first, 'stale')).toBe(412);
 });
 
-test('a write retried with the same Idempotency-Key on another daemon is applied once', async () => {
+test('a write retried with the same Idempotency-Key on another daemon is applied once and replayed with its ETag and Location', async () => {
   const create = (daemon: AnyDaemon) =>
     fetch(`${urlOf(daemon, 'control_plane')}/api/rules`, {
       method: 'POST',
@@ -152,7 +152,13 @@ test('a write retried with the same Idempotency-Key on another daemon is applied
   const retried = await create(second);
   expect(retried.status).toBe(201);
   expect(retried.headers.get('idempotent-replayed')).toBe('true');
-  const [a, b] = [await original.json(), await retried.json()] as { id: string }[];
+  // The replay is the first answer byte for byte, with the headers that belong to it.
+  expect(original.headers.get('etag')).toBe('"1"');
+  expect(original.headers.get('location')).toMatch(/^\/api\/rules\/.+/);
+  for (const header of ['etag', 'location', 'content-type']) expect(retried.headers.get(header)).toBe(original.headers.get(header));
+  const [firstText, retriedText] = [await original.text(), await retried.text()];
+  expect(retriedText).toBe(firstText);
+  const [a, b] = [JSON.parse(firstText), JSON.parse(retriedText)] as { id: string }[];
   expect(b.id).toBe(a.id);
   const rules = (await (await fetch(`${first.receiverUrl('control_plane')}/api/rules`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { name: string }[];
   expect(rules.filter((r) => r.name === 'Once')).toHaveLength(1);
