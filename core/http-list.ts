@@ -1,6 +1,7 @@
 /**
  * List conventions of the resource APIs (the self-hosted contract): `?page=1&limit=50` (default
- * 25, at most 100) answered with the total and a `Link` header (first, prev, next, last);
+ * 25, max 100: a larger limit is served as 100 where `clampLimit` says so) answered with the
+ * total and a `Link` header (first, prev, next, last);
  * `?sort=created_at:desc` over an allow-list of fields; equality filters (`?status=active`) over
  * an allow-list. Bad values are 422 naming the parameter.
  */
@@ -23,15 +24,20 @@ export interface ListOptions {
   defaultSort: { field: string; direction: 'asc' | 'desc' };
   /** Query parameters that filter by equality on the field of the same name. */
   filterable: readonly string[];
+  /** Other names `sort` may give a sortable field by (e.g. severity for default_severity). */
+  sortAliases?: Readonly<Record<string, string>>;
+  /** A limit above the maximum is served as the maximum (the contract's "max: 100") instead of refused. */
+  clampLimit?: boolean;
 }
 
 const RESERVED = new Set(['page', 'limit', 'sort']);
 
 export function parseListQuery(query: Record<string, string>, options: ListOptions): ListQuery {
   const problems: FieldProblem[] = [];
-  const whole = (name: string, fallback: number, max: number): number => {
+  const whole = (name: string, fallback: number, max: number, clamp = false): number => {
     const raw = query[name];
     if (raw === undefined) return fallback;
+    if (clamp && /^\d{1,15}$/.test(raw) && Number(raw) > max) return max;
     if (!/^\d{1,6}$/.test(raw) || Number(raw) < 1 || Number(raw) > max) {
       problems.push({ path: [name], message: `must be a whole number from 1 to ${max}`, code: 'invalid_value' });
       return fallback;
@@ -39,10 +45,11 @@ export function parseListQuery(query: Record<string, string>, options: ListOptio
     return Number(raw);
   };
   const page = whole('page', 1, 1_000_000);
-  const limit = whole('limit', DEFAULT_LIMIT, MAX_LIMIT);
+  const limit = whole('limit', DEFAULT_LIMIT, MAX_LIMIT, options.clampLimit);
   let sort = options.defaultSort;
   if (query.sort !== undefined) {
-    const [field, direction = 'asc', extra] = query.sort.split(':');
+    const [named, direction = 'asc', extra] = query.sort.split(':');
+    const field = options.sortAliases && Object.prototype.hasOwnProperty.call(options.sortAliases, named) ? options.sortAliases[named] : named;
     if (extra !== undefined || !options.sortable.includes(field) || (direction !== 'asc' && direction !== 'desc')) {
       problems.push({ path: ['sort'], message: `must be <field>:asc or <field>:desc with field one of ${options.sortable.join(', ')}`, code: 'invalid_value' });
     } else sort = { field, direction };

@@ -5,9 +5,12 @@
  * 409 for objects that come from pipelines.yaml. Alert rules and delivery targets are two of them.
  */
 import type { ControlObjects } from '../../core/control/catalog';
+import { applyAliases, deprecationHeaders } from '../../core/deprecation';
+import type { DeprecatedAlias } from '../../core/deprecation';
 import type { ControlObject, ObjectKind, ObjectSpec } from '../../core/control/objects';
 import type { ApiRequest, ApiRoute } from '../../core/http-api';
 import { notFound } from '../../core/http-api';
+import { IngestError } from '../../core/ingest/problems';
 import { listPage, parseListQuery } from '../../core/http-list';
 import type { ListOptions } from '../../core/http-list';
 import { etagHeader, ifMatchOf, maskedSpec, newId, ownWorkspace, writeObject } from './objects-http';
@@ -26,6 +29,17 @@ export interface WorkspaceResource {
   parse(body: unknown, workspace: string, current?: ControlObject): ObjectSpec;
   /** Refuses (throws) deleting an object others still need. */
   checkDelete?(object: ControlObject, workspace: string): void;
+  /** Names still accepted for compatibility (answered with a Deprecation header): body fields and list query parameters. */
+  deprecated?: { body?: readonly DeprecatedAlias[]; query?: readonly DeprecatedAlias[] };
+}
+
+/** The value with the resource's deprecated aliases renamed; an alias sent beside its current name is 422. */
+function withoutAliases<T>(value: T, aliases: readonly DeprecatedAlias[] | undefined, where: 'body' | 'query'): { value: T; used: DeprecatedAlias[] } {
+  const applied = applyAliases(value, aliases ?? []);
+  if (applied.problems.length > 0) {
+    throw new IngestError(422, where === 'body' ? 'RCV_VALIDATION' : 'API_VALIDATION', `invalid ${where === 'body' ? 'request body' : 'query'}: ${applied.problems.map((p) => `${p.path.join('.')}: ${p.message}`).join('; ')}`, applied.problems);
+  }
+  return { value: applied.value, used: applied.used };
 }
 
 /** An object as the contract answers it: its id, its spec (secrets masked) and snake_case metadata. */
@@ -59,9 +73,11 @@ export function resourceRoutes(objects: ControlObjects, resource: WorkspaceResou
       role: 'read',
       handle: ({ params, workspace, query, path }) => {
         const ws = ownWorkspace(params, workspace);
-        const list = parseListQuery(query, resource.list);
-        const page = listPage(objects.list(resource.kind, ws).map(resourceAnswer), list, path, query);
-        return { status: 200, body: page.body, headers: page.headers };
+        const current = withoutAliases(query, resource.deprecated?.query, 'query');
+        const list = parseListQuery(current.value, resource.list);
+        // Links name the current parameters.
+        const page = listPage(objects.list(resource.kind, ws).map(resourceAnswer), list, path, current.value);
+        return { status: 200, body: page.body, headers: { ...page.headers, ...deprecationHeaders(current.used) } };
       },
     },
     {
@@ -70,10 +86,11 @@ export function resourceRoutes(objects: ControlObjects, resource: WorkspaceResou
       role: 'admin',
       handle: async ({ params, workspace, principal, body, path }) => {
         const ws = ownWorkspace(params, workspace);
-        const spec = resource.parse(body, ws);
+        const current = withoutAliases(body, resource.deprecated?.body, 'body');
+        const spec = resource.parse(current.value, ws);
         const id = newId(resource.idPrefix);
         const created = (await writeObject(objects, { kind: resource.kind, workspace: ws, id, spec, changedBy: principal, create: true })) as ControlObject;
-        return { status: 201, body: resourceAnswer(created), headers: { ...etagHeader(created), Location: `${path}/${id}` } };
+        return { status: 201, body: resourceAnswer(created), headers: { ...etagHeader(created), Location: `${path}/${id}`, ...deprecationHeaders(current.used) } };
       },
     },
     {
@@ -92,10 +109,11 @@ export function resourceRoutes(objects: ControlObjects, resource: WorkspaceResou
       handle: async (request) => {
         const current = findIn(objects, resource, request);
         const ifMatch = ifMatchOf(request.headers);
+        const sent = withoutAliases(request.body, resource.deprecated?.body, 'body');
         // A config object answers 409 (read-only) whatever the body says.
-        const spec = current.source === 'config' ? current.spec : resource.parse(request.body, request.workspace, current);
+        const spec = current.source === 'config' ? current.spec : resource.parse(sent.value, request.workspace, current);
         const updated = (await writeObject(objects, { kind: resource.kind, workspace: request.workspace, id: current.id, spec, changedBy: request.principal, ifMatch: ifMatch ?? current.version })) as ControlObject;
-        return { status: 200, body: resourceAnswer(updated), headers: etagHeader(updated) };
+        return { status: 200, body: resourceAnswer(updated), headers: { ...etagHeader(updated), ...deprecationHeaders(sent.used) } };
       },
     },
     {

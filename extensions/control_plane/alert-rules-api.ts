@@ -7,6 +7,7 @@
 import { alertRuleBodySchema } from '../../core/alerting/api-objects';
 import { resolveTargetRef } from '../../core/alerting/target-refs';
 import type { ControlObjects } from '../../core/control/catalog';
+import type { DeprecatedAlias } from '../../core/deprecation';
 import type { ApiRoute } from '../../core/http-api';
 import { IngestError, parseBody } from '../../core/ingest/problems';
 import type { FieldProblem } from '../../core/ingest/problems';
@@ -18,6 +19,9 @@ const BASE = '/v1/workspaces/:id/alert-rules';
 
 export const ALERT_RULES_PATHS = [BASE, `${BASE}/:ruleId`, `${BASE}/:ruleId/test`] as const;
 
+/** `targets` (the alert processor's name in pipelines.yaml) for `delivery_targets`: accepted, answered with a Deprecation header. */
+const TARGETS_ALIAS: DeprecatedAlias = { alias: 'targets', use: 'delivery_targets', since: '2026-12-01', removedIn: 'v0.3.0' };
+
 function alertRulesResource(objects: ControlObjects): WorkspaceResource {
   return {
     kind: 'alert_rule',
@@ -25,7 +29,8 @@ function alertRulesResource(objects: ControlObjects): WorkspaceResource {
     param: 'ruleId',
     idPrefix: 'alr',
     label: 'alert rule',
-    list: { sortable: ['created_at', 'updated_at', 'name', 'severity', 'status'], defaultSort: { field: 'created_at', direction: 'desc' }, filterable: ['status', 'severity', 'source', 'name'] },
+    list: { sortable: ['created_at', 'updated_at', 'name', 'severity', 'status'], defaultSort: { field: 'created_at', direction: 'desc' }, filterable: ['status', 'severity', 'source', 'name'], clampLimit: true },
+    deprecated: { body: [TARGETS_ALIAS] },
     parse: (body, workspace) => {
       const rule = parseBody(alertRuleBodySchema, body);
       const problems: FieldProblem[] = [];

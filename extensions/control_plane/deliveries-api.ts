@@ -9,6 +9,7 @@
 import { deliveryTargetBodySchema } from '../../core/alerting/api-objects';
 import type { ControlObjects } from '../../core/control/catalog';
 import type { ControlObject } from '../../core/control/objects';
+import type { DeprecatedAlias } from '../../core/deprecation';
 import { SECRET_FIELDS } from '../../core/control/secret-fields';
 import { mask } from '../../core/control/secrets';
 import type { SecretPath } from '../../core/control/secrets';
@@ -42,6 +43,13 @@ export function restoreMaskedSecrets(body: unknown, current: ControlObject | und
   return out;
 }
 
+/**
+ * `severity` for `default_severity`, in a body and as a list filter (the name alert rules and
+ * incidents use): accepted for compatibility, answered with a Deprecation header.
+ */
+const SEVERITY_ALIAS: DeprecatedAlias = { alias: 'severity', use: 'default_severity', since: '2026-12-01', removedIn: 'v0.3.0' };
+const DELIVERY_ALIASES = { body: [SEVERITY_ALIAS], query: [SEVERITY_ALIAS] };
+
 function deliveriesResource(objects: ControlObjects): WorkspaceResource {
   return {
     kind: 'delivery_target',
@@ -49,7 +57,15 @@ function deliveriesResource(objects: ControlObjects): WorkspaceResource {
     param: 'targetId',
     idPrefix: 'dlv',
     label: 'delivery target',
-    list: { sortable: ['created_at', 'updated_at', 'name', 'type', 'default_severity'], defaultSort: { field: 'created_at', direction: 'desc' }, filterable: ['type', 'default_severity', 'source', 'name'] },
+    list: {
+      sortable: ['created_at', 'updated_at', 'name', 'type', 'default_severity'],
+      // The contract's ?sort=severity:asc: a target's severity is its default_severity.
+      sortAliases: { severity: 'default_severity' },
+      defaultSort: { field: 'created_at', direction: 'desc' },
+      filterable: ['type', 'default_severity', 'source', 'name'],
+      clampLimit: true,
+    },
+    deprecated: DELIVERY_ALIASES,
     parse: (body, _workspace, current) => parseBody(deliveryTargetBodySchema, restoreMaskedSecrets(body, current)),
     checkDelete: (object, workspace) => {
       const users = objects

@@ -54,8 +54,10 @@ export function workspaceCollectionRoutes<S extends z.ZodType>(objects: ControlO
   const [listPath, onePath] = collectionPaths(c.collection);
   const listOptions: ListOptions = {
     sortable: ['created_at', 'updated_at', 'id', ...c.list.sortable],
-    defaultSort: { field: 'created_at', direction: 'asc' },
+    // Every list of the contract: newest first unless ?sort= says otherwise.
+    defaultSort: { field: 'created_at', direction: 'desc' },
     filterable: ['source', ...c.list.filterable],
+    clampLimit: true,
   };
   const find = (workspace: string, id: string): ControlObject => {
     const object = objects.get(c.kind, workspace, id);

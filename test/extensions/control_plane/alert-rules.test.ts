@@ -195,9 +195,26 @@ describe('control plane: alert rules', () => {
       expect(filtered.body.data.map((r: any) => r.name)).toEqual(['Charlie']);
       expect(filtered.body.total).toBe(1);
 
-      const badQuery = await call(fresh, 'GET', `${RULES}?limit=500&sort=colour:asc&team=x`, READ_KEY);
+      const badQuery = await call(fresh, 'GET', `${RULES}?limit=0&sort=colour:asc&team=x`, READ_KEY);
       expect(badQuery.status).toBe(422);
       expect(badQuery.body.fields.map((f: any) => f.field).sort()).toEqual(['limit', 'sort', 'team']);
+      // The contract's "max: 100": a larger limit is served as 100.
+      const clamped = await call(fresh, 'GET', `${RULES}?limit=500`, READ_KEY);
+      expect(clamped.status).toBe(200);
+      expect(clamped.body.limit).toBe(100);
+      expect(clamped.headers.get('link')).toContain('limit=100');
+      // `targets` is still accepted for delivery_targets, with a Deprecation header.
+      const aliased = await call(fresh, 'POST', RULES, ADMIN_KEY, { name: 'Old field', condition: { metric: 'span_count', threshold: 1, window_seconds: 60 }, targets: ['slack-devops'] });
+      expect(aliased.status).toBe(201);
+      expect(aliased.body.delivery_targets).toEqual(['slack-devops']);
+      expect(aliased.body.targets).toBeUndefined();
+      expect(aliased.headers.get('deprecation')).toMatch(/^@\d+$/);
+      expect(aliased.headers.get('x-deprecation-notice')).toBe('targets: DEPRECATED: Use delivery_targets instead. Will be removed in v0.3.0');
+      const current = await call(fresh, 'POST', RULES, ADMIN_KEY, { name: 'New field', condition: { metric: 'span_count', threshold: 1, window_seconds: 60 }, delivery_targets: ['slack-devops'] });
+      expect(current.headers.get('deprecation')).toBeNull();
+      const both = await call(fresh, 'POST', RULES, ADMIN_KEY, { name: 'Both', condition: { metric: 'span_count', threshold: 1, window_seconds: 60 }, targets: [], delivery_targets: [] });
+      expect(both.status).toBe(422);
+      expect(both.body.fields).toEqual([expect.objectContaining({ field: 'targets' })]);
     } finally {
       await fresh.stop();
     }

@@ -132,6 +132,61 @@ describe('control plane: delivery targets', () => {
     expect(filtered.body.data.map((t: any) => t.name)).toEqual(['email-oncall', 'Mail', 'On call']);
     expect(filtered.body.total).toBe(3);
   });
+
+  it('pages with Link headers, sorts by severity (alias of default_severity), filters, and answers deprecated names with a Deprecation header', async () => {
+    const fresh = await startAlertDaemon('cp_deliveries_list', { slack, smtp, secretsKey: SECRETS_KEY });
+    const base = '/v1/workspaces/other/deliveries';
+    const severities = ['high', 'low', 'critical', 'medium', 'low'];
+    const ids: string[] = [];
+    try {
+      for (const [i, severity] of severities.entries()) {
+        const created = await call(fresh.daemon, 'POST', base, OTHER_KEY, { name: `Hook ${i}`, type: 'webhook', config: { url: `${slack.url}/hook/${i}` }, default_severity: severity });
+        expect(created.status).toBe(201);
+        ids.push(created.body.id);
+      }
+      // Default: newest first; the config targets (older) come last.
+      const first = await call(fresh.daemon, 'GET', `${base}?source=api&limit=2`, OTHER_KEY);
+      expect(first.body).toMatchObject({ total: 5, page: 1, limit: 2 });
+      expect(first.body.data.map((t: any) => t.id)).toEqual([ids[4], ids[3]]);
+      const link = first.headers.get('link') ?? '';
+      expect(link).toContain(`<${base}?source=api&limit=2&page=1>; rel="first"`);
+      expect(link).toContain(`<${base}?source=api&limit=2&page=2>; rel="next"`);
+      expect(link).toContain(`<${base}?source=api&limit=2&page=3>; rel="last"`);
+      expect(link).not.toContain('rel="prev"');
+      expect(first.headers.get('x-total-count')).toBe('5');
+      const last = await call(fresh.daemon, 'GET', `${base}?source=api&limit=2&page=3`, OTHER_KEY);
+      expect(last.body.data.map((t: any) => t.id)).toEqual([ids[0]]);
+      expect(last.headers.get('link')).toContain('page=2>; rel="prev"');
+      expect(last.headers.get('link')).not.toContain('rel="next"');
+
+      const bySeverity = await call(fresh.daemon, 'GET', `${base}?source=api&sort=severity:asc`, OTHER_KEY);
+      expect(bySeverity.status).toBe(200);
+      expect(bySeverity.body.data.map((t: any) => t.default_severity)).toEqual(['low', 'low', 'medium', 'high', 'critical']);
+      expect(bySeverity.headers.get('deprecation')).toBeNull();
+
+      const aliasFilter = await call(fresh.daemon, 'GET', `${base}?severity=low`, OTHER_KEY);
+      expect(aliasFilter.body.data.map((t: any) => t.name).sort()).toEqual(['Hook 1', 'Hook 4']);
+      expect(aliasFilter.headers.get('deprecation')).toMatch(/^@\d+$/);
+      expect(aliasFilter.headers.get('x-deprecation-notice')).toBe('severity: DEPRECATED: Use default_severity instead. Will be removed in v0.3.0');
+      expect(aliasFilter.headers.get('link')).toContain('default_severity=low');
+      const current = await call(fresh.daemon, 'GET', `${base}?default_severity=low`, OTHER_KEY);
+      expect(current.body.total).toBe(2);
+      expect(current.headers.get('deprecation')).toBeNull();
+
+      const aliasBody = await call(fresh.daemon, 'POST', base, OTHER_KEY, { name: 'Old body', type: 'webhook', config: { url: `${slack.url}/old` }, severity: 'high' });
+      expect(aliasBody.status).toBe(201);
+      expect(aliasBody.body).toMatchObject({ default_severity: 'high' });
+      expect(aliasBody.headers.get('deprecation')).toMatch(/^@\d+$/);
+      const both = await call(fresh.daemon, 'POST', base, OTHER_KEY, { name: 'Both', type: 'webhook', config: { url: `${slack.url}/both` }, severity: 'high', default_severity: 'low' });
+      expect(both.status).toBe(422);
+      expect(both.body.fields).toEqual([expect.objectContaining({ field: 'severity' })]);
+
+      expect((await call(fresh.daemon, 'GET', `${base}?limit=1000`, OTHER_KEY)).body.limit).toBe(100);
+      expect((await call(fresh.daemon, 'GET', `${base}?limit=0`, OTHER_KEY)).status).toBe(422);
+    } finally {
+      await fresh.daemon.stop();
+    }
+  });
 });
 
 describe('control plane: delivery targets without a secrets key', () => {

@@ -230,7 +230,11 @@ describe('control plane: failover policies', () => {
     const active = await call(gw, 'GET', `${OTHER_BASE}?status=active&sort=route_id:asc`, OTHER_KEY);
     expect(active.body.data.map((p: any) => p.route_id)).toEqual(['prod-chat', 'route-a', 'route-b']);
 
-    const badQuery = await call(gw, 'GET', `${OTHER_BASE}?limit=500&sort=color:asc&colour=red`, OTHER_KEY);
+    // Newest first unless asked otherwise, as every list of the contract.
+    const byDefault = await call(gw, 'GET', `${OTHER_BASE}?source=api`, OTHER_KEY);
+    expect(byDefault.body.data.map((p: any) => p.id)).toEqual([...ids].reverse());
+    expect((await call(gw, 'GET', `${OTHER_BASE}?limit=500`, OTHER_KEY)).body.limit).toBe(100);
+    const badQuery = await call(gw, 'GET', `${OTHER_BASE}?limit=abc&sort=color:asc&colour=red`, OTHER_KEY);
     expect(badQuery.status).toBe(422);
     expect(badQuery.body.fields.map((f: any) => f.field).sort()).toEqual(['colour', 'limit', 'sort']);
   });
