@@ -60,7 +60,7 @@ export interface IngestPlan {
    * (refused, storing failed, the client went away). For state a handler reserved, e.g. a
    * webhook signature that must not be accepted twice but may be retried after a failure.
    */
-  onSettled?: (accepted: boolean) => void;
+  onSettled?: (accepted: boolean) => void | Promise<void>;
 }
 
 export interface IngestRoute {
@@ -238,13 +238,14 @@ export function mountIngestRoute(router: Router, route: IngestRoute, context: In
       }
       throw thrown;
     }
-    if (plan.onSettled) settleOnAnswer(res, plan.onSettled);
+    const settle = settlerOf(res, plan.onSettled);
     const headerKey = firstHeader(req.headers[IDEMPOTENCY_HEADER]);
     if (headerKey !== undefined && headerKey.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
+      await settle(false);
       return refuse(res, { status: 400, code: 'RCV_BAD_IDEMPOTENCY_KEY', message: `Idempotency-Key is longer than ${MAX_IDEMPOTENCY_KEY_LENGTH} characters` }, 'bad_idempotency_key');
     }
     // Returned, not awaited: this frame holds the body and the plan, respond() neither.
-    return respond(res, workspace, raw, headerKey, plan.idempotencyKey, deliveryOf(res, workspace, plan));
+    return respond(res, workspace, raw, headerKey, plan.idempotencyKey, deliveryOf(res, workspace, plan), settle);
   }
 
   /** The plan's delivery, started at the first call; the plan is held only until then. */
@@ -267,27 +268,36 @@ export function mountIngestRoute(router: Router, route: IngestRoute, context: In
     headerKey: string | undefined,
     bodyKey: string | undefined,
     delivery: () => Promise<StoredAnswer>,
+    settle: Settle,
   ): Promise<void> {
     const key = headerKey ?? bodyKey;
-    if (key === undefined) return answer(res, await delivery(), 'fresh');
+    if (key === undefined) {
+      const stored = await delivery();
+      await settle(isSuccess(stored.status));
+      return answer(res, stored, 'fresh');
+    }
     const scoped = `${workspace}\u0000${route.path}\u0000${headerKey !== undefined ? 'header' : 'body'}\u0000${key}`;
     let outcome: IdempotentOutcome;
     try {
       outcome = await context.idempotency.run(scoped, raw, delivery);
     } catch (err) {
       if (!(err instanceof SharedStateUnavailable)) throw err;
+      await settle(false);
       res.set('Retry-After', String(THROTTLE_RETRY_AFTER_SECONDS));
       return refuse(res, { status: 503, code: 'RCV_SHARED_STATE_UNAVAILABLE', message: 'the shared idempotency store cannot be reached right now; retry later' }, 'shared_state_unavailable');
     }
     if (outcome.kind === 'mismatch' && headerKey !== undefined) {
+      await settle(false);
       return refuse(res, { status: 422, code: 'RCV_IDEMPOTENCY_MISMATCH', message: 'Idempotency-Key was already used with a different request body' }, 'idempotency_mismatch');
     }
     const conflict = route.onBodyIdConflict;
     // An answer too large to keep (idempotency.max_answer_bytes) cannot be replayed: a conflict.
     if (outcome.kind === 'mismatch' && ((conflict !== undefined && conflict !== 'replay') || outcome.answer.digestOnly)) {
+      await settle(false);
       const status = conflict !== undefined && conflict !== 'replay' ? conflict.status : 409;
       return refuse(res, { status, code: 'RCV_ID_CONFLICT', message: `a resource with this id was already created from a different document` }, 'id_conflict');
     }
+    await settle(isSuccess(outcome.answer.status));
     answer(res, outcome.answer, outcome.kind === 'fresh' ? 'fresh' : 'replayed');
   }
 
@@ -332,15 +342,27 @@ export function mountIngestRoute(router: Router, route: IngestRoute, context: In
   }
 }
 
-function settleOnAnswer(res: Response, onSettled: (accepted: boolean) => void): void {
-  let settled = false;
-  const settle = (accepted: boolean) => {
-    if (settled) return;
-    settled = true;
-    onSettled(accepted);
+/** Settles a plan once: resolves when its onSettled did (a released reservation is gone from the shared store). */
+type Settle = (accepted: boolean) => Promise<void>;
+
+const isSuccess = (status: number) => status >= 200 && status < 300;
+
+/**
+ * The plan's onSettled, called at most once: by the route before it sends the answer (so a failed
+ * delivery's reservation is released, everywhere, before the client can retry), or as not accepted
+ * when the client went away first.
+ */
+function settlerOf(res: Response, onSettled: IngestPlan['onSettled']): Settle {
+  if (!onSettled) return () => Promise.resolve();
+  let settled: Promise<void> | undefined;
+  const settle: Settle = (accepted) => {
+    settled ??= Promise.resolve()
+      .then(() => onSettled(accepted))
+      .catch(() => undefined);
+    return settled;
   };
-  res.once('finish', () => settle(res.statusCode >= 200 && res.statusCode < 300));
-  res.once('close', () => settle(false));
+  res.once('close', () => void settle(false));
+  return settle;
 }
 
 function paramsOf(req: Request): Record<string, string> {

@@ -44,9 +44,12 @@ export class ReplayGuard {
     return true;
   }
 
-  /** Forgets a reservation whose delivery was refused or failed to be stored. */
-  release(key: string): void {
+  /**
+   * Forgets a reservation whose delivery was refused or failed to be stored; resolves once the
+   * shared store forgot it too (or could not be reached), so the refusal is sent only after that.
+   */
+  async release(key: string): Promise<void> {
     this.seen.delete(key);
-    void this.shared?.store.release(key);
+    await this.shared?.store.release(key);
   }
 }

@@ -42,9 +42,9 @@ export function webhookRoute(options: WebhookRouteOptions): IngestRoute {
         const untimed = delivery.records.some((record) => record.occurredAtNanos === undefined);
         const id = untimed && delivery.deliveryId !== undefined ? `${delivery.provider}:${delivery.deliveryId}` : undefined;
         const plan = webhookPlan(await options.times.stamp(request, 'webhook.delivery', id), delivery);
-        return release ? { ...plan, onSettled: (accepted: boolean) => accepted || release() } : plan;
+        return release ? { ...plan, onSettled: (accepted: boolean) => (accepted ? undefined : release()) } : plan;
       } catch (err) {
-        release?.();
+        await release?.();
         throw err;
       }
     },
@@ -56,7 +56,7 @@ export function webhookRoute(options: WebhookRouteOptions): IngestRoute {
  * verifies and forgotten again (the returned release) unless the delivery is accepted, so a failed
  * delivery can be retried as it was signed. Workspaces without secrets ignore the signature headers.
  */
-async function checkSignature(request: IngestRequest, options: WebhookRouteOptions): Promise<(() => void) | undefined> {
+async function checkSignature(request: IngestRequest, options: WebhookRouteOptions): Promise<(() => Promise<void>) | undefined> {
   const secrets = options.workspaces.signingSecrets(request.workspace);
   if (secrets.length === 0) return undefined;
   const verified = verifySignature(request.headers, request.raw, {

@@ -4,6 +4,8 @@
  * sender may retry it (on either daemon).
  */
 import { startDaemon, TEST_API_KEY, TEST_WORKSPACE } from '../support/daemon';
+import { createRecorder, recordingRegistry } from '../support/recording-components';
+import { testRegistry } from '../support/upstream-stamps';
 import type { TestDaemon } from '../support/daemon';
 import { buildDist, spawnDaemon } from '../support/daemon-process';
 import type { DaemonProcess } from '../support/daemon-process';
@@ -13,12 +15,12 @@ import { nowSeconds, signedHeaders } from '../receivers/webhook/fixtures';
 
 const SECRET = 'whsec_shared_replay_0123456789abcdef';
 
-function yaml(redis: string): string {
+function yaml(redis: string, exporter = 'debug'): string {
   return `receivers:
   webhook:
     listen: 127.0.0.1:0
 exporters:
-  debug:
+  ${exporter}:
 workspaces:
   ${TEST_WORKSPACE}:
     api_keys: ["${TEST_API_KEY}"]
@@ -29,7 +31,7 @@ service:
   admin: { listen: 127.0.0.1:0 }
   log_level: info
   pipelines:
-    traces: { receivers: [webhook], exporters: [debug] }
+    traces: { receivers: [webhook], exporters: [${exporter}] }
 `;
 }
 
@@ -79,4 +81,24 @@ test('a delivery refused after its signature was reserved is released on every d
   const headers = signedHeaders(notAnObject, nowSeconds(), [SECRET]);
   expect(await deliver(first, notAnObject, headers)).toBe(422);
   expect(await deliver(second, notAnObject, headers)).toBe(422);
+});
+
+test('a delivery whose storing failed on one daemon is accepted when retried on the other', async () => {
+  // A third instance whose storage is down: it answers 503 and must have released the signature
+  // in Redis before answering, so the sender's immediate retry elsewhere is not taken for a replay.
+  const recorder = createRecorder();
+  recorder.failures.set('recording', 'retryable');
+  const failing = await startDaemon(yaml(redis.url, 'recording'), { registry: recordingRegistry(recorder, testRegistry) });
+  try {
+    await waitFor('the failing daemon connected to Redis', async () => (failing.service.sharedStateReady ? true : undefined));
+    for (let i = 0; i < 5; i++) {
+      const body = JSON.stringify({ title: `Storage down ${i}`, severity: 'high', source: 'scanner' });
+      const headers = signedHeaders(body, nowSeconds(), [SECRET]);
+      expect(await deliver(failing, body, headers)).toBe(503);
+      expect(await deliver(second, body, headers)).toBe(202);
+      expect(await deliver(first, body, headers)).toBe(409);
+    }
+  } finally {
+    await failing.stop();
+  }
 });
