@@ -42,4 +42,6 @@ export interface Alerting {
   verifyTarget(workspace: string, targetId: string): Promise<AlertTestReport | undefined>;
   /** The incidents table, made (with its workspace column) if it was not yet; undefined without a store. */
   incidentTables(): Promise<IncidentTables | undefined>;
+  /** Whether an e-mail target without its own `smtp`/`from` can send (an email target of the config lends its transport). */
+  hasEmailTransport(): boolean;
 }

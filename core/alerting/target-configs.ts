@@ -36,12 +36,27 @@ export const emailTargetFields = {
   to: z.array(z.string().min(1)).min(1),
 };
 
-/** A target's settings without its type (the `config` of a delivery_target object). */
+/**
+ * A target's settings without its type (the `config` of a delivery_target object). An e-mail
+ * target created over HTTP may leave out `smtp` and `from`: it then sends through the alert
+ * processor's configured e-mail transport (withEmailTransport), as the workspace settings' e-mails do.
+ */
 export const TARGET_CONFIG_SCHEMAS = {
   slack: z.strictObject(slackTargetFields),
   webhook: z.strictObject(webhookTargetFields),
-  email: z.strictObject(emailTargetFields),
+  email: z.strictObject({ ...emailTargetFields, smtp: emailTargetFields.smtp.optional(), from: emailTargetFields.from.optional() }),
 } as const;
+
+/** Whether an API e-mail target's config needs the configured transport (it has no SMTP server or sender of its own). */
+export function needsEmailTransport(config: Record<string, unknown>): boolean {
+  return config.smtp === undefined || config.from === undefined;
+}
+
+/** An API e-mail target's config completed with the transport's SMTP server and sender where it has none. */
+export function withEmailTransport(config: Record<string, unknown>, transport: { smtp: unknown; from: string } | undefined): Record<string, unknown> {
+  if (!transport || !needsEmailTransport(config)) return config;
+  return { ...config, smtp: config.smtp ?? transport.smtp, from: config.from ?? transport.from };
+}
 
 /** A target as pipelines.yaml gives it: its type beside its settings. */
 export const targetSchema = z.discriminatedUnion('type', [

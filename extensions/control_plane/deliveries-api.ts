@@ -7,6 +7,9 @@
  * value back keeps the stored secret.
  */
 import { deliveryTargetBodySchema } from '../../core/alerting/api-objects';
+import type { DeliveryTargetBody } from '../../core/alerting/api-objects';
+import { needsEmailTransport } from '../../core/alerting/target-configs';
+import type { Host } from '../../core/component';
 import type { ControlObjects } from '../../core/control/catalog';
 import type { ControlObject } from '../../core/control/objects';
 import type { DeprecatedAlias } from '../../core/deprecation';
@@ -50,7 +53,22 @@ export function restoreMaskedSecrets(body: unknown, current: ControlObject | und
 const SEVERITY_ALIAS: DeprecatedAlias = { alias: 'severity', use: 'default_severity', since: '2026-12-01', removedIn: 'v0.3.0' };
 const DELIVERY_ALIASES = { body: [SEVERITY_ALIAS], query: [SEVERITY_ALIAS] };
 
-function deliveriesResource(objects: ControlObjects): WorkspaceResource {
+const NO_TRANSPORT = "is required here: this daemon's alert processor has no email target whose SMTP server e-mail targets without their own can use (declare one under processors.alert.targets, or send smtp and from)";
+
+/** An e-mail target without `smtp`/`from` needs the alert processor's configured transport: 422 naming each missing field otherwise. */
+function checkEmailTransport(spec: DeliveryTargetBody, host: Host): void {
+  if (spec.type !== 'email' || !needsEmailTransport(spec.config)) return;
+  if (host.capability('alerting')?.hasEmailTransport()) return;
+  const missing = (['smtp', 'from'] as const).filter((field) => spec.config[field] === undefined);
+  throw new IngestError(
+    422,
+    'RCV_VALIDATION',
+    `invalid request body: ${missing.map((f) => `config.${f}`).join(', ')} ${NO_TRANSPORT}`,
+    missing.map((field) => ({ path: ['config', field], message: NO_TRANSPORT, code: 'no_email_transport' })),
+  );
+}
+
+function deliveriesResource(objects: ControlObjects, host: Host): WorkspaceResource {
   return {
     kind: 'delivery_target',
     base: BASE,
@@ -66,7 +84,11 @@ function deliveriesResource(objects: ControlObjects): WorkspaceResource {
       clampLimit: true,
     },
     deprecated: DELIVERY_ALIASES,
-    parse: (body, _workspace, current) => parseBody(deliveryTargetBodySchema, restoreMaskedSecrets(body, current)),
+    parse: (body, _workspace, current) => {
+      const spec = parseBody(deliveryTargetBodySchema, restoreMaskedSecrets(body, current));
+      checkEmailTransport(spec, host);
+      return spec;
+    },
     checkDelete: (object, workspace) => {
       const users = objects
         .list('alert_rule', workspace)
@@ -79,7 +101,7 @@ function deliveriesResource(objects: ControlObjects): WorkspaceResource {
 
 export function deliveryRoutes({ host }: ControlPlaneDeps): ApiRoute[] {
   const objects = host.objects;
-  const resource = deliveriesResource(objects);
+  const resource = deliveriesResource(objects, host);
   return [
     ...resourceRoutes(objects, resource),
     {

@@ -178,7 +178,7 @@ export class AlertProcessor implements Processor {
   }
 
   private applyTargets(objects: readonly ControlObject[]): void {
-    const targets = managedTargets(objects, this.settings.logger);
+    const targets = managedTargets(objects, this.settings.logger, this.settingsEmailBase());
     this.targets = new Map(targets.map((t) => [t.key, t]));
     this.notifier.sync('api', new Map(targets.map((t) => [t.key, t.config])));
     this.rebuildRules();
@@ -195,7 +195,7 @@ export class AlertProcessor implements Processor {
     this.settingsRoutes = plan.routes;
   }
 
-  /** The email target whose SMTP server sends the workspace settings' e-mails. */
+  /** The email target whose SMTP server and sender send the workspace settings' e-mails and API e-mail targets without their own. */
   private settingsEmailBase(): EmailTargetConfig | undefined {
     const named = this.config.settings_email_target;
     const found = named !== undefined ? this.config.targets[named] : Object.values(this.config.targets).find((t) => t.type === 'email');
@@ -213,6 +213,7 @@ export class AlertProcessor implements Processor {
       testRule: (workspace, ruleId) => this.testRule(workspace, ruleId),
       verifyTarget: (workspace, targetId) => this.verifyTarget(workspace, targetId),
       incidentTables: () => this.incidentTables(),
+      hasEmailTransport: () => this.settingsEmailBase() !== undefined,
     });
     this.store = host.store(this.config.store);
     this.ownership = host.shared?.leases(this.settings.id);

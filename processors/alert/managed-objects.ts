@@ -7,8 +7,8 @@
  * looked up in its workspace first, then among the config's targets.
  */
 import { alertRuleBodySchema, deliveryTargetBodySchema, processorConditionOf } from '../../core/alerting/api-objects';
-import { targetSchema } from '../../core/alerting/target-configs';
-import type { TargetConfig } from '../../core/alerting/target-configs';
+import { targetSchema, withEmailTransport } from '../../core/alerting/target-configs';
+import type { EmailTargetConfig, TargetConfig } from '../../core/alerting/target-configs';
 import type { ControlObject, ObjectSpec } from '../../core/control/objects';
 import { GLOBAL_WORKSPACE } from '../../core/control/objects';
 import type { Logger } from '../../core/logger';
@@ -30,12 +30,14 @@ export interface ManagedTarget {
 }
 
 /** The valid API delivery targets; invalid ones are logged (by id, never their settings) and skipped. */
-export function managedTargets(objects: readonly ControlObject[], logger: Logger): ManagedTarget[] {
+export function managedTargets(objects: readonly ControlObject[], logger: Logger, emailTransport?: EmailTargetConfig): ManagedTarget[] {
   const out: ManagedTarget[] = [];
   for (const object of objects) {
     if (object.source !== 'api' || object.workspace === GLOBAL_WORKSPACE) continue;
     const body = deliveryTargetBodySchema.safeParse(object.spec);
-    const config = body.success ? targetSchema.safeParse({ type: body.data.type, ...body.data.config }) : undefined;
+    // An e-mail target without its own SMTP server sends through the configured one (none: not valid here).
+    const settings = body.success && body.data.type === 'email' ? withEmailTransport(body.data.config, emailTransport) : body.data?.config;
+    const config = body.success ? targetSchema.safeParse({ type: body.data.type, ...settings }) : undefined;
     if (!body.success || !config?.success) {
       logger.warn({ target: object.id, workspace: object.workspace }, 'a delivery target managed over HTTP is not valid here and is skipped');
       continue;

@@ -79,4 +79,11 @@ describe('default pipelines.yaml: alerting over HTTP', () => {
     expect(ambiguous.body.fields[0].message).toMatch(/names 2 delivery targets/);
     expect(ambiguous.body.fields[1].message).toMatch(/no delivery target/);
   });
+
+  it('refuses an e-mail target without smtp and from with 422: the default config has no e-mail transport to lend', async () => {
+    const refused = await call('POST', '/v1/workspaces/dev/deliveries', { name: 'Mail', type: 'email', config: { to: ['oncall@example.com'] } });
+    expect(refused.status).toBe(422);
+    expect(refused.body.fields.map((f: any) => f.field)).toEqual(['config.smtp', 'config.from']);
+    expect(refused.body.error).toMatch(/no email target whose SMTP server/);
+  });
 });

@@ -106,7 +106,8 @@ describe('control plane: delivery targets', () => {
     expect(badConfig.status).toBe(422);
     expect(badConfig.body.fields.map((f: any) => f.field).sort()).toEqual(['config', 'config.webhook_url']);
     const badMail = await call(daemon, 'POST', DELIVERIES, ADMIN_KEY, { name: 'x', type: 'email', config: { smtp: { host: 'h', port: 70000 }, to: [] } });
-    expect(badMail.body.fields.map((f: any) => f.field).sort()).toEqual(['config.from', 'config.smtp.port', 'config.to']);
+    // from may be left out (the configured e-mail transport's sender is used).
+    expect(badMail.body.fields.map((f: any) => f.field).sort()).toEqual(['config.smtp.port', 'config.to']);
 
     const valid = { name: 'Hook', type: 'webhook', config: { url: `${slack.url}/hook` } };
     expect((await call(daemon, 'POST', '/v1/workspaces/other/deliveries', ADMIN_KEY, valid)).status).toBe(403);
@@ -131,6 +132,16 @@ describe('control plane: delivery targets', () => {
     expect(filtered.body.data.every((t: any) => t.type === 'email')).toBe(true);
     expect(filtered.body.data.map((t: any) => t.name)).toEqual(['email-oncall', 'Mail', 'On call']);
     expect(filtered.body.total).toBe(3);
+  });
+
+  it("sends an e-mail target without smtp/from through the alert processor's configured e-mail transport", async () => {
+    const created = await call(daemon, 'POST', DELIVERIES, ADMIN_KEY, { name: 'Team mail', type: 'email', config: { to: ['team-only@acme.example'] } });
+    expect(created.status).toBe(201);
+    expect(created.body.config).toEqual({ to: ['team-only@acme.example'] });
+    const verified = await call(daemon, 'POST', `${DELIVERIES}/${created.body.id}/verify`, ADMIN_KEY);
+    expect(verified.body).toMatchObject({ verified: true });
+    const mail = smtp.mails.find((m) => m.to.includes('team-only@acme.example'));
+    expect(mail?.from).toBe('tracehouse@example.com');
   });
 
   it('pages with Link headers, sorts by severity (alias of default_severity), filters, and answers deprecated names with a Deprecation header', async () => {
