@@ -3,7 +3,8 @@ import type { SecretPath } from './secrets';
 
 /** Where each kind keeps secrets: encrypted at rest, masked in answers. */
 export const SECRET_FIELDS: Readonly<Record<ObjectKind, readonly SecretPath[]>> = {
-  rule: [['llmJudgeApiKey']],
+  // A rule names its judge's provider and model; keys come from the settings or the config.
+  rule: [],
   alert_rule: [],
   // The alert processor's target settings (core/alerting/target-configs.ts): Slack and webhook URLs
   // carry their credential, the webhook's signing secret, SMTP's password, an Authorization header.

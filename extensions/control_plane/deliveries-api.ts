@@ -11,11 +11,8 @@ import type { DeliveryTargetBody } from '../../core/alerting/api-objects';
 import { needsEmailTransport } from '../../core/alerting/target-configs';
 import type { Host } from '../../core/component';
 import type { ControlObjects } from '../../core/control/catalog';
-import type { ControlObject } from '../../core/control/objects';
+import { restoreMaskedSecrets } from '../../core/control/masked-secrets';
 import type { DeprecatedAlias } from '../../core/deprecation';
-import { SECRET_FIELDS } from '../../core/control/secret-fields';
-import { mask } from '../../core/control/secrets';
-import type { SecretPath } from '../../core/control/secrets';
 import type { ApiRoute } from '../../core/http-api';
 import { IngestError, parseBody } from '../../core/ingest/problems';
 import { findIn, resourceRoutes } from './alert-resource';
@@ -25,26 +22,6 @@ import type { ControlPlaneDeps } from './routes';
 const BASE = '/v1/workspaces/:id/deliveries';
 
 export const DELIVERIES_PATHS = [BASE, `${BASE}/:targetId`, `${BASE}/:targetId/verify`] as const;
-
-function at(node: unknown, path: SecretPath): unknown {
-  let value = node;
-  for (const part of path) value = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>)[part] : undefined;
-  return value;
-}
-
-/** The body with every secret the client sent back masked (as it read it) replaced by the stored one. */
-export function restoreMaskedSecrets(body: unknown, current: ControlObject | undefined): unknown {
-  if (!current || body === null || typeof body !== 'object' || Array.isArray(body)) return body;
-  const out = structuredClone(body) as Record<string, unknown>;
-  for (const path of SECRET_FIELDS.delivery_target) {
-    const stored = at(current.spec, path);
-    const sent = at(out, path);
-    if (typeof stored !== 'string' || typeof sent !== 'string' || sent !== mask(stored)) continue;
-    const parent = at(out, path.slice(0, -1)) as Record<string, unknown>;
-    parent[path[path.length - 1]] = stored;
-  }
-  return out;
-}
 
 /**
  * `severity` for `default_severity`, in a body and as a list filter (the name alert rules and
@@ -85,7 +62,7 @@ function deliveriesResource(objects: ControlObjects, host: Host): WorkspaceResou
     },
     deprecated: DELIVERY_ALIASES,
     parse: (body, _workspace, current) => {
-      const spec = parseBody(deliveryTargetBodySchema, restoreMaskedSecrets(body, current));
+      const spec = parseBody(deliveryTargetBodySchema, restoreMaskedSecrets('delivery_target', body, current?.spec));
       checkEmailTransport(spec, host);
       return spec;
     },

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { Role } from '../../core/auth';
 import type { ControlObjects } from '../../core/control/catalog';
 import type { ControlObject, ObjectSpec } from '../../core/control/objects';
+import { restoreMaskedSecrets } from '../../core/control/masked-secrets';
 import { SECRET_FIELDS } from '../../core/control/secret-fields';
 import { JUDGE_PROVIDERS, normalizeWebhookEvents, OUTBOUND_WEBHOOK_EVENT_NAMES, SETTINGS_OBJECT_ID, webhookEventsOf, WORKSPACE_SETTINGS_FIELDS } from '../../core/control/workspace-settings';
 import type { ApiRoute } from '../../core/http-api';
@@ -126,7 +127,8 @@ export function settingsRoutes({ host, config }: ControlPlaneDeps): ApiRoute[] {
       path: '/api/settings',
       role: 'admin',
       handle: async ({ workspace, principal, body, headers }) => {
-        const patch = parseBody(patchSchema, body) as Record<string, unknown>;
+        // A secret sent back masked, as GET showed it, keeps the stored one.
+        const patch = parseBody(patchSchema, restoreMaskedSecrets('settings', body, settingsOf(objects, workspace)?.spec)) as Record<string, unknown>;
         const ifMatch = ifMatchOf(headers);
         // Without If-Match a concurrent change elsewhere is merged into, not overwritten: retry on 412.
         for (let attempt = 1; ; attempt++) {

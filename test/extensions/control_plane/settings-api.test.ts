@@ -210,6 +210,13 @@ describe('control plane: /api/settings with a secrets key', () => {
     await expect(start(store, 'a-different-secrets-key-9876543210')).rejects.toThrow(/secrets_key is not the key it was stored with/);
     daemon = await start(store);
     expect((await call(daemon, 'GET', '/api/settings', ADMIN_KEY)).body).toMatchObject({ openaiApiKey: 'sk-…W8x2', anthropicApiKey: 'sk-…AB12' });
+
+    // Secrets sent back masked, as GET showed them, keep the stored ones (the URL's mask is no URL: not refused either).
+    const read = (await call(daemon, 'GET', '/api/settings', ADMIN_KEY)).body;
+    const sentBack = await call(daemon, 'PATCH', '/api/settings', ADMIN_KEY, { slackWebhookUrl: read.slackWebhookUrl, openaiApiKey: read.openaiApiKey, anthropicApiKey: read.anthropicApiKey, color: 'teal' });
+    expect(sentBack.status).toBe(200);
+    const spec = daemon.service.objects.get('settings', 'acme', 'workspace')?.spec;
+    expect(spec).toMatchObject({ slackWebhookUrl: SLACK_URL, openaiApiKey: 'sk-proj-plaintextRotated-W8x2', anthropicApiKey: 'sk-ant-plaintextAnthropic-AB12', color: 'teal' });
   }, 60_000);
 });
 
