@@ -3,6 +3,8 @@ import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 
 const MiB = 1024 * 1024;
+/** idempotency.inflight_lock_ms when not set. */
+export const DEFAULT_INFLIGHT_LOCK_MS = 10_000;
 
 export const idempotencyConfigSchema = z
   .strictObject({
@@ -17,6 +19,12 @@ export const idempotencyConfigSchema = z
      * another body is still refused, while a repeat with the same body is processed again.
      */
     max_answer_bytes: z.number().int().positive().default(1 * MiB),
+    /**
+     * With shared state: how long a request in progress holds its key against repeats on other
+     * instances. The holder renews it while the request runs, so this only bounds how long a
+     * repeat waits after the holding instance died. Default DEFAULT_INFLIGHT_LOCK_MS (10 s).
+     */
+    inflight_lock_ms: z.number().int().min(100).max(600_000).optional(),
   })
   .refine((c) => c.max_answer_bytes <= c.max_bytes, { message: 'max_answer_bytes must not exceed max_bytes', path: ['max_answer_bytes'] });
 
@@ -64,16 +72,15 @@ export interface IdempotencyStore {
   put(key: string, answer: StoredAnswer): Promise<void>;
   /**
    * Shared stores: in one step, the stored answer for `key` if there is one, else a claim on the
-   * right to produce it for `ttlMs` (claimed false when another instance holds it), so that a
-   * repeat arriving elsewhere waits instead of storing twice.
+   * right to produce it (claimed false when another instance holds it), so that a repeat arriving
+   * elsewhere waits instead of storing twice. The store renews a claim it gave until `finish`;
+   * a claim whose holder died expires after the store's inflight_lock_ms.
    */
-  begin?(key: string, ttlMs: number): Promise<{ answer?: StoredAnswer; claimed: boolean }>;
+  begin?(key: string): Promise<{ answer?: StoredAnswer; claimed: boolean }>;
   /** Shared stores: stores the answer (when given) and gives the claim up, in one step. */
   finish?(key: string, answer: StoredAnswer | undefined): Promise<void>;
 }
 
-/** How long an instance may take to produce an answer before another may take over the key. */
-const CLAIM_MS = 30_000;
 const CLAIM_POLL_MS = 25;
 
 /**
@@ -154,9 +161,9 @@ export class Idempotency {
     let claimed = false;
     if (store.begin) {
       // Another instance may be producing this answer: wait for it, or take the key over once
-      // that instance's claim expired (it died, or took longer than CLAIM_MS).
+      // that instance's claim expired (it died and stopped renewing it).
       for (;;) {
-        const begun = await store.begin(key, CLAIM_MS);
+        const begun = await store.begin(key);
         const stored = compare(begun.answer, fingerprint);
         if (stored) return stored;
         if (this.inflight.has(key)) return this.run(key, body, produce);

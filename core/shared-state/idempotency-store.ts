@@ -17,6 +17,8 @@ local answer = redis.call('GET', KEYS[1])
 if answer then return {1, answer} end
 if redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') then return {2} end
 return {0}`;
+/** Extends the claim while it is still this instance's. */
+const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 /** Stores the answer (when given), then drops the claim if it is still this instance's. */
 const FINISH = `
 if ARGV[2] ~= '' then redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) end
@@ -26,22 +28,29 @@ return 1`;
 type WithScripts = Redis & {
   tracehouseIdemBegin(answerKey: string, claimKey: string, token: string, ttlMs: number): Promise<[number, string?]>;
   tracehouseIdemFinish(answerKey: string, claimKey: string, token: string, answer: string, ttlSeconds: number): Promise<number>;
+  tracehouseIdemRenew(claimKey: string, token: string, ttlMs: number): Promise<number>;
 };
+
+interface Claim {
+  token: string;
+  renewal: NodeJS.Timeout;
+}
 
 export class RedisIdempotencyStore implements IdempotencyStore {
   private readonly base: string;
-  /** This instance's claim tokens, so it only ever releases its own claims. */
-  private readonly tokens = new Map<string, string>();
+  /** This instance's claims (their tokens, so it only ever renews and releases its own). */
+  private readonly claims = new Map<string, Claim>();
 
   constructor(
     private readonly redis: SharedRedis,
     scope: string,
-    private readonly options: { ttlSeconds: number; maxAnswerBytes: number; memory: MemoryIdempotencyStore; onUnavailable: OnUnavailable },
+    private readonly options: { ttlSeconds: number; maxAnswerBytes: number; claimMs: number; memory: MemoryIdempotencyStore; onUnavailable: OnUnavailable },
   ) {
     this.base = `${redis.prefix}idem:${scope}:`;
     if (!('tracehouseIdemBegin' in redis.client)) {
       redis.client.defineCommand('tracehouseIdemBegin', { numberOfKeys: 2, lua: BEGIN });
       redis.client.defineCommand('tracehouseIdemFinish', { numberOfKeys: 2, lua: FINISH });
+      redis.client.defineCommand('tracehouseIdemRenew', { numberOfKeys: 1, lua: RENEW });
     }
   }
 
@@ -65,13 +74,14 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     );
   }
 
-  begin(key: string, ttlMs: number): Promise<{ answer?: StoredAnswer; claimed: boolean }> {
+  begin(key: string): Promise<{ answer?: StoredAnswer; claimed: boolean }> {
     return this.shared<{ answer?: StoredAnswer; claimed: boolean }>(
       async () => {
         const token = randomBytes(12).toString('hex');
-        const [kind, text] = await this.redis.run('idempotency', (client) => (client as WithScripts).tracehouseIdemBegin(this.base + key, `${this.base}${key}:claim`, token, ttlMs));
+        const claimKey = `${this.base}${key}:claim`;
+        const [kind, text] = await this.redis.run('idempotency', (client) => (client as WithScripts).tracehouseIdemBegin(this.base + key, claimKey, token, this.options.claimMs));
         if (kind === 1 && text !== undefined) return { answer: JSON.parse(text) as StoredAnswer, claimed: false };
-        if (kind === 2) this.tokens.set(key, token);
+        if (kind === 2) this.hold(key, claimKey, token);
         return { claimed: kind === 2 };
       },
       // Without Redis only this instance can be asked to coordinate: its in-flight map does it.
@@ -79,9 +89,21 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     );
   }
 
+  /** Renews a claim every third of its expiry until `finish`: a slow request keeps its key. */
+  private hold(key: string, claimKey: string, token: string): void {
+    const ttlMs = this.options.claimMs;
+    const renewal = setInterval(() => {
+      void this.redis.run('idempotency', (client) => (client as WithScripts).tracehouseIdemRenew(claimKey, token, ttlMs)).catch(() => undefined);
+    }, Math.max(10, Math.floor(ttlMs / 3)));
+    renewal.unref?.();
+    this.claims.set(key, { token, renewal });
+  }
+
   async finish(key: string, answer: StoredAnswer | undefined): Promise<void> {
-    const token = this.tokens.get(key);
-    this.tokens.delete(key);
+    const claim = this.claims.get(key);
+    this.claims.delete(key);
+    clearInterval(claim?.renewal);
+    const token = claim?.token;
     const kept = answer === undefined ? '' : JSON.stringify(entryBytes(key, answer) > this.options.maxAnswerBytes ? digestOf(answer) : answer);
     await this.shared(
       async () => {

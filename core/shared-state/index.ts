@@ -3,6 +3,7 @@
  * backed by Redis when `shared_state.redis` is configured, absent otherwise (each process keeps
  * its own, as a single instance needs).
  */
+import { DEFAULT_INFLIGHT_LOCK_MS } from '../ingest/idempotency';
 import type { IdempotencyConfig, IdempotencyStore, MemoryIdempotencyStore } from '../ingest/idempotency';
 import type { SharedLimits } from '../ingest/rate-limit';
 import { RedisIdempotencyStore } from './idempotency-store';
@@ -85,7 +86,7 @@ export class RedisSharedState implements SharedState {
   }
 
   idempotencyStore(scope: string, config: IdempotencyConfig, memory: MemoryIdempotencyStore): IdempotencyStore {
-    return new RedisIdempotencyStore(this.redis, scope, { ttlSeconds: config.ttl_seconds, maxAnswerBytes: config.max_answer_bytes, memory, onUnavailable: this.idempotencyPolicy });
+    return new RedisIdempotencyStore(this.redis, scope, { ttlSeconds: config.ttl_seconds, maxAnswerBytes: config.max_answer_bytes, claimMs: config.inflight_lock_ms ?? DEFAULT_INFLIGHT_LOCK_MS, memory, onUnavailable: this.idempotencyPolicy });
   }
 
   broadcast(name: string): Broadcast {
