@@ -104,6 +104,11 @@ describe('control plane: /api/rules on one daemon', () => {
     expect((await syncLog(daemon, 'this answer is far longer than ten characters')).status).toBe('pass');
     expect((await call(daemon, 'PATCH', `/api/rules/${id}`, ADMIN_KEY, { value: '5' }, { 'if-match': '"2"' })).status).toBe(200);
     expect((await syncLog(daemon, 'still too long')).status).toBe('flagged');
+    // A stale If-Match on DELETE is 412 and the rule stays.
+    const staleDelete = await call(daemon, 'DELETE', `/api/rules/${id}`, ADMIN_KEY, undefined, { 'if-match': '"2"' });
+    expect(staleDelete.status).toBe(412);
+    expect((await call(daemon, 'GET', `/api/rules/${id}`, ADMIN_KEY)).body).toMatchObject({ id, version: 3 });
+    expect((await syncLog(daemon, 'still too long')).status).toBe('flagged');
     expect((await call(daemon, 'DELETE', `/api/rules/${id}`, ADMIN_KEY, undefined, { 'if-match': '"3"' })).body).toEqual({ ok: true });
     expect((await syncLog(daemon, 'still too long')).status).toBe('pass');
     expect((await call(daemon, 'GET', `/api/rules/${id}`, ADMIN_KEY)).status).toBe(404);
