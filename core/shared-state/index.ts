@@ -16,6 +16,7 @@ import type { Leases } from './leases';
 import { RedisReservations } from './replay-store';
 import type { SharedReservations } from './replay-store';
 import type { OnUnavailable } from './config';
+import { RedisBreakerStore } from './breakers';
 import { RedisBroadcasts } from './broadcast';
 import type { Broadcast } from './broadcast';
 import type { Logger } from '../logger';
@@ -45,6 +46,8 @@ export interface SharedState {
   idempotencyStore(scope: string, config: IdempotencyConfig, memory: MemoryIdempotencyStore): IdempotencyStore;
   /** Messages every instance hears at once (control-plane changes, gateway breakers), by channel name. */
   broadcast(name: string): Broadcast;
+  /** Open gateway breakers kept for instances that start later, for `scope` (the receiver id). */
+  breakers(scope: string): RedisBreakerStore;
 }
 
 export class RedisSharedState implements SharedState {
@@ -91,6 +94,10 @@ export class RedisSharedState implements SharedState {
 
   broadcast(name: string): Broadcast {
     return this.broadcasts.channel(name);
+  }
+
+  breakers(scope: string): RedisBreakerStore {
+    return new RedisBreakerStore(this.redis, scope);
   }
 
   start(): void {

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Request, Response } from 'express';
 import type { Authenticator } from '../../core/auth';
@@ -9,8 +8,9 @@ import { InflightLimiter } from '../../core/inflight-limiter';
 import { stampSpans } from '../../core/ingest/attributes';
 import { RateLimits, rateLimitHeaders } from '../../core/ingest/rate-limit';
 import { nowNanos } from '../../core/ingest/time';
+import { shareBreakers } from '../../core/shared-state/breakers';
 import { backoffMs, retryAfterMs, UpstreamHealth, YamlFailoverPolicy } from '../../core/llm/failover';
-import type { BreakerChange, FailoverPolicy, RoutePlan } from '../../core/llm/failover';
+import type { FailoverPolicy, RoutePlan } from '../../core/llm/failover';
 import { inputMessagesOf, outcomeOfJson, streamReaderFor } from '../../core/llm/outcome';
 import type { EventVerdict } from '../../core/llm/outcome';
 import { LayeredPreflight } from '../../core/llm/layered-preflight';
@@ -105,17 +105,6 @@ function boundedId(value: string | string[] | undefined): string | undefined {
 }
 
 class ClientGone extends Error {}
-
-/** A breaker change another instance published, or undefined when the message is not one. */
-function breakerChangeOf(message: string): (BreakerChange & { from?: string }) | undefined {
-  try {
-    const value = JSON.parse(message) as Record<string, unknown>;
-    if (typeof value.upstream !== 'string' || typeof value.open !== 'boolean') return undefined;
-    return { upstream: value.upstream, open: value.open, ...(typeof value.at === 'number' ? { at: value.at } : {}), ...(typeof value.from === 'string' ? { from: value.from } : {}) };
-  } catch {
-    return undefined;
-  }
-}
 
 /** The `proxy` receiver: an LLM gateway on the shared ingest listener. */
 export class ProxyReceiver implements Receiver {
@@ -245,17 +234,13 @@ export class ProxyReceiver implements Receiver {
 
   /**
    * With shared state, a breaker opening or closing here opens or closes it on every instance
-   * running this receiver (its own messages are recognised by an id of this start and skipped).
+   * running this receiver, and open breakers are stored for instances that start later
+   * (core/shared-state/breakers.ts).
    */
   private shareBreakers(host: Host): void {
-    const channel = host.shared?.broadcast(`gateway-breakers:${this.settings.id}`);
-    if (!channel) return;
-    const self = randomBytes(8).toString('hex');
-    this.health.onChange = (change) => channel.publish(JSON.stringify({ ...change, from: self }));
-    channel.subscribe((message) => {
-      const change = breakerChangeOf(message);
-      if (change && change.from !== self && this.upstreams.has(change.upstream)) this.health.apply(change);
-    });
+    if (!host.shared) return;
+    const scope = this.settings.id;
+    shareBreakers(this.health, host.shared.broadcast(`gateway-breakers:${scope}`), host.shared.breakers(scope), { upstreams: Object.keys(this.config.upstreams), cooldownMs: this.config.health.cooldown_ms });
   }
 
   /** Health per upstream (healthy, degraded, open), as the admin action `health` answers. */

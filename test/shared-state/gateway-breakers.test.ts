@@ -1,7 +1,8 @@
 /**
  * Gateway breakers shared through a real Redis: when one gateway's breaker opens for an upstream,
  * the other gateway skips that upstream too, without having seen a failure itself; a successful
- * probe closing it closes it everywhere.
+ * probe closing it closes it everywhere. An open breaker is also stored (expiring with its
+ * cooldown), so a gateway started after it opened skips the upstream from its first call.
  */
 import { startDaemon, TEST_API_KEY, TEST_WORKSPACE } from '../support/daemon';
 import type { TestDaemon } from '../support/daemon';
@@ -77,4 +78,21 @@ test('a breaker opened by one gateway makes the other skip the upstream too', as
     return answer.attempts === '1' && answer.upstream === 'backup' ? true : undefined;
   });
   expect(primary.requests.length).toBe(primaryCalls);
+});
+
+test('a gateway started after a breaker opened sees it open (stored in Redis), without a call to the broken upstream', async () => {
+  primary.setDefault({ status: 503 });
+  // Open on the first gateway (it may be open already from the test above).
+  await waitFor('the breaker open on the first gateway', async () => ((await chat(first)).attempts === '1' ? true : undefined));
+  const primaryCalls = primary.requests.length;
+  const late = await startDaemon(yaml(redis.url, primary.url, backup.url));
+  try {
+    await waitFor('the late gateway connected to Redis', async () => (late.service.sharedStateReady ? true : undefined));
+    const gateway = late.service.graph.receivers.get('proxy') as unknown as { healthReport(): { upstreams: Record<string, { state: string }> } };
+    await waitFor('the stored breaker applied on the late gateway', async () => (gateway.healthReport().upstreams.primary?.state === 'open' ? true : undefined));
+    expect(await chat(late)).toMatchObject({ status: 200, upstream: 'backup', attempts: '1' });
+    expect(primary.requests.length).toBe(primaryCalls);
+  } finally {
+    await late.stop();
+  }
 });
