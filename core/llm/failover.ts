@@ -185,25 +185,52 @@ export class UpstreamHealth {
 
   /**
    * The upstreams to try for a plan, in order: the primary, then the fallbacks, leaving out those
-   * whose breaker is open (a cooled-down one is let through as the one probe). With every
-   * upstream open, the primary alone.
+   * whose breaker is open and cooling down or whose half-open probe is in flight. With every
+   * upstream left out, the primary alone (`forced`). Nothing is claimed here: an attempt claims
+   * its upstream with `claim` when it is actually sent, so a fallback that is never called never
+   * holds its breaker's one probe.
    */
   candidates(plan: RoutePlan): string[] {
     const out: string[] = [];
     for (const id of [plan.primaryEndpoint, ...plan.fallbackEndpoints]) {
       if (out.includes(id)) continue;
-      if (this.admit(id, plan.conditions)) out.push(id);
+      if (this.admissible(id, plan.conditions)) out.push(id);
     }
     return out.length > 0 ? out : [plan.primaryEndpoint];
   }
 
-  /** Records one attempt's result (ok: an answer that is not a failover status). */
-  record(id: string, sample: { ok: boolean; latencyMs: number; ttftMs?: number }): void {
+  /** Whether an attempt at `id` may be sent now (closed, or cooled down with no probe in flight). Claims nothing. */
+  admissible(id: string, conditions: RouteConditions): boolean {
     const breaker = this.breaker(id);
     const now = this.now();
-    breaker.samples.push({ at: now, ...sample });
+    if (breaker.openedAt === undefined && this.tripped(this.window(breaker), conditions)) this.opened(id, breaker, now);
+    if (breaker.openedAt === undefined) return true;
+    return now - breaker.openedAt >= this.options.cooldownMs && !breaker.probing;
+  }
+
+  /**
+   * Claims one attempt at `id`, right before it is sent: 'closed' (no breaker in the way),
+   * 'probe' (this attempt is the breaker's one half-open probe; `record` or `release` must
+   * follow), or 'refused' (open and cooling down, or another call's probe is in flight).
+   */
+  claim(id: string, conditions: RouteConditions): 'closed' | 'probe' | 'refused' {
+    if (!this.admissible(id, conditions)) return 'refused';
+    const breaker = this.breaker(id);
+    if (breaker.openedAt === undefined) return 'closed';
+    breaker.probing = true;
+    return 'probe';
+  }
+
+  /**
+   * Records one attempt's result (ok: an answer that is not a failover status). `probe`: the
+   * attempt was claimed as the half-open probe; its verdict closes or reopens the breaker.
+   */
+  record(id: string, sample: { ok: boolean; latencyMs: number; ttftMs?: number }, probe = false): void {
+    const breaker = this.breaker(id);
+    const now = this.now();
+    breaker.samples.push({ at: now, ok: sample.ok, latencyMs: sample.latencyMs, ...(sample.ttftMs !== undefined ? { ttftMs: sample.ttftMs } : {}) });
     if (breaker.samples.length > this.options.maxSamples) breaker.samples.shift();
-    if (breaker.probing) {
+    if (probe && breaker.probing) {
       breaker.probing = false;
       if (sample.ok) {
         breaker.openedAt = undefined;
@@ -233,16 +260,6 @@ export class UpstreamHealth {
     if (breaker.openedAt !== undefined || this.tripped(window, conditions)) state = 'open';
     else if (failed > 0) state = 'degraded';
     return { state, requests: window.length, errorRate, ...(p95LatencyMs !== undefined ? { p95LatencyMs } : {}), ...(p95TtftMs !== undefined ? { p95TtftMs } : {}) };
-  }
-
-  private admit(id: string, conditions: RouteConditions): boolean {
-    const breaker = this.breaker(id);
-    const now = this.now();
-    if (breaker.openedAt === undefined && this.tripped(this.window(breaker), conditions)) this.opened(id, breaker, now);
-    if (breaker.openedAt === undefined) return true;
-    if (now - breaker.openedAt < this.options.cooldownMs || breaker.probing) return false;
-    breaker.probing = true;
-    return true;
   }
 
   private tripped(window: Sample[], conditions: RouteConditions): boolean {
@@ -278,7 +295,10 @@ function p95(values: number[]): number | undefined {
   return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.95) - 1)];
 }
 
-/** Full-jitter exponential backoff before attempt `attempt` (1 = the first retry). */
+/**
+ * Exponential backoff with equal jitter before attempt `attempt` (1 = the first retry): a uniform
+ * wait between half and all of min(maxMs, initialMs * 2^(attempt-1)), so a retry never comes at once.
+ */
 export function backoffMs(attempt: number, initialMs: number, maxMs: number, random: () => number = Math.random): number {
   const ceiling = Math.min(maxMs, initialMs * 2 ** Math.max(0, attempt - 1));
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
@@ -292,6 +312,9 @@ export function retryAfterMs(headers: Record<string, string | string[] | undefin
   const text = first(headers['retry-after'])?.trim();
   if (!text) return undefined;
   if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
+  // An HTTP date names its day and month ("Wed, 21 Oct 2015 07:28:00 GMT"); Date.parse alone
+  // would take "-3" or "12" for a year.
+  if (!/^[A-Za-z]{3}/.test(text)) return undefined;
   const date = Date.parse(text);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }

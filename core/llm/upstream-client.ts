@@ -7,7 +7,7 @@
  */
 import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
-import { Pool } from 'undici';
+import { DecoratorHandler, Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 
 export interface UpstreamTimeouts {
@@ -26,7 +26,10 @@ export interface PoolOptions {
 
 export interface UpstreamRequest {
   method: string;
-  /** Path and query, appended to the upstream's base path. */
+  /**
+   * Path and query, appended to the upstream's base path; the base URL's own query parameters
+   * (Azure's `?api-version=`) come first, the request's after them.
+   */
   path: string;
   headers: Record<string, string>;
   body?: Buffer;
@@ -43,7 +46,11 @@ export interface UpstreamResponse {
   done(): void;
 }
 
-/** Why an upstream call failed before an answer arrived. */
+/**
+ * Why an upstream call failed before an answer arrived. `connect`: no connection, or the
+ * connection was lost before the whole request was written (the provider cannot have run it);
+ * `network`: the connection was lost after the request was written (it may be running).
+ */
 export type UpstreamFailureKind = 'connect' | 'headers_timeout' | 'total_timeout' | 'aborted' | 'network';
 
 export class UpstreamCallError extends Error {
@@ -64,9 +71,29 @@ export function bodyFailureKind(err: unknown): 'idle_timeout' | 'total_timeout' 
   return 'network';
 }
 
+/** The option of a dispatch that wants to hear when its request was written out in full. */
+const ON_WRITTEN = Symbol('onWritten');
+
+/** Passes every event on, and tells `onWritten` when the whole request (headers and body) was written. */
+class WrittenMark extends DecoratorHandler {
+  constructor(
+    handler: Dispatcher.DispatchHandlers,
+    private readonly onWritten: () => void,
+  ) {
+    super(handler);
+  }
+
+  onRequestSent(): void {
+    this.onWritten();
+  }
+}
+
 export class UpstreamClient {
   private readonly pool: Pool;
+  private readonly dispatcher: Dispatcher;
   private readonly basePath: string;
+  /** The base URL's query string without its "?" ('' when none). */
+  private readonly baseQuery: string;
   readonly origin: string;
 
   constructor(
@@ -77,6 +104,7 @@ export class UpstreamClient {
     const url = new URL(baseUrl);
     this.origin = url.origin;
     this.basePath = url.pathname.replace(/\/+$/, '');
+    this.baseQuery = url.search.slice(1);
     this.pool = new Pool(url.origin, {
       connections: pool.connections,
       keepAliveTimeout: pool.keepAliveMs,
@@ -85,6 +113,19 @@ export class UpstreamClient {
       bodyTimeout: timeouts.idleMs,
       connect: { timeout: timeouts.connectMs },
     });
+    this.dispatcher = this.pool.compose((dispatch) => (options, handler) => {
+      const onWritten = (options as { [ON_WRITTEN]?: () => void })[ON_WRITTEN];
+      return dispatch(options, onWritten ? (new WrittenMark(handler, onWritten) as unknown as Dispatcher.DispatchHandlers) : handler);
+    });
+  }
+
+  /** The request target: base path, request path, then the base URL's query and the request's. */
+  target(path: string): string {
+    if (this.baseQuery === '') return this.basePath + path;
+    const at = path.indexOf('?');
+    if (at === -1) return `${this.basePath}${path}?${this.baseQuery}`;
+    const rest = path.slice(at + 1);
+    return `${this.basePath}${path.slice(0, at)}?${this.baseQuery}${rest === '' ? '' : `&${rest}`}`;
   }
 
   /** Sends a request; rejects with an UpstreamCallError when no answer (status and headers) arrived. */
@@ -103,20 +144,23 @@ export class UpstreamClient {
       clearTimeout(timer);
       request.signal.removeEventListener('abort', onAbort);
     };
+    let written = false;
     let answer: Dispatcher.ResponseData;
     try {
-      answer = await this.pool.request({
+      const options: Dispatcher.RequestOptions & { [ON_WRITTEN]: () => void } = {
+        [ON_WRITTEN]: () => (written = true),
         method: request.method as Dispatcher.HttpMethod,
-        path: this.basePath + request.path,
+        path: this.target(request.path),
         headers: request.headers,
         body: request.body,
         signal: controller.signal,
         headersTimeout: this.timeouts.responseHeadersMs,
         bodyTimeout: this.timeouts.idleMs,
-      });
+      };
+      answer = await this.dispatcher.request(options);
     } catch (err) {
       done();
-      throw asCallError(err, totalExpired, request.signal.aborted);
+      throw asCallError(err, totalExpired, request.signal.aborted, written);
     }
     const encoding = String(answer.headers['content-encoding'] ?? '').trim().toLowerCase();
     const decoder = decoderFor(encoding);
@@ -152,7 +196,7 @@ function decoderFor(encoding: string): zlib.Gunzip | zlib.Inflate | zlib.BrotliD
   }
 }
 
-function asCallError(err: unknown, totalExpired: boolean, clientAborted: boolean): UpstreamCallError {
+function asCallError(err: unknown, totalExpired: boolean, clientAborted: boolean, written: boolean): UpstreamCallError {
   if (err instanceof UpstreamCallError) return err;
   if (totalExpired) return new UpstreamCallError('total_timeout', 'upstream call exceeded its total timeout');
   if (clientAborted) return new UpstreamCallError('aborted', 'the client went away');
@@ -162,5 +206,8 @@ function asCallError(err: unknown, totalExpired: boolean, clientAborted: boolean
   if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') {
     return new UpstreamCallError('connect', `cannot connect: ${code}`);
   }
-  return new UpstreamCallError('network', `${code || 'error'}: ${message}`);
+  // Lost before the request was out in full (a stale keep-alive socket, a reset while sending):
+  // the provider never got a whole request, so it is a connection failure like any other.
+  if (!written) return new UpstreamCallError('connect', `connection lost before the request was sent: ${code || 'error'}: ${message}`);
+  return new UpstreamCallError('network', `connection lost after the request was sent: ${code || 'error'}: ${message}`);
 }

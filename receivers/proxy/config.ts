@@ -20,6 +20,13 @@ const upstreamSchema = z.strictObject({
   api_key: z.string().default(''),
   /** gen_ai.provider.name of its spans (default: openai for openai and openai_compatible, anthropic). */
   provider_name: z.string().min(1).max(64).optional(),
+  /**
+   * Add `stream_options.include_usage` to streamed chat and completions calls (and take the usage
+   * chunk out again for a client that did not ask), so streamed usage is exact. Turn off for an
+   * openai_compatible server that refuses the option; its streamed usage is then estimated unless
+   * it reports usage on its own.
+   */
+  include_usage: z.boolean().default(true),
 });
 
 const routeSchema = z.strictObject({
@@ -62,7 +69,10 @@ export const proxyReceiverConfigSchema = z
       .strictObject({
         /** Statuses that fail over to the next upstream (never 400, 401, 403, 404, 422). */
         on_status: z.array(z.number().int().min(408).max(599)).default([429, 500, 502, 503, 504]),
+        /** No connection, or one lost before the whole request was written (the provider never had it). */
         on_connect_error: z.boolean().default(true),
+        /** A connection lost after the request was written, before any answer: the provider may be running the call, so a retry may run it twice. */
+        on_network_error: z.boolean().default(false),
         on_headers_timeout: z.boolean().default(true),
         /** An error event before the first content delta of a stream. */
         on_error_event: z.boolean().default(true),
@@ -73,6 +83,12 @@ export const proxyReceiverConfigSchema = z
         backoff_max_ms: z.number().int().nonnegative().default(2_000),
         /** Bytes of a stream held back before its first content delta (so failover stays possible). */
         max_held_bytes: z.number().int().positive().default(64 * 1024),
+        /**
+         * Longest a stream is held back waiting for its first content delta. Then the status, the
+         * headers and what is held go to the client (a long silence of a reasoning model would
+         * otherwise make clients and intermediaries time out), and the call can no longer fail over.
+         */
+        max_hold_ms: z.number().int().nonnegative().default(5_000),
       })
       .prefault({}),
     health: z

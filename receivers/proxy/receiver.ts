@@ -30,7 +30,7 @@ import type { ProxyReceiverConfig, UpstreamConfig } from './config';
 import { ManagedGuardrails } from './managed-guardrails';
 import { ManagedRoutes } from './managed-routes';
 import { clientResponseHeaders, firstHeader, passthroughResponseHeaders, upstreamRequestHeaders } from './headers';
-import { callSpans, httpSpan } from './span';
+import { callSpans, httpSpan, usageOf } from './span';
 import type { AttemptRecord, CallContext, CallRecord } from './span';
 import { SpanQueue } from './span-queue';
 
@@ -105,6 +105,12 @@ function boundedId(value: string | string[] | undefined): string | undefined {
 }
 
 class ClientGone extends Error {}
+
+/** The request body as the client sent it (or the preflight rewrote it), and with include_usage added when the gateway adds it. */
+interface UpstreamBodies {
+  plain: Buffer;
+  withUsage?: Buffer;
+}
 
 /** The `proxy` receiver: an LLM gateway on the shared ingest listener. */
 export class ProxyReceiver implements Receiver {
@@ -182,9 +188,9 @@ export class ProxyReceiver implements Receiver {
     this.telemetry.watchUpstreams?.(() => Object.fromEntries([...this.upstreams.keys()].map((id) => [id, this.health.report(id)])));
     this.listener = await host.acquireHttpListener(config.listen, this.settings.id, listenerOptionsOf(config));
     const router = this.listener.router;
-    for (const route of LLM_ROUTES) router.all(route.path, (req, res) => this.track(req, res, () => this.handleCall(req, res, route)));
-    router.get(MODELS_PATH, (req, res) => this.track(req, res, () => this.handlePassthrough(req, res, 'openai')));
-    for (const path of config.passthrough) router.all(path, (req, res) => this.track(req, res, () => this.handlePassthrough(req, res, 'openai')));
+    for (const route of LLM_ROUTES) router.all(route.path, (req, res) => this.track(req, res, route.api, () => this.handleCall(req, res, route)));
+    router.get(MODELS_PATH, (req, res) => this.track(req, res, 'openai', () => this.handlePassthrough(req, res, 'openai')));
+    for (const path of config.passthrough) router.all(path, (req, res) => this.track(req, res, 'openai', () => this.handlePassthrough(req, res, 'openai')));
     // Any other /v1/... path (no other receiver on this listener took it): the provider's own 404.
     this.listener.fallback.all(/^\/v1\//, (req, res) => {
       req.resume();
@@ -250,11 +256,11 @@ export class ProxyReceiver implements Receiver {
     return { upstreams: out, span_queue: this.queue.size };
   }
 
-  private track(req: Request, res: Response, run: () => Promise<void>): void {
+  private track(req: Request, res: Response, api: LlmApi | 'openai', run: () => Promise<void>): void {
     const done = run()
       .catch((err: unknown) => {
         this.settings.logger.error({ err: errorMessage(err), path: req.path }, 'unexpected error in the proxy');
-        if (!res.headersSent) res.status(500).json(errorEnvelope('openai', { message: 'internal error in the gateway', type: 'server_error', code: 'internal_error' }));
+        if (!res.headersSent) res.status(500).json(errorEnvelope(api, { message: 'internal error in the gateway', type: serverErrorType(api), code: 'internal_error' }));
         else res.destroy();
       })
       .finally(() => this.inflight.delete(done));
@@ -438,12 +444,15 @@ export class ProxyReceiver implements Receiver {
         record.inputMessages = inputMessagesOf(api, body);
       }
       if (decision.attributes) record.preflight = { blocked: false, findings: [], attributes: decision.attributes };
-      // Chat streams always ask for usage; the client's stream stays as it asked (see streamAnswer).
+      // Chat and completions streams ask for usage (unless the upstream's include_usage is off);
+      // the client's stream stays as it asked (see streamAnswer).
       const clientAskedUsage = isRecord(body.stream_options) && body.stream_options.include_usage === true;
-      const addUsage = api === 'chat' && stream && !clientAskedUsage;
-      const upstreamBody =
-        addUsage ? Buffer.from(JSON.stringify({ ...body, stream_options: { ...(isRecord(body.stream_options) ? body.stream_options : {}), include_usage: true } }), 'utf8') : decision.action === 'rewrite' ? Buffer.from(JSON.stringify(body), 'utf8') : raw;
-      await this.forward(req, res, record, plan, credentials, upstreamBody, addUsage, controller.signal);
+      const addUsage = (api === 'chat' || api === 'completions') && stream && !clientAskedUsage;
+      const bodies: UpstreamBodies = {
+        plain: decision.action === 'rewrite' ? Buffer.from(JSON.stringify(body), 'utf8') : raw,
+        withUsage: addUsage ? Buffer.from(JSON.stringify({ ...body, stream_options: { ...(isRecord(body.stream_options) ? body.stream_options : {}), include_usage: true } }), 'utf8') : undefined,
+      };
+      await this.forward(req, res, record, plan, credentials, bodies, controller.signal);
     } finally {
       res.off('close', onClose);
       if (controller.signal.aborted && controller.signal.reason instanceof ClientGone) record.cancelled = true;
@@ -452,16 +461,43 @@ export class ProxyReceiver implements Receiver {
       // A call the preflight refused is stored flagged (its only span: it never had an attempt).
       this.emit(callSpans(record), workspace, record.preflight?.blocked ? { 'tracehouse.verdict': 'flagged', 'tracehouse.verdict.severity': 'high' } : {});
       if (record.attempts.length > 0 && !record.preflight?.blocked) {
-        this.preflight.settle?.({ workspace, api, model: record.outcome.responseModel ?? model, providerName: record.providerName, usage: record.outcome.usage, status: record.httpStatus, bodyBytes: raw.length });
+        this.preflight.settle?.({ workspace, api, model: record.outcome.responseModel ?? model, providerName: record.providerName, usage: usageOf(record).usage, status: record.httpStatus, bodyBytes: raw.length });
       }
     }
   }
 
-  /** Tries the plan's upstreams until one answers in a way that is not a failover case. */
-  private async forward(req: Request, res: Response, record: CallRecord, plan: RoutePlan, credentials: Credentials, upstreamBody: Buffer, stripUsage: boolean, signal: AbortSignal): Promise<void> {
+  /**
+   * Tries the plan's upstreams until one answers in a way that is not a failover case. Each
+   * attempt claims its upstream's breaker right before it is sent, so a fallback that is never
+   * called never holds its one half-open probe; a claimed probe always ends in record or release.
+   */
+  private async forward(req: Request, res: Response, record: CallRecord, plan: RoutePlan, credentials: Credentials, bodies: UpstreamBodies, signal: AbortSignal): Promise<void> {
+    let probe: string | undefined;
+    try {
+      await this.attempts(req, res, record, plan, credentials, bodies, signal, (id) => (probe = id));
+    } finally {
+      // An attempt that ended without a verdict (an unexpected error) gives its probe back.
+      if (probe !== undefined) this.health.release(probe);
+    }
+  }
+
+  private async attempts(
+    req: Request,
+    res: Response,
+    record: CallRecord,
+    plan: RoutePlan,
+    credentials: Credentials,
+    bodies: UpstreamBodies,
+    signal: AbortSignal,
+    holdProbe: (id: string | undefined) => void,
+  ): Promise<void> {
     const fo = this.config.failover;
-    const candidates = this.health.candidates(plan);
+    const { health } = this;
+    const candidates = health.candidates(plan);
+    // Every upstream open: the primary is called anyway, without claiming its breaker.
+    const forced = !health.admissible(candidates[0], plan.conditions);
     const failoverStatus = this.failoverStatus;
+    const upstreamPath = (req.path === '/api/proxy/openai/responses' ? '/v1/responses' : req.path) + queryOf(req.originalUrl);
     let waited = 0;
     const lastRetryAfter = new Map<string, number>();
     for (let n = 0; n < fo.max_attempts; n++) {
@@ -475,13 +511,25 @@ export class ProxyReceiver implements Receiver {
         record.upstreamWaitMs += wait;
         if (!slept) return;
       }
+      let isProbe = false;
+      if (!forced) {
+        const claim = health.claim(upstream.id, plan.conditions);
+        // Its breaker opened (or another call took its probe) since the previous attempt.
+        if (claim === 'refused') break;
+        isProbe = claim === 'probe';
+        if (isProbe) holdProbe(upstream.id);
+      }
       const isLast = () => {
         if (n + 1 >= fo.max_attempts) return true;
+        const nextId = candidates[Math.min(n + 1, candidates.length - 1)];
+        if (!forced && !health.admissible(nextId, plan.conditions)) return true;
         if (n + 1 < candidates.length) return false;
-        const nextId = candidates[candidates.length - 1];
         const wait = Math.max(backoffMs(n + 2 - candidates.length, fo.backoff_initial_ms, 0), lastRetryAfter.get(nextId) ?? 0);
         return waited + wait > fo.max_retry_wait_ms;
       };
+      // The body with include_usage added, unless this upstream is configured not to get it.
+      const stripUsage = bodies.withUsage !== undefined && upstream.config.include_usage;
+      const upstreamBody = stripUsage ? (bodies.withUsage as Buffer) : bodies.plain;
       const attempt: AttemptRecord = { upstream: upstream.id, origin: upstream.client.origin, startNanos: nowNanos(), endNanos: 0n };
       record.attempts.push(attempt);
       record.upstream = upstream.id;
@@ -490,23 +538,27 @@ export class ProxyReceiver implements Receiver {
       const finishAttempt = (ok: boolean, error?: string, ttftMs?: number) => {
         attempt.endNanos = nowNanos();
         if (error !== undefined) attempt.error = error;
-        if (signal.aborted) this.health.release(upstream.id);
-        else this.health.record(upstream.id, { ok, latencyMs: performance.now() - attemptStarted, ttftMs });
+        if (signal.aborted) {
+          if (isProbe) health.release(upstream.id);
+        } else health.record(upstream.id, { ok, latencyMs: performance.now() - attemptStarted, ttftMs }, isProbe);
+        if (isProbe) holdProbe(undefined);
       };
       let answer: UpstreamResponse;
       try {
-        answer = await upstream.client.send({ method: 'POST', path: req.path === '/api/proxy/openai/responses' ? '/v1/responses' : req.path, headers: this.upstreamHeaders(req, upstream, credentials), body: upstreamBody, signal });
+        answer = await upstream.client.send({ method: 'POST', path: upstreamPath, headers: this.upstreamHeaders(req, upstream, credentials), body: upstreamBody, signal });
       } catch (err) {
         record.upstreamWaitMs += performance.now() - attemptStarted;
         const kind = err instanceof UpstreamCallError ? err.kind : 'network';
         finishAttempt(false, kind);
         if (signal.aborted) return;
-        const retryable = (kind === 'connect' && fo.on_connect_error) || (kind === 'headers_timeout' && fo.on_headers_timeout) || kind === 'network';
+        // 'network': lost after the request was written; the provider may be running it, so it
+        // is tried again only when on_network_error says so.
+        const retryable = (kind === 'connect' && fo.on_connect_error) || (kind === 'headers_timeout' && fo.on_headers_timeout) || (kind === 'network' && fo.on_network_error);
         if (retryable && !isLast()) continue;
         record.failure = kind;
         const timeout = kind === 'headers_timeout' || kind === 'total_timeout';
         record.httpStatus = timeout ? 504 : 502;
-        this.refuse(res, record.api, record.httpStatus, record.api === 'messages' ? 'api_error' : 'server_error', `upstream_${kind}`, `upstream ${upstream.id}: ${errorMessage(err)}`, `upstream_${kind}`);
+        this.refuse(res, record.api, record.httpStatus, serverErrorType(record.api), `upstream_${kind}`, `upstream ${upstream.id}: ${errorMessage(err)}`, `upstream_${kind}`);
         return;
       }
       record.upstreamWaitMs += performance.now() - attemptStarted;
@@ -552,7 +604,7 @@ export class ProxyReceiver implements Receiver {
     if (!res.headersSent && !signal.aborted) {
       record.failure = 'retries_exhausted';
       record.httpStatus = 502;
-      this.refuse(res, record.api, 502, record.api === 'messages' ? 'api_error' : 'server_error', 'upstream_unavailable', 'every upstream attempt failed', 'upstream_unavailable');
+      this.refuse(res, record.api, 502, serverErrorType(record.api), 'upstream_unavailable', 'every upstream attempt failed', 'upstream_unavailable');
     }
   }
 
@@ -591,7 +643,7 @@ export class ProxyReceiver implements Receiver {
       if (record.failure === 'aborted') return;
       if (!res.headersSent) {
         record.httpStatus = 502;
-        this.refuse(res, record.api, 502, 'server_error', 'upstream_body_error', `the upstream answer broke off: ${record.failure}`, 'upstream_body_error');
+        this.refuse(res, record.api, 502, serverErrorType(record.api), 'upstream_body_error', `the upstream answer broke off: ${record.failure}`, 'upstream_body_error');
       } else res.destroy();
       return;
     }
@@ -610,9 +662,10 @@ export class ProxyReceiver implements Receiver {
 
   /**
    * An SSE answer, written to the client as it arrives and read on the side. Until the first
-   * content delta the bytes are held back (up to max_held_bytes), so that an error event can
-   * still fail over with nothing sent. For a chat stream whose client did not ask for usage, the
-   * usage chunk and the `"usage":null` fields the option added are taken out again, event by event.
+   * content delta the bytes are held back (up to max_held_bytes and max_hold_ms), so that an error
+   * event can still fail over with nothing sent. For a chat or completions stream whose client did
+   * not ask for usage, the usage chunk and the `"usage":null` fields the option added are taken
+   * out again, event by event.
    */
   private async streamAnswer(res: Response, record: CallRecord, answer: UpstreamResponse, headers: Record<string, string | string[]>, stripUsage: boolean, canFailOver: boolean): Promise<'ok' | 'failover' | string> {
     const framer = new SseFramer();
@@ -621,15 +674,28 @@ export class ProxyReceiver implements Receiver {
     const held: Buffer[] = [];
     let heldBytes = 0;
     let committed = false;
-    const commit = async () => {
+    let mark = performance.now();
+    // Synchronous, so that the hold timer and the reading loop cannot interleave inside it; what
+    // is held is at most max_held_bytes, written without waiting for the client to drain it.
+    const commit = () => {
       committed = true;
+      clearTimeout(holdTimer);
+      if (res.destroyed) return;
       res.statusCode = answer.status;
       setHeaders(res, { ...headers, 'cache-control': 'no-cache', 'x-accel-buffering': 'no', 'x-tracehouse-overhead-ms': overheadOf(record) });
       res.socket?.setNoDelay(true);
       res.flushHeaders();
-      for (const piece of held.splice(0)) await write(res, piece);
+      for (const piece of held.splice(0)) res.write(piece);
       heldBytes = 0;
     };
+    // A long silence before the first content delta (a reasoning model): past max_hold_ms the
+    // stream is committed, so clients and intermediaries see headers; no failover after that.
+    const holdTimer = setTimeout(() => {
+      if (committed) return;
+      record.upstreamWaitMs += performance.now() - mark;
+      mark = performance.now();
+      commit();
+    }, this.config.failover.max_hold_ms);
     const emit = async (bytes: Buffer) => {
       if (committed) return write(res, bytes);
       held.push(bytes);
@@ -644,7 +710,6 @@ export class ProxyReceiver implements Receiver {
       return { verdict, out: bytes };
     };
     let failure: string | undefined;
-    let mark = performance.now();
     try {
       for await (const chunk of answer.body as AsyncIterable<Buffer>) {
         if (!committed) record.upstreamWaitMs += performance.now() - mark;
@@ -662,7 +727,7 @@ export class ProxyReceiver implements Receiver {
             answer.body.destroy();
             return 'failover';
           }
-          if (content || error || heldBytes > this.config.failover.max_held_bytes) await commit();
+          if (content || error || heldBytes > this.config.failover.max_held_bytes) commit();
         }
         mark = performance.now();
       }
@@ -673,6 +738,8 @@ export class ProxyReceiver implements Receiver {
       }
     } catch (err) {
       failure = err instanceof ClientGone ? 'aborted' : bodyFailureKind(err);
+    } finally {
+      clearTimeout(holdTimer);
     }
     record.outcome = reader.result();
     if (record.outcome.firstContentAt !== undefined) record.ttftMs = record.outcome.firstContentAt - record.startedMs;
@@ -682,11 +749,11 @@ export class ProxyReceiver implements Receiver {
       if (!committed && canFailOver) return 'failover';
       if (!committed) {
         record.httpStatus = 502;
-        this.refuse(res, record.api, 502, 'server_error', 'upstream_stream_error', `the upstream stream broke off before any output: ${failure}`, 'upstream_stream_error');
+        this.refuse(res, record.api, 502, serverErrorType(record.api), 'upstream_stream_error', `the upstream stream broke off before any output: ${failure}`, 'upstream_stream_error');
       } else res.destroy();
       return failure;
     }
-    if (!committed) await commit();
+    if (!committed) commit();
     res.end();
     this.telemetry.request('forwarded_stream');
     if (record.outcome.error) return 'error_event';
@@ -715,8 +782,7 @@ export class ProxyReceiver implements Receiver {
     let status: number | undefined;
     let failure: string | undefined;
     try {
-      const query = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?')) : '';
-      const answer = await upstream.client.send({ method: req.method, path: req.path + query, headers: this.upstreamHeaders(req, upstream, credentials), body: raw, signal: controller.signal });
+      const answer = await upstream.client.send({ method: req.method, path: req.path + queryOf(req.originalUrl), headers: this.upstreamHeaders(req, upstream, credentials), body: raw, signal: controller.signal });
       status = answer.status;
       res.status(answer.status).set(passthroughResponseHeaders(answer.headers)).set('x-tracehouse-upstream', upstream.id);
       try {
@@ -768,6 +834,17 @@ export function withoutUsageNull(event: Buffer): Buffer {
     if (at !== -1) return Buffer.from(text.slice(0, at) + text.slice(at + needle.length), 'utf8');
   }
   return event;
+}
+
+/** The query string of a request target, with its "?" ('' when none). */
+function queryOf(url: string): string {
+  const at = url.indexOf('?');
+  return at === -1 ? '' : url.slice(at);
+}
+
+/** The error type of a failure on the gateway's side, in the API's own words (Anthropic: api_error). */
+function serverErrorType(api: LlmApi | 'openai'): string {
+  return api === 'messages' ? 'api_error' : 'server_error';
 }
 
 /** The provider's answer headers as they are (express's res.set would rewrite Content-Type). */

@@ -37,7 +37,7 @@ export interface CallRecord {
   /** Time spent waiting on upstreams (answers, body chunks, retry waits): not the gateway's overhead. */
   upstreamWaitMs: number;
   inputMessages?: GenAiMessage[];
-  /** Characters of the input, for an estimate when the provider reported no usage. */
+  /** Bytes of the request body: the estimate's input when its messages could not be read. */
   inputChars: number;
   outcome: LlmOutcome;
   attempts: AttemptRecord[];
@@ -63,11 +63,35 @@ function estimate(chars: number): number {
   return Math.ceil(chars / 4);
 }
 
-function outputChars(output: GenAiMessage[]): number {
+/** Characters of the text and tool-call arguments of messages (what the model reads or wrote). */
+function textChars(messages: GenAiMessage[]): number {
   let n = 0;
-  for (const m of output) for (const p of m.parts) if (p.type === 'text' && typeof (p as { content?: unknown }).content === 'string') n += ((p as { content: string }).content).length;
-  else if (p.type === 'tool_call') n += JSON.stringify((p as { arguments?: unknown }).arguments ?? '').length;
+  for (const m of messages) {
+    for (const p of m.parts) {
+      if (p.type === 'text' && typeof (p as { content?: unknown }).content === 'string') n += (p as { content: string }).content.length;
+      else if (p.type === 'tool_call') n += JSON.stringify((p as { arguments?: unknown }).arguments ?? '').length;
+    }
+  }
   return n;
+}
+
+/**
+ * The usage to store, and whether it is an estimate (about 4 characters a token). Exact when the
+ * provider reported it for a call that ended; for a call whose usage never arrived (a stream cut,
+ * no usage sent) or arrived only in part (a stream cut after Anthropic's message_start, a
+ * cancelled call), the reported counts are kept where they are known and the output is at least
+ * what the output captured so far amounts to.
+ */
+export function usageOf(call: CallRecord): { usage?: LlmUsage; estimated: boolean } {
+  const { outcome } = call;
+  const partial = outcome.usage !== undefined && (call.cancelled || (call.stream && !outcome.complete));
+  if (outcome.usage && !partial) return { usage: outcome.usage, estimated: false };
+  const expected = call.cancelled || (!call.preflight?.blocked && call.httpStatus !== undefined && call.httpStatus < 400);
+  if (!outcome.usage && !expected) return { estimated: false };
+  const input = estimate(call.inputMessages ? textChars(call.inputMessages) : call.inputChars);
+  const output = call.api === 'embeddings' ? 0 : estimate(textChars(outcome.output));
+  const reported = outcome.usage ?? {};
+  return { usage: { ...reported, input: reported.input ?? input, output: Math.max(reported.output ?? 0, output) }, estimated: true };
 }
 
 function boundedJson(messages: GenAiMessage[], maxChars: number): { text: string; truncated: boolean } {
@@ -106,12 +130,9 @@ export function callSpans(call: CallRecord): Span[] {
   if (outcome.responseId !== undefined) attributes['gen_ai.response.id'] = outcome.responseId;
   if (outcome.finishReasons.length > 0) attributes['gen_ai.response.finish_reasons'] = outcome.finishReasons;
   if (outcome.status !== undefined) attributes['openai.response.status'] = outcome.status;
-  if (outcome.usage) usageAttributes(attributes, outcome.usage);
-  else if (!call.preflight?.blocked && call.httpStatus !== undefined && call.httpStatus < 400 || call.cancelled) {
-    // Usage never arrived (the stream was cut, or the provider sent none): an estimate, said so.
-    usageAttributes(attributes, { input: estimate(call.inputChars), output: call.api === 'embeddings' ? 0 : estimate(outputChars(outcome.output)) });
-    attributes['tracehouse.usage.estimated'] = true;
-  }
+  const usage = usageOf(call);
+  if (usage.usage) usageAttributes(attributes, usage.usage);
+  if (usage.estimated) attributes['tracehouse.usage.estimated'] = true;
   if (call.captureMessages) {
     if (call.inputMessages && call.inputMessages.length > 0) {
       const input = boundedJson(call.inputMessages, call.maxChars);
@@ -187,6 +208,7 @@ export function httpSpan(fields: { context: CallContext; method: string; path: s
   if (fields.failure !== undefined) attributes['error.type'] = fields.failure;
   if (fields.cancelled) attributes['tracehouse.proxy.cancelled'] = true;
   if (fields.context.taskId !== undefined) attributes['tracehouse.task'] = fields.context.taskId;
+  if (fields.context.conversationId !== undefined) attributes['gen_ai.conversation.id'] = fields.context.conversationId;
   if (fields.context.userId !== undefined) attributes['enduser.id'] = fields.context.userId;
   const failed = fields.cancelled || fields.failure !== undefined || (fields.status ?? 0) >= 500;
   return makeSpan({

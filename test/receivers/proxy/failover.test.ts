@@ -88,12 +88,32 @@ describe('proxy receiver: failover', () => {
     expect(row.OutputTokens).toBeGreaterThan(0);
   });
 
-  it('fails over when the upstream drops the connection before headers', async () => {
+  it('does not fail over when the connection drops after the request was sent (the provider may be running it)', async () => {
     const task = newTask('drop');
     gw.openai.enqueue({ dropBeforeHeaders: true });
     const res = await chat(gw, task);
+    expect(res.status).toBe(502);
+    expect(JSON.parse(res.text).error).toMatchObject({ type: 'server_error', code: 'upstream_network' });
+    expect(gw.openai.requests).toHaveLength(1);
+    expect(gw.backup.requests).toHaveLength(0);
+    const [row] = await gw.callRows(task);
+    expect(row.SpanAttributes['error.type']).toBe('network');
+  });
+});
+
+describe('proxy receiver: failover on a connection lost after sending, when configured', () => {
+  let gw: Gateway;
+  beforeAll(async () => {
+    gw = await startGateway({ failover: '{ on_network_error: true, backoff_initial_ms: 1, backoff_max_ms: 5, max_retry_wait_ms: 50 }' });
+  });
+  afterAll(() => gw.stop());
+
+  it('fails over with on_network_error: true', async () => {
+    gw.openai.enqueue({ dropBeforeHeaders: true });
+    const res = await chat(gw, newTask('drop-opt-in'));
     expect(res.status).toBe(200);
     expect(res.headers.get('x-tracehouse-upstream')).toBe('backup');
+    expect(res.headers.get('x-tracehouse-attempts')).toBe('2');
   });
 });
 
@@ -194,5 +214,42 @@ describe('proxy receiver: circuit breakers', () => {
     const allOpen = await chat(gw, newTask('all-open'));
     expect(allOpen.headers.get('x-tracehouse-upstream')).toBe('openai');
     expect(gw.backup.requests).toHaveLength(0);
+  });
+});
+
+describe('proxy receiver: a fallback that is only listed keeps its probe', () => {
+  let gw: Gateway;
+  beforeAll(async () => {
+    gw = await startGateway({
+      health: '{ min_requests: 2, cooldown_ms: 200 }',
+      routes: '      backup-first: { primary: backup, fallbacks: [openai], conditions: { error_rate_threshold: 0.5 } }',
+    });
+  });
+  afterAll(() => gw.stop());
+
+  it('probes the cooled-down fallback when the primary fails, after calls the primary answered alone', async () => {
+    // Open the backup's breaker through a route where it is the primary.
+    gw.backup.enqueue({ status: 503 }, { status: 503 });
+    for (let i = 0; i < 2; i++) expect((await chat(gw, newTask('open-backup'), {}, { 'x-route-id': 'backup-first' })).headers.get('x-tracehouse-upstream')).toBe('openai');
+    // Open now: the next call skips the backup.
+    const skipped = await chat(gw, newTask('open-backup'), {}, { 'x-route-id': 'backup-first' });
+    expect(skipped.headers.get('x-tracehouse-upstream')).toBe('openai');
+    expect(skipped.headers.get('x-tracehouse-attempts')).toBe('1');
+    const health = async () => (await (await fetch(`${gw.daemon.adminUrl}/metrics`)).text()).includes('tracehouse_upstream_health{receiver="proxy",upstream="backup",state="open"} 1');
+    expect(await health()).toBe(true);
+    // Past the cooldown, calls list the backup as a candidate; the primary answers them.
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    gw.openai.reset();
+    gw.backup.reset();
+    for (let i = 0; i < 3; i++) expect((await chat(gw, newTask('primary-ok'))).headers.get('x-tracehouse-upstream')).toBe('openai');
+    expect(gw.backup.requests).toHaveLength(0);
+    // The primary fails now: the backup's probe slot was never taken, so the call goes there.
+    gw.openai.enqueue({ status: 503 }, { status: 503 }, { status: 503 });
+    const res = await chat(gw, newTask('probe-fallback'));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-tracehouse-upstream')).toBe('backup');
+    expect(gw.backup.requests).toHaveLength(1);
+    // The probe succeeded: the backup's breaker is closed.
+    expect(await health()).toBe(false);
   });
 });

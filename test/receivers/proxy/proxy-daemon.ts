@@ -32,9 +32,9 @@ export interface GatewayOptions {
   failover?: string;
   /** A timeouts section (flow YAML). */
   timeouts?: string;
-  /** More upstreams, as lines of the upstreams map (8-space indent). */
+  /** More upstreams, as lines of the upstreams map (6-space indent). */
   upstreams?: string;
-  /** More routes, as lines of the routes map (8-space indent). */
+  /** More routes, as lines of the routes map (6-space indent). */
   routes?: string;
 }
 
