@@ -55,13 +55,24 @@ export function logReviewRoutes(deps: ReadApiDeps): ApiRoute[] {
   const { host, config } = deps;
   const objects = host.objects;
 
-  /** Records `decision` on logs that exist in the workspace (one store write), then their callbacks. */
+  /**
+   * Records `decision` on logs that exist in the workspace (one store write), then their callbacks.
+   * A log whose latest decision is already this one (same note) is left as it is: a retried bulk
+   * action without Idempotency-Key writes no second version and sends no second callback.
+   */
   const decide = async (workspace: string, principal: string, rows: readonly IndexRow[], decision: HumanDecision, note?: string): Promise<number> => {
     if (rows.length === 0) return 0;
     const decidedAt = Date.now();
-    const spec = note !== undefined && note.trim() !== '' ? { decision, decidedAt, note: note.trim() } : { decision, decidedAt };
-    await writing(() => objects.writeMany('decision', workspace, rows.map((row) => ({ id: row.log_id, spec })), principal));
-    sendCallbacks(host, rows, decision, principal, decidedAt);
+    const kept = note !== undefined && note.trim() !== '' ? note.trim() : undefined;
+    const spec = kept !== undefined ? { decision, decidedAt, note: kept } : { decision, decidedAt };
+    const changed = rows.filter((row) => {
+      const latest = objects.get('decision', workspace, row.log_id)?.spec;
+      return latest?.decision !== decision || latest?.note !== kept;
+    });
+    if (changed.length > 0) {
+      await writing(() => objects.writeMany('decision', workspace, changed.map((row) => ({ id: row.log_id, spec })), principal));
+      sendCallbacks(host, changed, decision, principal, decidedAt);
+    }
     return rows.length;
   };
 

@@ -218,3 +218,34 @@ test('a write whose object lock another holder keeps is refused with 409, and go
   // The lock was released after the write.
   expect(await probe.exists(lockKey)).toBe(0);
 });
+
+test('a bulk decision retried without Idempotency-Key on the other daemon writes no second decision version', async () => {
+  const logIds = ['bulk-nokey-1', 'bulk-nokey-2'];
+  for (const id of logIds) {
+    const res = await fetch(`${first.receiverUrl('logs')}/api/logs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ id, project: 'support', output: 'all good', sync: true }),
+    });
+    expect(res.status).toBe(200);
+  }
+  const bulk = (daemon: AnyDaemon, action: string) =>
+    fetch(`${urlOf(daemon, 'read_api')}/api/logs/bulk`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ids: logIds, action }),
+    }).then(async (r) => ({ status: r.status, body: (await r.json()) as unknown }));
+  expect(await bulk(first, 'reject')).toEqual({ status: 200, body: { ok: true, count: 2 } });
+  // The other daemon has heard of the decision (announced), then the client's retry lands there.
+  await waitFor('the decision on the second daemon', async () => {
+    const res = await fetch(`${urlOf(second, 'read_api')}/api/logs/${logIds[1]}`, { headers: { authorization: `Bearer ${KEY}` } });
+    return ((await res.json()) as { humanDecision?: string }).humanDecision === 'rejected' ? true : undefined;
+  });
+  expect(await bulk(second, 'reject')).toEqual({ status: 200, body: { ok: true, count: 2 } });
+  const versions = async () =>
+    (await clickhouse.sql(`SELECT id, count() AS n FROM ${database}.tracehouse_object_audit WHERE kind = 'decision' AND id IN ('bulk-nokey-1', 'bulk-nokey-2') GROUP BY id ORDER BY id FORMAT TabSeparated`, 'TabSeparated')).trim().split('\n');
+  expect(await versions()).toEqual(['bulk-nokey-1\t1', 'bulk-nokey-2\t1']);
+  // A different decision is a change: one more version each.
+  expect(await bulk(second, 'approve')).toEqual({ status: 200, body: { ok: true, count: 2 } });
+  expect(await versions()).toEqual(['bulk-nokey-1\t2', 'bulk-nokey-2\t2']);
+});
