@@ -1,8 +1,22 @@
 import { z } from 'zod';
+import { kafkaTlsSchema } from '../kafka/client-config';
 
 /** What a feature does while Redis cannot be reached. */
 export const onUnavailableSchema = z.enum(['allow', 'refuse']);
 export type OnUnavailable = z.output<typeof onUnavailableSchema>;
+
+/**
+ * TLS to Redis: true (the system's CA roots), or the TLS settings the Kafka components take
+ * (enabled, ca_file, cert_file + key_file for mutual TLS, insecure_skip_verify) plus servername
+ * (the name to verify the certificate against, when the URL's host is an address).
+ */
+export const redisTlsSchema = z.union([
+  z.boolean(),
+  z
+    .strictObject({ ...kafkaTlsSchema.shape, servername: z.string().min(1).optional() })
+    .refine((tls) => (tls.cert_file === undefined) === (tls.key_file === undefined), { message: 'cert_file and key_file go together (mutual TLS needs both)', path: ['cert_file'] }),
+]);
+export type RedisTlsConfig = z.output<typeof redisTlsSchema>;
 
 const feature = (fallback: OnUnavailable) => z.strictObject({ on_unavailable: onUnavailableSchema.default(fallback) }).prefault({});
 
@@ -16,8 +30,8 @@ export const sharedStateConfigSchema = z.strictObject({
     url: z.string().regex(/^rediss?:\/\/\S+$/i, 'must be a redis:// or rediss:// URL'),
     /** Prepended to every key, so several deployments can share one Redis. */
     key_prefix: z.string().max(100).default('tracehouse:'),
-    /** TLS even with a redis:// URL (rediss:// always uses TLS). */
-    tls: z.boolean().default(false),
+    /** TLS even with a redis:// URL (rediss:// always uses TLS): true, or { ca_file, cert_file, key_file, servername, insecure_skip_verify }. */
+    tls: redisTlsSchema.default(false),
     connect_timeout_ms: z.number().int().positive().default(2_000),
     /** Bound on every Redis command: a request never waits longer for shared state. */
     command_timeout_ms: z.number().int().positive().default(500),

@@ -9,7 +9,10 @@
  * counts as down too, so requests stop paying the full command timeout. Commands then fail at once
  * while a PING every cool-off probes it; the first answer ends the outage.
  */
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
 import { Redis } from 'ioredis';
+import { TracehouseError, errorMessage } from '../errors';
 import type { Logger } from '../logger';
 import type { SharedStateConfig } from './config';
 
@@ -50,7 +53,7 @@ export class SharedRedis {
       maxRetriesPerRequest: 0,
       // Keep trying, but never faster than every 100 ms nor slower than every 2 s.
       retryStrategy: (times) => Math.min(2_000, 100 * times),
-      ...(config.tls || config.url.toLowerCase().startsWith('rediss://') ? { tls: {} } : {}),
+      ...tlsOf(config),
     });
     this.client.on('ready', () => {
       if (!this.connectedOnce) {
@@ -140,4 +143,31 @@ export class SharedRedis {
 
 function isTimeout(err: unknown): boolean {
   return err instanceof Error && /timed out/i.test(err.message);
+}
+
+/** A TLS file of shared_state.redis.tls that cannot be read: a deployment mistake. */
+export class RedisTlsFileError extends TracehouseError {}
+
+/** ioredis's `tls` option from shared_state.redis (url and tls); {} when TLS is off. */
+export function tlsOf(config: Pick<SharedStateConfig['redis'], 'url' | 'tls'>): { tls?: ConnectionOptions } {
+  const tls = config.tls;
+  const byUrl = config.url.toLowerCase().startsWith('rediss://');
+  if (tls === true) return { tls: {} };
+  if (tls === false || !tls.enabled) return byUrl ? { tls: {} } : {};
+  const read = (file: string, option: string) => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new RedisTlsFileError('CFG_REDIS_TLS_FILE', `shared_state.redis.tls.${option} ${file}: ${errorMessage(err)}`, { cause: err });
+    }
+  };
+  return {
+    tls: {
+      rejectUnauthorized: !tls.insecure_skip_verify,
+      ...(tls.ca_file ? { ca: [read(tls.ca_file, 'ca_file')] } : {}),
+      ...(tls.cert_file ? { cert: read(tls.cert_file, 'cert_file') } : {}),
+      ...(tls.key_file ? { key: read(tls.key_file, 'key_file') } : {}),
+      ...(tls.servername ? { servername: tls.servername } : {}),
+    },
+  };
 }

@@ -29,28 +29,43 @@ async function accepting(port: number): Promise<boolean> {
   });
 }
 
+/** PEM files of a TLS server: its certificate and key, and the CA that signed it. */
+export interface RedisServerTls {
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+}
+
 export class RedisServer {
   private child: ChildProcess | undefined;
 
   private constructor(
     readonly port: number,
     private readonly dir: string,
+    private readonly tls: RedisServerTls | undefined,
   ) {}
 
-  static async start(): Promise<RedisServer> {
-    const server = new RedisServer(await freePort(), mkdtempSync(path.join(os.tmpdir(), 'tracehouse-redis-')));
+  /** A server on a free port; with `tls`, it speaks TLS only (on that port). */
+  static async start(options: { tls?: RedisServerTls } = {}): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), mkdtempSync(path.join(os.tmpdir(), 'tracehouse-redis-')), options.tls);
     await server.resume();
     return server;
   }
 
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return `${this.tls ? 'rediss' : 'redis'}://127.0.0.1:${this.port}`;
+  }
+
+  private get portArgs(): string[] {
+    if (!this.tls) return ['--port', String(this.port)];
+    const { certFile, keyFile, caFile } = this.tls;
+    return ['--port', '0', '--tls-port', String(this.port), '--tls-cert-file', certFile, '--tls-key-file', keyFile, '--tls-ca-cert-file', caFile, '--tls-auth-clients', 'no'];
   }
 
   /** Starts (again) on the same port; a server that cannot start is an error saying why. */
   async resume(): Promise<void> {
     if (this.child) return;
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('redis-server', [...this.portArgs, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     let output = '';
     const keep = (chunk: Buffer) => {
