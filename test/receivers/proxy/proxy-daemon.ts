@@ -36,6 +36,8 @@ export interface GatewayOptions {
   upstreams?: string;
   /** More routes, as lines of the routes map (6-space indent). */
   routes?: string;
+  /** Replaces the rate_limit section (flow YAML). */
+  rateLimit?: string;
 }
 
 export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
@@ -60,7 +62,7 @@ ${options.routes ?? ''}
     failover: ${options.failover ?? '{ backoff_initial_ms: 1, backoff_max_ms: 5, max_retry_wait_ms: 50 }'}
     timeouts: ${options.timeouts ?? '{}'}
     health: ${options.health ?? '{ min_requests: 1000, cooldown_ms: 600000 }'}
-    rate_limit: { limit: 1000, per_route: { "/v1/embeddings": { limit: 2 } } }
+    rate_limit: ${options.rateLimit ?? '{ limit: 1000, per_route: { "/v1/embeddings": { limit: 2 } } }'}
     span_queue: { linger_ms: 10 }
 exporters:
   clickhouse:
