@@ -167,6 +167,9 @@ export class RateLimits {
 
 /** The standard headers every rate-limited answer carries. */
 export function rateLimitHeaders(decision: RateLimitDecision): Record<string, string> {
+  // Refused because the shared window could not be read (on_unavailable: refuse): there is no
+  // window to report, only when to retry.
+  if (decision.unavailable) return { 'Retry-After': String(decision.retryAfterSeconds) };
   const headers: Record<string, string> = {
     'X-RateLimit-Limit': String(decision.limit),
     'X-RateLimit-Remaining': String(decision.remaining),

@@ -3,6 +3,7 @@
  * Redis down a request is still answered (on_unavailable: allow falls back to the daemon's own
  * window, refuse answers 503 with Retry-After), and sharing resumes when Redis is back.
  */
+import { Redis } from 'ioredis';
 import { startDaemon, TEST_API_KEY, TEST_WORKSPACE } from '../support/daemon';
 import type { TestDaemon } from '../support/daemon';
 import { buildDist, spawnDaemon } from '../support/daemon-process';
@@ -91,6 +92,13 @@ describe('shared rate limits', () => {
     expect(metrics).toMatch(/tracehouse_shared_state_unavailable_total\{feature="rate_limits"\} [1-9]/);
     await redis.resume();
     // Redis restarted empty: the shared window starts over, and is shared again.
+    // The other daemon reconnects on its own schedule: wait for both connections before asking.
+    const probe = new Redis(redis.url);
+    try {
+      await waitFor('both daemons reconnected', async () => (String(await probe.client('LIST')).trim().split('\n').length >= 3 ? true : undefined));
+    } finally {
+      probe.disconnect();
+    }
     await waitFor('Redis back in use', async () => ((await send(first)).remaining === '4' ? true : undefined));
     expect((await send(second)).remaining).toBe('3');
   });
@@ -105,6 +113,8 @@ describe('shared rate limits with on_unavailable: refuse', () => {
       const refused = await send(daemon);
       expect(refused.status).toBe(503);
       expect(refused.retryAfter).toBe('1');
+      // Nothing was counted: no X-RateLimit-Remaining that would claim the window is spent.
+      expect(refused.remaining).toBeNull();
       await redis.resume();
       await waitFor('Redis back', async () => ((await send(daemon)).status === 200 ? true : undefined));
     } finally {
