@@ -3,12 +3,11 @@
  * fields that component schemas spread into their own object, and the kafkajs config built from
  * them. Kept in core so the kafka exporter and receiver never import from each other.
  */
-import { readFileSync } from 'node:fs';
 import type { KafkaConfig, LogEntry, RetryOptions, SASLOptions } from 'kafkajs';
 import { logLevel } from 'kafkajs';
 import { z } from 'zod';
-import { TracehouseError, errorMessage } from '../errors';
 import type { Logger } from '../logger';
+import { tlsFileOptions, tlsSchema } from '../tls';
 
 /** "host:port" of a bootstrap broker; the port is required, as every Kafka client wants it. */
 const brokerAddressSchema = z
@@ -22,27 +21,8 @@ export const kafkaSaslSchema = z.strictObject({
   password: z.string().min(1),
 });
 
-export const kafkaTlsSchema = z
-  .strictObject({
-    /** false keeps the section (e.g. for an environment toggle) but connects in plaintext. */
-    enabled: z.boolean().default(true),
-    /** PEM file of the CA(s) to trust instead of the system roots. */
-    ca_file: z.string().min(1).optional(),
-    /** PEM client certificate and key, for brokers that require mutual TLS. */
-    cert_file: z.string().min(1).optional(),
-    key_file: z.string().min(1).optional(),
-    /** Accept any broker certificate. For testing only: it gives up the protection TLS offers. */
-    insecure_skip_verify: z.boolean().default(false),
-  })
-  .superRefine((tls, ctx) => {
-    if ((tls.cert_file === undefined) !== (tls.key_file === undefined)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [tls.cert_file === undefined ? 'cert_file' : 'key_file'],
-        message: 'cert_file and key_file go together (mutual TLS needs both)',
-      });
-    }
-  });
+/** TLS to the brokers: enabled, ca_file, cert_file + key_file (mutual TLS), insecure_skip_verify. */
+export const kafkaTlsSchema = tlsSchema({});
 
 /** Spread into a component's strictObject: `z.strictObject({ ...kafkaClientFields, topic: ... })`. */
 export const kafkaClientFields = {
@@ -67,25 +47,9 @@ export interface KafkaClientOptions {
   tls?: z.output<typeof kafkaTlsSchema>;
 }
 
-/** Reading the TLS files failed: a deployment mistake no retry fixes. */
-export class KafkaTlsFileError extends TracehouseError {}
-
-function readPem(file: string, option: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new KafkaTlsFileError('CFG_KAFKA_TLS_FILE', `tls.${option} ${file}: ${errorMessage(err)}`, { cause: err });
-  }
-}
-
 function sslOptions(tls: KafkaClientOptions['tls']): KafkaConfig['ssl'] {
   if (!tls?.enabled) return undefined;
-  return {
-    rejectUnauthorized: !tls.insecure_skip_verify,
-    ...(tls.ca_file ? { ca: [readPem(tls.ca_file, 'ca_file')] } : {}),
-    ...(tls.cert_file ? { cert: readPem(tls.cert_file, 'cert_file') } : {}),
-    ...(tls.key_file ? { key: readPem(tls.key_file, 'key_file') } : {}),
-  };
+  return tlsFileOptions(tls, 'tls', 'CFG_KAFKA_TLS_FILE');
 }
 
 function saslOptions(sasl: KafkaClientOptions['sasl']): SASLOptions | undefined {
@@ -113,7 +77,7 @@ export function kafkaLogCreator(logger: Logger): KafkaConfig['logCreator'] {
     };
 }
 
-/** The kafkajs client config for these options; throws KafkaTlsFileError when a PEM file is unreadable. */
+/** The kafkajs client config for these options; throws TlsFileError when a PEM file is unreadable. */
 export function kafkaClientConfig(
   options: KafkaClientOptions,
   logger: Logger,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { kafkaTlsSchema } from '../kafka/client-config';
+import { tlsSchema } from '../tls';
 
 /** What a feature does while Redis cannot be reached. */
 export const onUnavailableSchema = z.enum(['allow', 'refuse']);
@@ -12,9 +12,7 @@ export type OnUnavailable = z.output<typeof onUnavailableSchema>;
  */
 export const redisTlsSchema = z.union([
   z.boolean(),
-  z
-    .strictObject({ ...kafkaTlsSchema.shape, servername: z.string().min(1).optional() })
-    .refine((tls) => (tls.cert_file === undefined) === (tls.key_file === undefined), { message: 'cert_file and key_file go together (mutual TLS needs both)', path: ['cert_file'] }),
+  tlsSchema({ servername: z.string().min(1).optional() }),
 ]);
 export type RedisTlsConfig = z.output<typeof redisTlsSchema>;
 

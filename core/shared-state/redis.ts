@@ -9,11 +9,10 @@
  * counts as down too, so requests stop paying the full command timeout. Commands then fail at once
  * while a PING every cool-off probes it; the first answer ends the outage.
  */
-import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { Redis } from 'ioredis';
-import { TracehouseError, errorMessage } from '../errors';
 import type { Logger } from '../logger';
+import { tlsFileOptions } from '../tls';
 import type { SharedStateConfig } from './config';
 
 export class SharedStateUnavailable extends Error {}
@@ -145,28 +144,15 @@ function isTimeout(err: unknown): boolean {
   return err instanceof Error && /timed out/i.test(err.message);
 }
 
-/** A TLS file of shared_state.redis.tls that cannot be read: a deployment mistake. */
-export class RedisTlsFileError extends TracehouseError {}
-
 /** ioredis's `tls` option from shared_state.redis (url and tls); {} when TLS is off. */
 export function tlsOf(config: Pick<SharedStateConfig['redis'], 'url' | 'tls'>): { tls?: ConnectionOptions } {
   const tls = config.tls;
   const byUrl = config.url.toLowerCase().startsWith('rediss://');
   if (tls === true) return { tls: {} };
   if (tls === false || !tls.enabled) return byUrl ? { tls: {} } : {};
-  const read = (file: string, option: string) => {
-    try {
-      return readFileSync(file);
-    } catch (err) {
-      throw new RedisTlsFileError('CFG_REDIS_TLS_FILE', `shared_state.redis.tls.${option} ${file}: ${errorMessage(err)}`, { cause: err });
-    }
-  };
   return {
     tls: {
-      rejectUnauthorized: !tls.insecure_skip_verify,
-      ...(tls.ca_file ? { ca: [read(tls.ca_file, 'ca_file')] } : {}),
-      ...(tls.cert_file ? { cert: read(tls.cert_file, 'cert_file') } : {}),
-      ...(tls.key_file ? { key: read(tls.key_file, 'key_file') } : {}),
+      ...tlsFileOptions(tls, 'shared_state.redis.tls', 'CFG_REDIS_TLS_FILE'),
       ...(tls.servername ? { servername: tls.servername } : {}),
     },
   };

@@ -107,6 +107,7 @@ test('the kafka receiver keeps only counts of the messages whose spans wait for 
   const messages = [0, 1].map((n) => ({ offset: String(n), key: null, value: Buffer.from(encodeTraceRequestProto(batch(50).spans)), timestamp: '0', attributes: 0, headers: {} }));
   const pending = deliverBatch('spans', 0, messages, {
     config: kafkaReceiverConfigSchema.parse({}),
+    receiverId: 'kafka',
     next: spy,
     telemetry: new Telemetry().forReceiver('kafka'),
     logger: silentLogger(),
