@@ -140,7 +140,11 @@ export class ChatStreamReader extends StreamReader {
     }
     if (content) this.contentSeen();
     const usage = openaiUsage(chunk.usage);
-    if (usage) this.outcome.usage = usage;
+    if (usage) {
+      this.outcome.usage = usage;
+      // The include_usage chunk comes last and has no choices; usage on every chunk is a running count.
+      if (Array.isArray(chunk.choices) && chunk.choices.length === 0) this.outcome.usageFinal = true;
+    }
     return {
       content,
       error: false,
@@ -243,7 +247,10 @@ export class ResponsesStreamReader extends StreamReader {
     this.outcome.responseId ??= str(response.id);
     this.outcome.responseModel = str(response.model) ?? this.outcome.responseModel;
     const usage = openaiUsage(response.usage);
-    if (usage) this.outcome.usage = usage;
+    if (usage) {
+      this.outcome.usage = usage;
+      this.outcome.usageFinal = true;
+    }
     this.outcome.status = str(response.status);
     const err = isRecord(response.error) ? response.error : undefined;
     if (err) this.outcome.error = { message: str(err.message) ?? 'error', code: str(err.code) };
@@ -317,6 +324,7 @@ export class MessagesStreamReader extends StreamReader {
         const stop = str(delta.stop_reason);
         if (stop) this.a.finish = stop;
         this.outcome.usage = anthropicUsage(body.usage, this.outcome.usage);
+        if (stop && this.outcome.usage) this.outcome.usageFinal = true;
         return NOTHING;
       }
       case 'message_stop':

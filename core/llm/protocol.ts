@@ -55,6 +55,11 @@ export interface LlmOutcome {
   hasContent: boolean;
   /** The stream reached its documented end ([DONE], response.completed, message_stop). */
   complete: boolean;
+  /**
+   * The usage is the call's final count even if the stream ends early: Chat's usage chunk (no
+   * choices, sent last), a Responses terminal event, Anthropic's message_delta with its stop reason.
+   */
+  usageFinal?: boolean;
 }
 
 export function emptyOutcome(): LlmOutcome {

@@ -84,7 +84,7 @@ function textChars(messages: GenAiMessage[]): number {
  */
 export function usageOf(call: CallRecord): { usage?: LlmUsage; estimated: boolean } {
   const { outcome } = call;
-  const partial = outcome.usage !== undefined && (call.cancelled || (call.stream && !outcome.complete));
+  const partial = outcome.usage !== undefined && !outcome.usageFinal && (call.cancelled || (call.stream && !outcome.complete));
   if (outcome.usage && !partial) return { usage: outcome.usage, estimated: false };
   const expected = call.cancelled || (!call.preflight?.blocked && call.httpStatus !== undefined && call.httpStatus < 400);
   if (!outcome.usage && !expected) return { estimated: false };

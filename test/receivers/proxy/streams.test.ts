@@ -203,6 +203,20 @@ describe('proxy receiver: cut chat streams', () => {
     expect(row).toMatchObject({ InputTokens: 100, OutputTokens: 20 });
     expect(row.SpanAttributes['tracehouse.usage.estimated']).toBe('true');
   });
+
+  it('keeps the usage of a chat stream cut after its usage chunk exact, not estimated', async () => {
+    const task = newTask('chat-cut-after-usage');
+    gw.openai.setDefault({ usage: { input: 33, output: 6 }, chunks: ['Hello', ' there'], dropBeforeLastEvent: true });
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_API_KEY}`, 'x-task-id': task },
+      body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }], stream: true }),
+    });
+    expect((await readAll(res)).toString()).not.toContain('[DONE]');
+    const [row] = await gw.callRows(task);
+    expect(row).toMatchObject({ InputTokens: 33, OutputTokens: 6 });
+    expect(row.SpanAttributes['tracehouse.usage.estimated']).toBeUndefined();
+  });
 });
 
 describe('proxy receiver: bounded hold before the first content delta', () => {

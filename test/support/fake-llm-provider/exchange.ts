@@ -162,8 +162,9 @@ export class Exchange {
     this.head(b.status, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
     let begun = false;
     let deltas = 0;
-    for (const step of steps) {
+    for (const [i, step] of steps.entries()) {
       if (!this.alive) return;
+      if (b.dropBeforeLastEvent && i === steps.length - 1) return this.drop();
       if (step.kind !== 'pre') {
         if (!begun) {
           begun = true;

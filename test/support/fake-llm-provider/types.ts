@@ -43,6 +43,8 @@ export interface FakeBehaviour {
   errorEventAfterChunks?: number;
   /** Destroy the socket (after latencyMs) without answering. */
   dropBeforeHeaders?: boolean;
+  /** Streams: destroy the socket instead of sending the stream's last event (Chat's `[DONE]`, Anthropic's `message_stop`). */
+  dropBeforeLastEvent?: boolean;
   /** The model named in the answer. Default: the request's `model`, else "fake-model". */
   model?: string;
   /** Extension: unix seconds for `created`/`created_at`. Default FIXED_CREATED, so answers are byte-identical. */
@@ -103,6 +105,7 @@ export interface Resolved {
   dropAfterChunks?: number;
   errorEventAfterChunks?: number;
   dropBeforeHeaders: boolean;
+  dropBeforeLastEvent: boolean;
   model?: string;
   created: number;
   toolArgumentChunkSize: number;
@@ -136,6 +139,7 @@ export function resolveBehaviour(b: FakeBehaviour): Resolved {
     dropAfterChunks: b.dropAfterChunks,
     errorEventAfterChunks: b.errorEventAfterChunks,
     dropBeforeHeaders: b.dropBeforeHeaders ?? false,
+    dropBeforeLastEvent: b.dropBeforeLastEvent ?? false,
     model: b.model,
     created: b.created ?? FIXED_CREATED,
     toolArgumentChunkSize: size,
