@@ -30,6 +30,8 @@ const LIST_OPTIONS = {
   sortable: Object.keys(SORT_COLUMNS),
   defaultSort: { field: 'created_at', direction: 'desc' as const },
   filterable: ['status', 'severity'],
+  // The contract's lists: limit defaults to 25 and is at most 100 (a larger one is served as 100).
+  clampLimit: true,
 };
 
 /** The filters' values, checked: 422 naming the parameter. */
