@@ -1,18 +1,20 @@
 /**
  * The log-evaluation API's projects (`/api/projects`): list with executionCount, create, rename /
- * merge / icon, delete with its logs, rules and tasks. Projects named by logs but never created
- * appear too (created on first read, projects-auto.ts).
+ * merge / icon, delete with its logs, rules and tasks. Projects named by logs but never stored
+ * appear too, as implied projects (projects-implied.ts): GET writes nothing; a write to one stores
+ * it first, under the id it was shown with.
  */
 import { z } from 'zod';
 import type { ControlObject } from '../../core/control/objects';
 import type { ApiRoute } from '../../core/http-api';
 import { IngestError, parseBody } from '../../core/ingest/problems';
 import { deleteProjectLogs } from './log-store';
-import { AutoCreate } from './projects-auto';
 import { logCounts } from './projects-counts';
-import { freeId, namesOf, projectIdFor, projectNamed, projectSpec, projectsOf, tasksOf, taskSpec } from './projects-model';
+import type { LogCount } from './projects-counts';
+import { isImplied, materialized, projectsWithImplied, resolveProject, tasksWithImplied } from './projects-implied';
+import { freeId, namesOf, projectIdFor, projectNamed, projectSpec, tasksOf, taskSpec } from './projects-model';
 import type { ProjectSpec } from './projects-model';
-import { findProject, projectAnswer, storeOf, write, writeMany } from './projects-store';
+import { projectAnswer, storeOf, write, writeMany } from './projects-store';
 import type { ReadApiDeps } from './routes';
 
 export const PROJECTS_PATHS = ['/api/projects', '/api/projects/:id'] as const;
@@ -28,12 +30,11 @@ const conflict = (message: string) => new IngestError(409, 'API_CONFLICT', messa
 
 export function projectRoutes(deps: ReadApiDeps): ApiRoute[] {
   const { objects } = deps.host;
-  const auto = new AutoCreate(objects);
-  /** Every project of the workspace (those only logs name created now) and the counts. */
+  const countsOf = (workspace: string) => logCounts(storeOf(deps), workspace);
+  /** Every project of the workspace (stored and implied; nothing is written) and the counts. */
   const current = async (workspace: string) => {
-    const counts = await logCounts(storeOf(deps), workspace);
-    await auto.projects(workspace, counts);
-    return { counts, projects: projectsOf(objects, workspace) };
+    const counts = await countsOf(workspace);
+    return { counts, projects: projectsWithImplied(objects, workspace, counts) };
   };
 
   return [
@@ -58,7 +59,7 @@ export function projectRoutes(deps: ReadApiDeps): ApiRoute[] {
         const taken = projectNamed(projects, name);
         if (taken) throw conflict(`a project named "${name}" exists (id ${taken.id})`);
         const spec: ProjectSpec = { name, aliases: [] };
-        const id = freeId(objects, 'project', workspace, projectIdFor(workspace, name));
+        const id = freeId(objects, 'project', workspace, (n) => projectIdFor(workspace, name, n));
         const created = (await write(objects, { kind: 'project', workspace, id, spec, changedBy: principal, create: true })) as ControlObject;
         return { status: 201, body: projectAnswer(created, counts), headers: { Location: `/api/projects/${id}` } };
       },
@@ -70,15 +71,16 @@ export function projectRoutes(deps: ReadApiDeps): ApiRoute[] {
       handle: async ({ workspace, principal, params, body }) => {
         const patch = parseBody(patchSchema, body);
         const { counts, projects } = await current(workspace);
-        const project = findProject(objects, workspace, params.id);
-        const spec = projectSpec(project);
+        const found = await resolveProject(objects, workspace, params.id, async () => counts);
         const icon = patch.icon !== undefined ? { icon: patch.icon } : {};
         const other = patch.name !== undefined ? projectNamed(projects, patch.name) : undefined;
-        if (patch.name !== undefined && other && other.id !== project.id) {
+        if (patch.name !== undefined && other && other.id !== found.id) {
           if (patch.merge !== true) throw conflict(`a project named "${patch.name}" exists (id ${other.id}); send merge: true to merge this project into it`);
-          const merged = await merge(project, other, icon, principal, workspace);
+          const merged = await merge(found, other, icon, principal, workspace, counts);
           return { status: 200, body: projectAnswer(merged, counts) };
         }
+        const project = await materialized(objects, found, principal);
+        const spec = projectSpec(project);
         const next: ProjectSpec = { ...spec, ...icon };
         if (patch.name !== undefined && patch.name !== spec.name) {
           next.name = patch.name;
@@ -93,7 +95,7 @@ export function projectRoutes(deps: ReadApiDeps): ApiRoute[] {
       path: '/api/projects/:id',
       role: 'admin',
       handle: async ({ workspace, principal, params }) => {
-        const project = findProject(objects, workspace, params.id);
+        const project = await materialized(objects, await resolveProject(objects, workspace, params.id, () => countsOf(workspace)), principal);
         const names = namesOf(project);
         const store = storeOf(deps);
         for (const name of names) await deleteProjectLogs(store, objects, workspace, { project: name }, deps.config.attachments_dir, principal);
@@ -111,16 +113,22 @@ export function projectRoutes(deps: ReadApiDeps): ApiRoute[] {
   ];
 
   /**
-   * Merges `source` into `target`: the target keeps its name and takes the source's names as
-   * former names (so the source's logs count under it), its tasks (one per name) and its rules'
-   * projectId; the source goes.
+   * Merges `source` into `target` (either may be implied: both are stored first): the target keeps
+   * its name and takes the source's names as former names (so the source's logs count under it),
+   * its tasks (one per name: the target's stay, the source's others move with their ids, implied
+   * ones stored) and its rules' projectId; the source goes.
    */
-  async function merge(source: ControlObject, target: ControlObject, icon: { icon?: string }, principal: string, workspace: string): Promise<ControlObject> {
+  async function merge(sourceFound: ControlObject, targetFound: ControlObject, icon: { icon?: string }, principal: string, workspace: string, counts: readonly LogCount[]): Promise<ControlObject> {
+    const targetTasks = new Set(tasksWithImplied(objects, workspace, targetFound, counts).map((t) => taskSpec(t).name));
+    const sourceTasks = tasksWithImplied(objects, workspace, sourceFound, counts);
+    const source = await materialized(objects, sourceFound, principal);
+    const target = await materialized(objects, targetFound, principal);
     const targetSpec = projectSpec(target);
     const aliases = [...new Set([...(targetSpec.aliases ?? []), ...namesOf(source)])].filter((a) => a !== targetSpec.name);
     const merged = (await write(objects, { kind: 'project', workspace, id: target.id, spec: { ...targetSpec, ...icon, aliases }, changedBy: principal, ifMatch: target.version })) as ControlObject;
-    const targetTasks = new Set(tasksOf(objects, workspace, target.id).map((t) => taskSpec(t).name));
-    const taskChanges = tasksOf(objects, workspace, source.id).map((t) => ({ id: t.id, spec: targetTasks.has(taskSpec(t).name) ? null : { ...t.spec, projectId: target.id } }));
+    const taskChanges = sourceTasks
+      .filter((t) => !(isImplied(t) && targetTasks.has(taskSpec(t).name)))
+      .map((t) => ({ id: t.id, spec: targetTasks.has(taskSpec(t).name) ? null : { ...t.spec, projectId: target.id } }));
     await writeMany(objects, 'task', workspace, taskChanges, principal);
     const rules = objects.list('rule', workspace).filter((r) => r.workspace === workspace && r.source === 'api' && r.spec.projectId === source.id);
     await writeMany(objects, 'rule', workspace, rules.map((r) => ({ id: r.id, spec: { ...r.spec, projectId: target.id } })), principal);

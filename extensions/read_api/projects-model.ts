@@ -2,10 +2,10 @@
  * Projects and tasks as control-plane objects (kinds `project` and `task`, in the key's
  * workspace). A project keeps its former names as aliases: logs are stored with the name the
  * client sent and never rewritten, so a renamed or merged project still finds them through its
- * names. Ids of projects and tasks created on first use follow from their names, so that daemons
- * creating the same one at once agree on it.
+ * names. Ids follow from names (projectIdFor, taskIdFor; freeId when one is held), so a project or
+ * task that only logs name (projects-implied.ts) shows the id it gets when stored, on every daemon.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { ControlObjects } from '../../core/control/catalog';
 import type { ControlObject } from '../../core/control/objects';
 
@@ -14,7 +14,7 @@ export interface ProjectSpec {
   icon?: string;
   /** Former names (renames, merged projects): their logs belong to this project. */
   aliases?: string[];
-  /** The first log's time, for projects created on first use. */
+  /** The first log's time, for projects first implied by logs. */
   firstLogAt?: number;
   [key: string]: unknown;
 }
@@ -30,16 +30,14 @@ function digest(...parts: string[]): string {
   return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 16);
 }
 
-export function projectIdFor(workspace: string, name: string): string {
-  return `proj_${digest(workspace, name)}`;
+/** The id a project name gives; `attempt` > 0 gives the next candidates when one is held. */
+export function projectIdFor(workspace: string, name: string, attempt = 0): string {
+  return `proj_${attempt === 0 ? digest(workspace, name) : digest(workspace, name, String(attempt))}`;
 }
 
-export function taskIdFor(workspace: string, projectId: string, name: string): string {
-  return `task_${digest(workspace, projectId, name)}`;
-}
-
-export function randomId(prefix: 'proj' | 'task'): string {
-  return `${prefix}_${randomBytes(8).toString('hex')}`;
+/** The id a task name gives in a project; `attempt` > 0 as in projectIdFor. */
+export function taskIdFor(workspace: string, projectId: string, name: string, attempt = 0): string {
+  return `task_${attempt === 0 ? digest(workspace, projectId, name) : digest(workspace, projectId, name, String(attempt))}`;
 }
 
 export function projectSpec(object: ControlObject): ProjectSpec {
@@ -76,7 +74,13 @@ export function projectById(objects: ControlObjects, workspace: string, id: stri
   return found && found.workspace === workspace ? found : undefined;
 }
 
-/** The id for a new project or task: the one its name gives, unless an object already holds it. */
-export function freeId(objects: ControlObjects, kind: 'project' | 'task', workspace: string, derived: string): string {
-  return objects.get(kind, workspace, derived) ? randomId(kind === 'project' ? 'proj' : 'task') : derived;
+/**
+ * The id for a new project or task: the first of `idFor(0)`, `idFor(1)`, ... that no object holds.
+ * Deterministic, so an implied object's id is the one it is stored under.
+ */
+export function freeId(objects: ControlObjects, kind: 'project' | 'task', workspace: string, idFor: (attempt: number) => string): string {
+  for (let attempt = 0; ; attempt += 1) {
+    const id = idFor(attempt);
+    if (!objects.get(kind, workspace, id)) return id;
+  }
 }

@@ -7,11 +7,10 @@ import { ObjectWriteError } from '../../core/control/catalog';
 import type { ControlObjects, ObjectWrite } from '../../core/control/catalog';
 import type { ControlObject } from '../../core/control/objects';
 import type { ObjectSpec } from '../../core/control/objects';
-import { notFound } from '../../core/http-api';
 import { IngestError } from '../../core/ingest/problems';
 import { countOf, firstLogOf } from './projects-counts';
 import type { LogCount } from './projects-counts';
-import { namesOf, projectById, projectSpec, taskSpec } from './projects-model';
+import { namesOf, projectSpec, taskSpec } from './projects-model';
 import type { ReadApiDeps } from './routes';
 
 export function storeOf(deps: ReadApiDeps): TraceStore {
@@ -22,7 +21,8 @@ export function storeOf(deps: ReadApiDeps): TraceStore {
 
 const WRITE_CODES = { 404: 'API_NOT_FOUND', 409: 'API_CONFLICT', 412: 'API_PRECONDITION_FAILED', 422: 'API_VALIDATION', 503: 'API_NO_STORE' } as const;
 
-function asHttp(err: unknown): never {
+/** A catalog refusal as the API's answer; anything else is thrown as it is. */
+export function asHttp(err: unknown): never {
   if (err instanceof ObjectWriteError) throw new IngestError(err.status, WRITE_CODES[err.status], err.message, undefined, err.status === 503 ? 5 : undefined);
   throw err;
 }
@@ -35,13 +35,6 @@ export function write(objects: ControlObjects, change: ObjectWrite): Promise<Con
 export function writeMany(objects: ControlObjects, kind: 'project' | 'task' | 'rule', workspace: string, changes: { id: string; spec: ObjectSpec | null }[], changedBy: string): Promise<number> {
   if (changes.length === 0) return Promise.resolve(0);
   return objects.writeMany(kind, workspace, changes, changedBy).catch(asHttp);
-}
-
-/** The caller's project `id` (404 for an unknown id, the same whether another workspace has it). */
-export function findProject(objects: ControlObjects, workspace: string, id: string): ControlObject {
-  const project = projectById(objects, workspace, id);
-  if (!project) throw notFound(`project "${id.slice(0, 100)}"`);
-  return project;
 }
 
 function iso(ms: number): string {

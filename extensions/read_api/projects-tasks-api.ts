@@ -1,6 +1,7 @@
 /**
  * A project's tasks (`/api/projects/:id/tasks`): list with executionCount (tasks only logs name
- * are created on first read), create, and delete one by name with its logs.
+ * are listed as implied tasks, nothing is written: projects-implied.ts), create, and delete one by
+ * name with its logs. A write to an implied project stores the project first.
  */
 import { z } from 'zod';
 import type { ControlObject } from '../../core/control/objects';
@@ -8,11 +9,11 @@ import type { ApiRoute } from '../../core/http-api';
 import { notFound } from '../../core/http-api';
 import { IngestError, parseBody } from '../../core/ingest/problems';
 import { deleteProjectLogs } from './log-store';
-import { AutoCreate } from './projects-auto';
 import { countOf, logCounts } from './projects-counts';
+import { materialized, resolveProject, tasksWithImplied } from './projects-implied';
 import { freeId, namesOf, tasksOf, taskIdFor, taskSpec } from './projects-model';
 import type { TaskSpec } from './projects-model';
-import { findProject, storeOf, taskAnswer, write } from './projects-store';
+import { storeOf, taskAnswer, write } from './projects-store';
 import type { ReadApiDeps } from './routes';
 
 export const PROJECT_TASKS_PATHS = ['/api/projects/:id/tasks'] as const;
@@ -23,8 +24,9 @@ const createSchema = z.strictObject({ name: taskName });
 
 export function projectTaskRoutes(deps: ReadApiDeps): ApiRoute[] {
   const { objects } = deps.host;
-  const auto = new AutoCreate(objects);
-  const countsOf = (workspace: string, names: readonly string[]) => logCounts(storeOf(deps), workspace, names);
+  const countsOf = (workspace: string, names?: readonly string[]) => logCounts(storeOf(deps), workspace, names);
+  /** The workspace's project `id`, stored or implied (404 otherwise). */
+  const projectOf = (workspace: string, id: string) => resolveProject(objects, workspace, id, () => countsOf(workspace));
 
   return [
     {
@@ -32,11 +34,10 @@ export function projectTaskRoutes(deps: ReadApiDeps): ApiRoute[] {
       path: '/api/projects/:id/tasks',
       role: 'read',
       handle: async ({ workspace, params }) => {
-        const project = findProject(objects, workspace, params.id);
+        const project = await projectOf(workspace, params.id);
         const names = namesOf(project);
         const counts = await countsOf(workspace, names);
-        await auto.tasks(workspace, project, names, counts);
-        const answers = tasksOf(objects, workspace, project.id).map((t) => taskAnswer(t, names, counts));
+        const answers = tasksWithImplied(objects, workspace, project, counts).map((t) => taskAnswer(t, names, counts));
         answers.sort((a, b) => String(a.createdAt).localeCompare(String(b.createdAt)) || String(a.name).localeCompare(String(b.name)));
         return { status: 200, body: answers };
       },
@@ -47,13 +48,14 @@ export function projectTaskRoutes(deps: ReadApiDeps): ApiRoute[] {
       role: 'admin',
       handle: async ({ workspace, principal, params, body }) => {
         const { name } = parseBody(createSchema, body);
-        const project = findProject(objects, workspace, params.id);
-        const taken = tasksOf(objects, workspace, project.id).find((t) => taskSpec(t).name === name);
-        if (taken) throw new IngestError(409, 'API_CONFLICT', `project "${project.id}" has a task named "${name}" (id ${taken.id})`);
-        const names = namesOf(project);
+        const found = await projectOf(workspace, params.id);
+        const names = namesOf(found);
         const counts = await countsOf(workspace, names);
+        const taken = tasksWithImplied(objects, workspace, found, counts).find((t) => taskSpec(t).name === name);
+        if (taken) throw new IngestError(409, 'API_CONFLICT', `project "${found.id}" has a task named "${name}" (id ${taken.id})`);
+        const project = await materialized(objects, found, principal);
         const spec: TaskSpec = { name, projectId: project.id };
-        const id = freeId(objects, 'task', workspace, taskIdFor(workspace, project.id, name));
+        const id = freeId(objects, 'task', workspace, (n) => taskIdFor(workspace, project.id, name, n));
         const created = (await write(objects, { kind: 'task', workspace, id, spec, changedBy: principal, create: true })) as ControlObject;
         return { status: 201, body: taskAnswer(created, names, counts), headers: { Location: `/api/projects/${project.id}/tasks` } };
       },
@@ -69,11 +71,12 @@ export function projectTaskRoutes(deps: ReadApiDeps): ApiRoute[] {
           throw new IngestError(422, 'API_VALIDATION', `invalid query: taskName: ${message}`, [{ path: ['taskName'], message, code: 'invalid_value' }]);
         }
         const name = parsed.data;
-        const project = findProject(objects, workspace, params.id);
-        const names = namesOf(project);
+        const found = await projectOf(workspace, params.id);
+        const names = namesOf(found);
         const store = storeOf(deps);
-        const task = tasksOf(objects, workspace, project.id).find((t) => taskSpec(t).name === name);
-        if (!task && countOf(await countsOf(workspace, names), names, name) === 0) throw notFound(`task "${name.slice(0, 100)}" of project "${project.id}"`);
+        const task = tasksOf(objects, workspace, found.id).find((t) => taskSpec(t).name === name);
+        if (!task && countOf(await countsOf(workspace, names), names, name) === 0) throw notFound(`task "${name.slice(0, 100)}" of project "${found.id}"`);
+        const project = await materialized(objects, found, principal);
         for (const projectName of names) await deleteProjectLogs(store, objects, workspace, { project: projectName, task: name }, deps.config.attachments_dir, principal);
         if (task) await write(objects, { kind: 'task', workspace, id: task.id, spec: null, changedBy: principal });
         deps.logger.info({ workspace, project: project.id, task: name, by: principal }, 'task deleted with its logs');

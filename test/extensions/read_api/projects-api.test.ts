@@ -1,9 +1,11 @@
 /**
  * /api/projects and /api/projects/:id/tasks through HTTP: the document's examples, projects and
- * tasks created on first use by ingest listed with executionCount, rename and merge keeping logs
- * counted, delete removing the project's logs (rows gone), rules and tasks, task delete, bad
+ * tasks that only logs name listed with executionCount (implied: reads write nothing; the first
+ * change stores one under the id it was shown with), rename and merge keeping logs counted, delete removing the project's logs (rows gone), rules and tasks, task delete, bad
  * inputs, roles, and two workspaces kept apart whatever ids they guess.
  */
+import { projectIdFor, taskIdFor } from '../../../extensions/read_api/projects-model';
+import { queryRows } from '../../support/daemon';
 import { ADMIN_KEY, OTHER_KEY, READ_KEY, startProjectsDaemon } from './projects-daemon';
 import type { ProjectsDaemon } from './projects-daemon';
 
@@ -47,10 +49,9 @@ describe('read_api: projects and tasks', () => {
     const project = byName(first.body, 'support-replies');
     expect(project).toMatchObject({ executionCount: 4, icon: '' });
     expect(project.id).toMatch(/^proj_[0-9a-f]{16}$/);
-    // Listing again gives the same id (the object was created on the first read).
+    // Listing again gives the same id; the read stored nothing (the project is implied by its logs).
     expect(byName((await d.call('GET', '/api/projects', READ_KEY)).body, 'support-replies').id).toBe(project.id);
-    const stored = d.daemon.service.objects.get('project', 'acme', project.id);
-    expect(stored?.spec).toMatchObject({ name: 'support-replies' });
+    expect(d.daemon.service.objects.get('project', 'acme', project.id)).toBeUndefined();
 
     const tasks = await d.call('GET', `/api/projects/${project.id}/tasks`, READ_KEY);
     expect(tasks.status).toBe(200);
@@ -73,6 +74,47 @@ describe('read_api: projects and tasks', () => {
     const withRefund = await d.call('GET', `/api/projects/${project.id}/tasks`, READ_KEY);
     expect(withRefund.body.find((t: any) => t.name === 'Refund check')).toMatchObject({ id: created.body.id, executionCount: 1 });
     expect((await d.call('GET', '/api/projects/proj_0000000000000000/tasks', READ_KEY)).status).toBe(404);
+  });
+
+  it('answers projects and tasks only logs name without writing anything; a rename stores the project under the id it showed', async () => {
+    await d.log(ADMIN_KEY, { project: 'never-seen', task: 'Triage' });
+    await d.log(ADMIN_KEY, { project: 'never-seen', task: 'Triage' });
+    await d.log(ADMIN_KEY, { project: 'never-seen', task: 'Escalate' });
+    const count = async (table: string) => Number((await queryRows<{ n: string }>(d.daemon, `SELECT count() AS n FROM ${table}`, d.database))[0].n);
+    const storedRows = async () => ({ objects: await count('tracehouse_objects'), audit: await count('tracehouse_object_audit') });
+    const before = await storedRows();
+
+    const list = await d.call('GET', '/api/projects', READ_KEY);
+    expect(list.status).toBe(200);
+    const project = byName(list.body, 'never-seen');
+    expect(project).toMatchObject({ id: projectIdFor('acme', 'never-seen'), name: 'never-seen', icon: '', executionCount: 3 });
+    const tasks = await d.call('GET', `/api/projects/${project.id}/tasks`, READ_KEY);
+    expect(tasks.status).toBe(200);
+    const taskRows = tasks.body.map((t: any) => [t.name, t.id, t.projectId, t.executionCount]).sort();
+    expect(taskRows).toEqual([
+      ['Escalate', taskIdFor('acme', project.id, 'Escalate'), project.id, 1],
+      ['Triage', taskIdFor('acme', project.id, 'Triage'), project.id, 2],
+    ]);
+    // Reads again (the admin key too): the same answers, and still nothing written.
+    expect((await d.call('GET', '/api/projects', ADMIN_KEY)).body).toEqual(list.body);
+    expect((await d.call('GET', `/api/projects/${project.id}/tasks`, ADMIN_KEY)).body).toEqual(tasks.body);
+    expect(await storedRows()).toEqual(before);
+    expect(d.daemon.service.objects.get('project', 'acme', project.id)).toBeUndefined();
+    expect(d.daemon.service.objects.list('task', 'acme').filter((t) => t.spec.projectId === project.id)).toEqual([]);
+
+    // The first change stores it, under the id it was shown with; its tasks keep theirs.
+    const renamed = await d.call('PATCH', `/api/projects/${project.id}`, ADMIN_KEY, { name: 'seen-now' });
+    expect(renamed.status).toBe(200);
+    expect(renamed.body).toEqual({ ...project, name: 'seen-now' });
+    expect(d.daemon.service.objects.get('project', 'acme', project.id)?.spec).toMatchObject({ name: 'seen-now', aliases: ['never-seen'] });
+    const after = (await d.call('GET', '/api/projects', READ_KEY)).body;
+    expect(byName(after, 'never-seen')).toBeUndefined();
+    expect(byName(after, 'seen-now')).toEqual({ ...project, name: 'seen-now' });
+    expect((await d.call('GET', `/api/projects/${project.id}/tasks`, READ_KEY)).body).toEqual(tasks.body);
+    const audit = await queryRows<{ action: string; changed_by: string }>(d.daemon, `SELECT action, changed_by FROM tracehouse_object_audit WHERE kind = 'project' AND id = '${project.id}' ORDER BY version`, d.database);
+    expect(audit.map((a) => a.action)).toEqual(['create', 'update']);
+    expect(new Set(audit.map((a) => a.changed_by)).size).toBe(1);
+    expect(audit[0].changed_by).toMatch(/^key:/);
   });
 
   it('renames a project and changes its icon: its logs stay counted, new logs under either name count', async () => {
@@ -110,7 +152,7 @@ describe('read_api: projects and tasks', () => {
     const list = (await d.call('GET', '/api/projects', READ_KEY)).body;
     const target = byName(list, 'billing');
     const source = byName(list, 'billing-v2');
-    await d.call('GET', `/api/projects/${source.id}/tasks`, READ_KEY);
+    const sourceTasks = (await d.call('GET', `/api/projects/${source.id}/tasks`, READ_KEY)).body;
     await d.call('GET', `/api/projects/${target.id}/tasks`, READ_KEY);
     const merged = await d.call('PATCH', `/api/projects/${source.id}`, ADMIN_KEY, { name: 'billing', merge: true });
     expect(merged.status).toBe(200);
@@ -120,6 +162,8 @@ describe('read_api: projects and tasks', () => {
     expect((await d.call('GET', `/api/projects/${source.id}/tasks`, READ_KEY)).status).toBe(404);
     const tasks = (await d.call('GET', `/api/projects/${target.id}/tasks`, READ_KEY)).body;
     expect(tasks.map((t: any) => [t.name, t.executionCount]).sort()).toEqual([['Dunning', 1], ['Invoice', 2]]);
+    // The source's task the target did not have moved with the id it was listed under.
+    expect(tasks.find((t: any) => t.name === 'Dunning').id).toBe(sourceTasks.find((t: any) => t.name === 'Dunning').id);
     // Logs still sent under the merged name count for the target, and no project comes back for it.
     await d.log(ADMIN_KEY, { project: 'billing-v2', task: 'Dunning' });
     const later = (await d.call('GET', '/api/projects', READ_KEY)).body;
@@ -133,8 +177,9 @@ describe('read_api: projects and tasks', () => {
     await d.log(ADMIN_KEY, { project: 'doomed', task: 'Drop' });
     // Decided logs: deleting their task or project deletes their decisions too.
     for (const id of ['doomed-keep-1', 'doomed-drop-1']) expect((await d.call('PATCH', `/api/logs/${id}/decision`, ADMIN_KEY, { decision: 'approved' })).status).toBe(200);
-    const decision = (id: string) => d.daemon.service.objects.get('decision', 'acme', id);
-    expect(decision('doomed-drop-1')).toBeDefined();
+    // Decisions are read from the store (the catalog does not hold them in memory).
+    const decision = async (id: string) => (await d.daemon.service.objects.fetch('decision', 'acme', [id])).get(id);
+    expect(await decision('doomed-drop-1')).toBeDefined();
     await d.log(ADMIN_KEY, { project: 'survivor', task: 'Drop' });
     const project = byName((await d.call('GET', '/api/projects', READ_KEY)).body, 'doomed');
     const tasks = (await d.call('GET', `/api/projects/${project.id}/tasks`, READ_KEY)).body;
@@ -148,8 +193,8 @@ describe('read_api: projects and tasks', () => {
     expect(await d.rows('acme', 'doomed', 'Drop')).toBe(0);
     expect(await d.rows('acme', 'doomed', 'Keep')).toBe(1);
     expect(await d.rows('acme', 'survivor', 'Drop')).toBe(1);
-    expect(decision('doomed-drop-1')).toBeUndefined();
-    expect(decision('doomed-keep-1')).toBeDefined();
+    expect(await decision('doomed-drop-1')).toBeUndefined();
+    expect(await decision('doomed-keep-1')).toBeDefined();
     const left = (await d.call('GET', `/api/projects/${project.id}/tasks`, READ_KEY)).body;
     expect(left.map((t: any) => t.name)).toEqual(['Keep']);
     expect(byName((await d.call('GET', '/api/projects', READ_KEY)).body, 'doomed').executionCount).toBe(1);
@@ -164,7 +209,7 @@ describe('read_api: projects and tasks', () => {
     expect(deleted).toMatchObject({ status: 200, body: { success: true } });
     expect(await d.rows('acme', 'doomed')).toBe(0);
     expect(await d.rows('acme', 'survivor')).toBe(1);
-    expect(decision('doomed-keep-1')).toBeUndefined();
+    expect(await decision('doomed-keep-1')).toBeUndefined();
     // Its logs are tombstoned like single deletes: a replay of one of their ids is not stored again.
     const replay = await fetch(`${d.daemon.receiverUrl('logs')}/api/logs`, {
       method: 'POST',
