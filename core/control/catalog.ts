@@ -13,7 +13,7 @@ import { errorMessage } from '../errors';
 import type { Logger } from '../logger';
 import { ObjectTable } from './object-table';
 import type { AuditEntry, ObjectRow, StoredObject } from './object-table';
-import { GLOBAL_WORKSPACE, objectKey } from './objects';
+import { GLOBAL_WORKSPACE, objectKey, STORED_ONLY_KINDS } from './objects';
 import type { ControlObject, ObjectKind, ObjectSpec } from './objects';
 import { SECRET_FIELDS } from './secret-fields';
 import { hasSecrets, mapSecrets, SecretBox, SecretsKeyError } from './secrets';
@@ -62,9 +62,19 @@ export interface ControlObjects {
   watch(kind: ObjectKind, listener: ObjectListener): () => void;
   /** Replaces the config objects `owner` declares for `kind` (shown read-only in the API). */
   declare(owner: string, kind: ObjectKind, objects: readonly { workspace: string; id: string; spec: ObjectSpec }[]): void;
-  /** The objects of `kind` visible to `workspace` (its own and the global ones), or all. */
+  /**
+   * The objects of `kind` visible to `workspace` (its own and the global ones), or all. A kind of
+   * STORED_ONLY_KINDS is not held: only its config objects show here (use `fetch`).
+   */
   list(kind: ObjectKind, workspace?: string): ControlObject[];
+  /** As `list`: a kind of STORED_ONLY_KINDS answers only its config objects (use `fetch`). */
   get(kind: ObjectKind, workspace: string, id: string): ControlObject | undefined;
+  /**
+   * The live objects among `ids` as `get` finds them, by id; a kind of STORED_ONLY_KINDS is also
+   * read from the store (the workspace's latest versions, one query per 1,000 ids). Rejects when
+   * the store cannot be read.
+   */
+  fetch(kind: ObjectKind, workspace: string, ids: readonly string[]): Promise<Map<string, ControlObject>>;
   /** Creates, replaces or deletes an API object; resolves with it (undefined after a delete). */
   write(change: ObjectWrite): Promise<ControlObject | undefined>;
   /**
@@ -90,13 +100,23 @@ export interface CatalogOptions {
 const POLL_OVERLAP_MS = 5_000;
 
 /**
+ * How long the version of a deleted object is remembered (below). A poll reads the latest
+ * versions (FINAL), so only a poll already running when the delete landed can bring back an older
+ * one; every later poll sees the delete itself.
+ */
+const GONE_TTL_MS = 10 * 60_000;
+
+/**
  * Objects held by kind, each kind keyed by objectKey: a list reads only its kind. The versions of
- * deleted objects are remembered too, so that a poll that read the store before a delete landed
- * cannot bring the object back.
+ * deleted objects are remembered too, for GONE_TTL_MS, so that a poll that read the store before a
+ * delete landed cannot bring the object back. Kinds of STORED_ONLY_KINDS are never held.
  */
 class HeldObjects {
   private readonly byKind = new Map<ObjectKind, Map<string, ControlObject>>();
-  private readonly gone = new Map<string, number>();
+  /** Version a key was deleted at, and when (insertion order is deletion order, for pruning). */
+  private readonly gone = new Map<string, { version: number; at: number }>();
+
+  constructor(private readonly now: () => number) {}
 
   of(kind: ObjectKind): ReadonlyMap<string, ControlObject> {
     return this.byKind.get(kind) ?? new Map();
@@ -108,7 +128,16 @@ class HeldObjects {
 
   /** The version held for a key, or the version it was deleted at. */
   versionOf(kind: ObjectKind, key: string): number | undefined {
-    return this.byKind.get(kind)?.get(key)?.version ?? this.gone.get(key);
+    return this.byKind.get(kind)?.get(key)?.version ?? this.gone.get(key)?.version;
+  }
+
+  /** Forgets the versions of objects deleted more than GONE_TTL_MS ago. */
+  pruneGone(): void {
+    const oldest = this.now() - GONE_TTL_MS;
+    for (const [key, { at }] of this.gone) {
+      if (at > oldest) break;
+      this.gone.delete(key);
+    }
   }
 
   set(object: ControlObject): void {
@@ -120,13 +149,14 @@ class HeldObjects {
   }
 
   delete(kind: ObjectKind, key: string, version: number): boolean {
-    this.gone.set(key, version);
+    this.gone.delete(key);
+    this.gone.set(key, { version, at: this.now() });
     return this.byKind.get(kind)?.delete(key) ?? false;
   }
 }
 
 export class ObjectCatalog implements ControlObjects {
-  private readonly objects = new HeldObjects();
+  private readonly objects: HeldObjects;
   private readonly declared = new Map<string, ControlObject[]>();
   private readonly listeners = new Map<ObjectKind, Set<ObjectListener>>();
   private readonly locks = new Map<string, Promise<unknown>>();
@@ -148,6 +178,7 @@ export class ObjectCatalog implements ControlObjects {
   constructor(private readonly options: CatalogOptions) {
     this.box = options.secretsKey ? new SecretBox(options.secretsKey) : undefined;
     this.now = options.now ?? Date.now;
+    this.objects = new HeldObjects(() => this.now());
   }
 
   get writable(): boolean {
@@ -159,7 +190,7 @@ export class ObjectCatalog implements ControlObjects {
     if (!store) return;
     const table = new ObjectTable(store);
     await table.ensure();
-    const rows = await table.all();
+    const rows = await table.all(STORED_ONLY_KINDS);
     for (const row of rows) this.applyStored(row, false);
     this.table = table;
     for (const kind of new Set(rows.map((r) => r.kind))) this.notify(kind);
@@ -252,9 +283,10 @@ export class ObjectCatalog implements ControlObjects {
   private async poll(): Promise<void> {
     const table = this.table;
     if (!table) return;
+    this.objects.pruneGone();
     let rows: StoredObject[];
     try {
-      rows = await table.insertedSince(this.newestInsert - POLL_OVERLAP_MS);
+      rows = await table.insertedSince(this.newestInsert - POLL_OVERLAP_MS, STORED_ONLY_KINDS);
     } catch (err) {
       this.options.logger.warn({ err: errorMessage(err) }, 'control plane: reading the object store failed; retrying at the next refresh');
       return;
@@ -272,6 +304,7 @@ export class ObjectCatalog implements ControlObjects {
 
   /** Applies a stored row when it is newer than what is held; true when something changed. */
   private applyStored(row: StoredObject, onlyNewer: boolean): boolean {
+    if (STORED_ONLY_KINDS.has(row.kind)) return false;
     this.newestInsert = Math.max(this.newestInsert, row.insertedAt);
     const key = objectKey(row.kind, row.workspace, row.id);
     const known = this.objects.versionOf(row.kind, key);
@@ -308,6 +341,24 @@ export class ObjectCatalog implements ControlObjects {
 
   get(kind: ObjectKind, workspace: string, id: string): ControlObject | undefined {
     return this.configObject(kind, workspace, id) ?? this.objects.get(kind, objectKey(kind, workspace, id)) ?? this.objects.get(kind, objectKey(kind, GLOBAL_WORKSPACE, id));
+  }
+
+  async fetch(kind: ObjectKind, workspace: string, ids: readonly string[]): Promise<Map<string, ControlObject>> {
+    const out = new Map<string, ControlObject>();
+    const wanted = [...new Set(ids)];
+    for (const id of wanted) {
+      const object = this.get(kind, workspace, id);
+      if (object) out.set(id, object);
+    }
+    const table = this.table;
+    if (!table || !STORED_ONLY_KINDS.has(kind)) return out;
+    const missing = wanted.filter((id) => !out.has(id));
+    for (let i = 0; i < missing.length; i += 1_000) {
+      for (const row of await table.some(kind, workspace, missing.slice(i, i + 1_000))) {
+        if (!row.deleted) out.set(row.id, { ...row.object, spec: this.openSecrets(kind, row.object.spec) });
+      }
+    }
+    return out;
   }
 
   private configObject(kind: ObjectKind, workspace: string, id: string): ControlObject | undefined {
@@ -366,11 +417,14 @@ export class ObjectCatalog implements ControlObjects {
       { kind: change.kind, workspace: change.workspace, id: change.id, version, createdAt: next?.createdAt ?? current?.createdAt ?? at, updatedAt: at, changedBy: change.changedBy, deleted: next === undefined, spec: sealedSpec },
       { action: next === undefined ? 'delete' : current ? 'update' : 'create', before: current ? this.sealSecrets(current.kind, current.spec) : undefined, after: next ? sealedSpec : undefined },
     );
-    const key = objectKey(change.kind, change.workspace, change.id);
-    if (next) this.objects.set(next);
-    else this.objects.delete(change.kind, key, version);
-    this.notify(change.kind);
-    this.changes?.publish(change.kind);
+    // A kind that is not held has nothing to update here, nor in the other daemons.
+    if (!STORED_ONLY_KINDS.has(change.kind)) {
+      const key = objectKey(change.kind, change.workspace, change.id);
+      if (next) this.objects.set(next);
+      else this.objects.delete(change.kind, key, version);
+      this.notify(change.kind);
+      this.changes?.publish(change.kind);
+    }
     return next;
   }
 
@@ -412,6 +466,8 @@ export class ObjectCatalog implements ControlObjects {
       applied.push({ key: objectKey(kind, workspace, id), version, object: spec === null ? undefined : { kind, workspace, id, version, createdAt, updatedAt: at, changedBy, source: 'api', spec } });
     }
     await table.writeMany(writes);
+    // A kind that is not held has nothing to update here, nor in the other daemons.
+    if (STORED_ONLY_KINDS.has(kind)) return applied.length;
     for (const { key, version, object } of applied) {
       if (object) this.objects.set(object);
       else this.objects.delete(kind, key, version);

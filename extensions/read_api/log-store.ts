@@ -118,7 +118,7 @@ export async function deleteProjectLogs(store: TraceStore, objects: ControlObjec
   for (let i = 0; i < ids.length; i += MAX_DELETE_IDS) {
     const chunk = ids.slice(i, i + MAX_DELETE_IDS);
     await objects.writeMany('deleted_log', workspace, chunk.map((id) => ({ id, spec: { deletedAt, project: filter.project, ...(filter.task !== undefined ? { task: filter.task } : {}) } })), principal);
-    const decided = chunk.filter((id) => objects.get('decision', workspace, id) !== undefined);
+    const decided = [...(await objects.fetch('decision', workspace, chunk)).keys()];
     if (decided.length > 0) await objects.writeMany('decision', workspace, decided.map((id) => ({ id, spec: null })), principal);
   }
 }

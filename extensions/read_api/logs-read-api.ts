@@ -11,7 +11,7 @@ import { IngestError } from '../../core/ingest/problems';
 import type { IndexRow } from './log-index';
 import { INDEX_COLUMNS, LOG_IDS_TABLE, LOG_INDEX_TABLE, LOG_PROJECT_TABLE, LogIndex, rowsByIds } from './log-index';
 import { listConditions, orderBy, parseLogListQuery } from './logs-query';
-import { decisionOf, executionOf, logOf, projectsByName, statusOf } from './logs-shape';
+import { decisionIn, decisionsOf, executionOf, logOf, projectsByName, statusOf } from './logs-shape';
 import type { LogDetail } from './logs-shape';
 import { sqlString, sqlStringList, tableOf } from './projects-sql';
 import type { ReadApiDeps } from './routes';
@@ -31,6 +31,11 @@ export async function logStore(host: Host, deps: ReadApiDeps): Promise<TraceStor
   return store;
 }
 
+/** `[id]` when it can be a log id, else none. */
+function validId(id: string): string[] {
+  return id.length > 0 && id.length <= MAX_LOG_ID ? [id] : [];
+}
+
 /** The log's index row in the caller's workspace, or 404 (the same whether it exists elsewhere or not). */
 export async function findLog(store: TraceStore, workspace: string, id: string): Promise<IndexRow> {
   const [row] = id.length > 0 && id.length <= MAX_LOG_ID ? await rowsByIds(store, workspace, [id]) : [];
@@ -38,9 +43,13 @@ export async function findLog(store: TraceStore, workspace: string, id: string):
   return row;
 }
 
-/** `log_key` of the workspace's decided logs (the latest decision objects), as a subquery. */
+/**
+ * `log_key` of the workspace's decided logs (the latest decision objects, FINAL: a deleted
+ * decision's older versions do not count), as a subquery: one range of the objects table's
+ * ordering key (kind, workspace, id). Decisions are not held in memory (STORED_ONLY_KINDS).
+ */
 function decidedKeys(store: TraceStore, workspace: string): string {
-  return `(SELECT cityHash64(id) FROM ${tableOf(store, OBJECTS_TABLE)} WHERE kind = 'decision' AND workspace = ${sqlString(workspace)} AND deleted = 0)`;
+  return `(SELECT cityHash64(id) FROM ${tableOf(store, OBJECTS_TABLE)} FINAL WHERE kind = 'decision' AND workspace = ${sqlString(workspace)} AND deleted = 0)`;
 }
 
 const FLAGGED_OR_ERROR = `status IN ('flagged', 'error')`;
@@ -90,10 +99,11 @@ export function logReadRoutes(deps: ReadApiDeps): ApiRoute[] {
         // Filtered by project: the project-ordered copy reads that project's range of its key only.
         const index = tableOf(store, names !== undefined ? LOG_PROJECT_TABLE : LOG_INDEX_TABLE);
         // The page and the summary read the same rows: asked at once, the answer waits for the slower.
-        const [rows, [summary]] = await Promise.all([
-          store.selectRows<IndexRow>(
-            `SELECT ${INDEX_COLUMNS} FROM ${index} WHERE ${where} ORDER BY ${orderBy(query)} LIMIT ${query.limit} OFFSET ${(query.page - 1) * query.limit} ${READ_SETTINGS}`,
-          ),
+        // The page's decisions: one read of the objects table for the page's ids.
+        const [{ rows, decisions }, [summary]] = await Promise.all([
+          store
+            .selectRows<IndexRow>(`SELECT ${INDEX_COLUMNS} FROM ${index} WHERE ${where} ORDER BY ${orderBy(query)} LIMIT ${query.limit} OFFSET ${(query.page - 1) * query.limit} ${READ_SETTINGS}`)
+            .then(async (page) => ({ rows: page, decisions: await decisionsOf(objects, workspace, page.map((row) => row.log_id)) })),
           store.selectRows<SummaryRow>(
             `SELECT count() AS total, countIf(${FLAGGED_OR_ERROR}) AS failures, countIf(status = 'pass') AS passes,
   countIf(${FLAGGED_OR_ERROR} AND log_key NOT IN ${decidedKeys(store, workspace)}) AS pending
@@ -104,7 +114,7 @@ FROM ${index} WHERE ${where} ${READ_SETTINGS}`,
         return {
           status: 200,
           body: {
-            executions: rows.map((row) => executionOf(row, workspace, projects, decisionOf(objects, workspace, row.log_id))),
+            executions: rows.map((row) => executionOf(row, workspace, projects, decisionIn(decisions, row.log_id))),
             total,
             page: query.page,
             limit: query.limit,
@@ -151,8 +161,9 @@ FROM ${index} WHERE ${where} ${READ_SETTINGS}`,
       role: 'read',
       handle: async ({ workspace, params }) => {
         const store = await logStore(host, deps);
-        const row = await logWithDetail(store, workspace, params.id);
-        return { status: 200, body: logOf(row, workspace, projectsByName(objects, workspace), decisionOf(objects, workspace, row.log_id), row) };
+        // The decision is read beside the log (by the asked id: the log's when it is found).
+        const [row, decisions] = await Promise.all([logWithDetail(store, workspace, params.id), decisionsOf(objects, workspace, validId(params.id))]);
+        return { status: 200, body: logOf(row, workspace, projectsByName(objects, workspace), decisionIn(decisions, row.log_id), row) };
       },
     },
     {
@@ -161,8 +172,8 @@ FROM ${index} WHERE ${where} ${READ_SETTINGS}`,
       role: 'read',
       handle: async ({ workspace, params }) => {
         const store = await logStore(host, deps);
-        const row = await findLog(store, workspace, params.id);
-        return { status: 200, body: statusOf(row, decisionOf(objects, workspace, row.log_id)) };
+        const [row, decisions] = await Promise.all([findLog(store, workspace, params.id), decisionsOf(objects, workspace, validId(params.id))]);
+        return { status: 200, body: statusOf(row, decisionIn(decisions, row.log_id)) };
       },
     },
   ];

@@ -65,8 +65,10 @@ export function logReviewRoutes(deps: ReadApiDeps): ApiRoute[] {
     const decidedAt = Date.now();
     const kept = note !== undefined && note.trim() !== '' ? note.trim() : undefined;
     const spec = kept !== undefined ? { decision, decidedAt, note: kept } : { decision, decidedAt };
+    // The latest decisions from the store (decisions are not held in memory), in one read.
+    const current = await objects.fetch('decision', workspace, rows.map((row) => row.log_id));
     const changed = rows.filter((row) => {
-      const latest = objects.get('decision', workspace, row.log_id)?.spec;
+      const latest = current.get(row.log_id)?.spec;
       return latest?.decision !== decision || latest?.note !== kept;
     });
     if (changed.length > 0) {

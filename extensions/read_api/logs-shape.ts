@@ -26,10 +26,28 @@ export interface DecisionView {
   decisionNote: string | null;
 }
 
-export function decisionOf(objects: ControlObjects, workspace: string, id: string): DecisionView {
-  const object: ControlObject | undefined = objects.get('decision', workspace, id);
+const NO_DECISION: DecisionView = { humanDecision: null, decidedBy: null, decidedAt: null, decisionNote: null };
+
+/**
+ * The latest decisions on some logs of the workspace, by log id (a log without one is absent):
+ * decisions are not held in memory (STORED_ONLY_KINDS), so this is one read of the objects table
+ * per page of logs, by its ordering key.
+ */
+export async function decisionsOf(objects: ControlObjects, workspace: string, ids: readonly string[]): Promise<Map<string, DecisionView>> {
+  const out = new Map<string, DecisionView>();
+  if (ids.length === 0) return out;
+  for (const [id, object] of await objects.fetch('decision', workspace, ids)) out.set(id, decisionView(object));
+  return out;
+}
+
+/** A log's decision as reads show it, from its map of decisionsOf. */
+export function decisionIn(decisions: ReadonlyMap<string, DecisionView>, id: string): DecisionView {
+  return decisions.get(id) ?? NO_DECISION;
+}
+
+function decisionView(object: ControlObject | undefined): DecisionView {
   const decision = object?.spec.decision;
-  if (object === undefined || (decision !== 'approved' && decision !== 'rejected')) return { humanDecision: null, decidedBy: null, decidedAt: null, decisionNote: null };
+  if (object === undefined || (decision !== 'approved' && decision !== 'rejected')) return NO_DECISION;
   const note = object.spec.note;
   return { humanDecision: decision, decidedBy: object.changedBy, decidedAt: new Date(object.updatedAt).toISOString(), decisionNote: typeof note === 'string' ? note : null };
 }

@@ -14,14 +14,15 @@ import { logSpan } from './log-span';
 
 export const LOGS_PATH = '/api/logs';
 
-/** The deleted_log tombstone of a log id, if any (the control-plane objects of the host). */
-export type TombstoneLookup = (workspace: string, id: string) => { updatedAt: number } | undefined;
+import type { TombstoneLookup } from './tombstones';
+
+export type { TombstoneLookup } from './tombstones';
 
 /**
  * POST /api/logs: an AI output to evaluate, stored as one span. A log id deleted through the read
  * API (a `deleted_log` tombstone) within the idempotency window is refused with 409, not stored again.
  */
-export function logRoutes(config: LogsReceiverConfig, context: IngestContext, times: RecordTimes, tombstoneOf: TombstoneLookup = () => undefined): IngestRoute[] {
+export function logRoutes(config: LogsReceiverConfig, context: IngestContext, times: RecordTimes, tombstoneOf: TombstoneLookup = () => Promise.resolve(undefined)): IngestRoute[] {
   const schema = logBodySchema(config.max_attachment_bytes);
   const store = new AttachmentStore(config.attachments_dir);
 
@@ -35,8 +36,15 @@ export function logRoutes(config: LogsReceiverConfig, context: IngestContext, ti
     }
   };
 
-  const refuseDeleted = (workspace: string, id: string) => {
-    const tombstone = tombstoneOf(workspace, id);
+  /** A tombstone that cannot be read refuses the log (503, retry): a deleted log must not come back. */
+  const refuseDeleted = async (workspace: string, id: string) => {
+    let tombstone: { updatedAt: number } | undefined;
+    try {
+      tombstone = await tombstoneOf(workspace, id);
+    } catch (err) {
+      context.logger.warn({ err: errorMessage(err) }, 'logs: could not read the deleted-log tombstones; refusing the log');
+      throw new IngestError(503, 'RCV_TOMBSTONE_CHECK_FAILED', 'could not check whether this log id was deleted; retry later', undefined, DEFAULT_RETRY_AFTER_SECONDS);
+    }
     if (tombstone && Date.now() - tombstone.updatedAt < config.idempotency.ttl_seconds * 1000) {
       throw new IngestError(409, 'RCV_LOG_DELETED', `log "${id.slice(0, 100)}" was deleted at ${new Date(tombstone.updatedAt).toISOString()}; it is not stored again`);
     }
@@ -51,7 +59,7 @@ export function logRoutes(config: LogsReceiverConfig, context: IngestContext, ti
       handle: async (request: IngestRequest): Promise<IngestPlan> => {
         const body = parseBody(schema, request.body);
         const id = body.id ?? randomUUID();
-        if (body.id !== undefined) refuseDeleted(request.workspace, body.id);
+        if (body.id !== undefined) await refuseDeleted(request.workspace, body.id);
         // Uploads are durable before the span is handed on, so the 200 covers the files too.
         const attachments = await storeAttachments(body);
         // A log with an id and no timestamp keeps its first receive time when sent again.

@@ -139,6 +139,41 @@ describe('read_api: reviewing logs', () => {
     expect((await d.call('GET', '/api/logs/bulk-other', OTHER_KEY)).status).toBe(200);
   });
 
+  it('keeps decisions and tombstones out of the catalog memory, while every read shows them and replays stay refused', async () => {
+    const ids = Array.from({ length: 50 }, (_, i) => `mem-${i}`);
+    for (const id of ids) expect((await d.log({ id, project: 'memory', output: 'refund maybe' })).status).toBe(200);
+    // 50 decisions: half one by one, half in one bulk action; then a later decision on some.
+    for (const id of ids.slice(0, 25)) expect((await d.call('PATCH', `/api/logs/${id}/decision`, ADMIN_KEY, { decision: 'approved' })).status).toBe(200);
+    expect((await d.call('PATCH', '/api/logs/bulk', ADMIN_KEY, { ids: ids.slice(25), action: 'reject' })).body).toEqual({ ok: true, count: 25 });
+    expect((await d.call('PATCH', '/api/logs/bulk', ADMIN_KEY, { ids: ids.slice(0, 5), action: 'reject' })).body).toEqual({ ok: true, count: 5 });
+    // Three logs deleted: three tombstones.
+    expect((await d.call('PATCH', '/api/logs/bulk', ADMIN_KEY, { ids: ids.slice(47), action: 'delete' })).body).toEqual({ ok: true, count: 3 });
+    const catalog = d.daemon.service.objects;
+    await catalog.refresh();
+    expect(catalog.list('decision')).toEqual([]);
+    expect(catalog.list('deleted_log')).toEqual([]);
+    expect(catalog.get('decision', 'acme', 'mem-0')).toBeUndefined();
+    // The store has them, and the reads show them.
+    expect(await count(`SELECT count() AS n FROM tracehouse_objects FINAL WHERE kind = 'decision' AND workspace = 'acme' AND id LIKE 'mem-%' AND deleted = 0`)).toBe(47);
+    expect(await count(`SELECT count() AS n FROM tracehouse_objects FINAL WHERE kind = 'deleted_log' AND workspace = 'acme' AND id LIKE 'mem-%'`)).toBe(3);
+    const list = (await d.call('GET', '/api/logs?project=memory&limit=100')).body;
+    expect(list.total).toBe(47);
+    const shown = new Map(list.executions.map((e: any) => [e.id, e.humanDecision]));
+    for (const [i, id] of ids.slice(0, 47).entries()) expect([id, shown.get(id)]).toEqual([id, i < 5 || i >= 25 ? 'rejected' : 'approved']);
+    expect(list.summary.pendingReviews).toBe(0);
+    expect((await d.call('GET', '/api/logs?project=memory&pending=true')).body.executions).toEqual([]);
+    expect((await d.call('GET', '/api/logs/mem-1/status')).body.humanDecision).toBe('rejected');
+    expect((await d.call('GET', '/api/logs/mem-10')).body.humanDecision).toBe('approved');
+    // A repeated decision writes no new version (read from the store, not from memory).
+    const versions = () => count(`SELECT count() AS n FROM tracehouse_object_audit WHERE kind = 'decision' AND workspace = 'acme' AND id LIKE 'mem-%'`);
+    const before = await versions();
+    expect((await d.call('PATCH', '/api/logs/bulk', ADMIN_KEY, { ids: ids.slice(0, 10), action: 'reject' })).body).toEqual({ ok: true, count: 10 });
+    expect(await versions()).toBe(before + 5);
+    // The deleted ids stay deleted when sent again (tombstones read from the store), and still are not held.
+    for (const id of ids.slice(47)) expect((await d.log({ id, project: 'memory', output: 'refund maybe' })).status).toBe(409);
+    expect(catalog.list('deleted_log')).toEqual([]);
+  });
+
   it('refuses bad bodies with 422 naming the field, read keys with 403 and unknown ids with 404', async () => {
     expect((await d.log({ id: 'bad-1', project: 'bad', output: 'x' })).status).toBe(200);
     const cases: [string, unknown, string][] = [
