@@ -112,6 +112,12 @@ export interface TraceStore extends QueryBackend {
   readonly database: string;
   /** The ClickHouse cluster the store's tables live on (the exporter's cluster_name): components' DDL runs ON CLUSTER with Replicated engines. */
   readonly clusterName?: string;
+  /**
+   * True when a lightweight DELETE may return once the engine has registered it: every read of
+   * the store (components' and analysts') applies registered deletes on the fly, so the rows are
+   * gone from every query at once (the embedded engine; a server waits for the delete instead).
+   */
+  readonly asyncDeletes?: boolean;
   /** Runs a statement whose output is not needed (CREATE TABLE IF NOT EXISTS ...). */
   command(sql: string): Promise<void>;
   /** Runs a SELECT (deduplicated: final = 1) and returns its rows as JSON objects. */

@@ -120,7 +120,9 @@ export class EmbeddedConnection implements ClickhouseConnection {
 
   /** Components' own reads: a session with `final = 1` that analysts never reach. */
   async read(sql: string, options: ReadOptions): Promise<ReadResult> {
-    const reader = await this.openRole('reader', ['SET final = 1']);
+    // apply_mutations_on_fly: a lightweight DELETE the engine has registered hides its rows at
+    // once, though the engine applies it to the parts later (TraceStore.asyncDeletes).
+    const reader = await this.openRole('reader', ['SET final = 1', 'SET apply_mutations_on_fly = 1']);
     // `USE db` is connection state shared by every lease of the reader, hence exclusive.
     return reader.exclusive(async (session) => {
       await session.queryAsync(`USE ${ident(options.database)}`);
@@ -152,7 +154,7 @@ export class EmbeddedConnection implements ClickhouseConnection {
     // lift them, and nothing it does reaches another caller. No abort signal is passed: chdb would
     // only abandon the promise while the engine runs on; the engine's own limits stop it.
     const settings = Object.entries(analystSettings(options.limits)).map(([k, v]) => `--${k}=${v}`);
-    const session = openTransientSession(this.dataPath, [...settings, '--readonly=1']);
+    const session = openTransientSession(this.dataPath, [...settings, '--apply_mutations_on_fly=1', '--readonly=1']);
     try {
       await session.queryAsync(`USE ${ident(options.database)}`);
       const result = await session.queryAsync(statement, { format: options.format });

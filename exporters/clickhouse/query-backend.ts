@@ -32,6 +32,10 @@ export class ClickhouseQueryBackend implements TraceStore {
     return connection;
   }
 
+  get asyncDeletes(): boolean {
+    return this.connection()?.mode === 'embedded';
+  }
+
   command(sql: string): Promise<void> {
     return this.running().command(sql);
   }

@@ -25,9 +25,14 @@ export const MAX_DELETE_IDS = 1_000;
 
 const SHA256_REF = /^sha256:([0-9a-f]{64})$/;
 
-/** A lightweight DELETE of `name`'s rows matching `where`, ON CLUSTER on a clustered store. */
+/**
+ * A lightweight DELETE of `name`'s rows matching `where`, ON CLUSTER on a clustered store. On a
+ * store whose reads apply registered deletes (asyncDeletes), it returns once registered: waiting
+ * for the engine to rewrite every part of a table partitioned by day took ~13 s per delete.
+ */
 export function deleteStatement(store: TraceStore, name: string, where: string): string {
-  return `DELETE FROM ${tableOf(store, name)}${onClusterClause(store.clusterName)} WHERE ${where}`;
+  const settings = store.asyncDeletes ? ' SETTINGS lightweight_deletes_sync = 0' : '';
+  return `DELETE FROM ${tableOf(store, name)}${onClusterClause(store.clusterName)} WHERE ${where}${settings}`;
 }
 
 interface Found {

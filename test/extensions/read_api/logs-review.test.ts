@@ -126,6 +126,22 @@ describe('read_api: reviewing logs', () => {
     expect((await d.call('DELETE', '/api/logs/del-1')).status).toBe(404);
   });
 
+  it('a deleted log is gone from every query at once, though its rows span two months of daily partitions', async () => {
+    // One log a day for 60 days: the engine rewrites every part of every partition for a delete,
+    // so the delete is registered and the store's reads (and the admin endpoint's) apply it at once.
+    const day = 86_400_000;
+    const start = Date.UTC(2026, 8, 1);
+    for (let i = 0; i < 60; i++) {
+      const timestamp = new Date(start + i * day).toISOString();
+      expect((await d.log({ id: `wide-${i}`, project: 'wide', output: `day ${i}`, timestamp })).status).toBe(200);
+    }
+    expect((await d.call('DELETE', '/api/logs/wide-30')).status).toBe(200);
+    expect(await count(`SELECT count() AS n FROM otel_traces WHERE SpanAttributes['tracehouse.log_id'] = 'wide-30'`)).toBe(0);
+    expect(await count(`SELECT count() AS n FROM otel_traces WHERE SpanAttributes['tracehouse.log_id'] LIKE 'wide-%'`)).toBe(59);
+    expect((await d.call('GET', '/api/logs/wide-30')).status).toBe(404);
+    expect((await d.call('GET', '/api/logs?project=wide&limit=100')).body.total).toBe(59);
+  });
+
   it('bulk-deletes logs and their decisions', async () => {
     for (const id of ['bd-1', 'bd-2', 'bd-3']) expect((await d.log({ id, project: 'bulkdel', output: 'refund' })).status).toBe(200);
     expect((await d.log({ id: 'bulk-other', project: 'bulk', output: 'refund' }, OTHER_KEY)).status).toBe(200);
