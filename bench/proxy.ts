@@ -13,7 +13,8 @@
  *    hop adds on this machine, for comparison (BENCH_PROXY_FLOOR=0 skips it).
  *
  * BENCH_PROXY_PAIRS (default 2000) and BENCH_SECONDS (default 10 per rate) size the runs;
- * BENCH_DAEMON_NODE_ARGS (e.g. --cpu-prof) goes to the daemon's node.
+ * BENCH_DAEMON_NODE_ARGS (e.g. --cpu-prof) goes to the daemon's node; BENCH_DAEMON_DIST runs another
+ * build of the daemon (a before/after comparison on one machine).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -193,7 +194,7 @@ async function main(): Promise<void> {
   const provider = await FakeLlmProvider.start({ chunks: ['Hello', ' there', ',', ' friend', '!'] });
   const configFile = path.join(workDir, 'proxy.yaml');
   writeFileSync(configFile, config(provider.url));
-  const daemon = spawn(process.execPath, daemonArgs(['run', '-c', configFile]), {
+  const daemon = spawn(process.execPath, daemonArgs(['run', '-c', configFile], process.env.BENCH_DAEMON_DIST), {
     env: { ...process.env, TRACEHOUSE_DATA_DIR: path.join(workDir, 'data') },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
