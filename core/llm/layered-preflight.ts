@@ -19,9 +19,14 @@ export class LayeredPreflight implements Preflight {
     private readonly policiesOf: (workspace: string) => readonly Preflight[] = () => NONE,
   ) {}
 
-  async check(request: PreflightRequest, signal: AbortSignal): Promise<PreflightDecision> {
+  /** Without policies, the configured preflight's own answer (synchronous when its check is). */
+  check(request: PreflightRequest, signal: AbortSignal): Promise<PreflightDecision> | PreflightDecision {
     const policies = this.policiesOf(request.workspace);
     if (policies.length === 0) return this.base.check(request, signal);
+    return this.checkLayers(request, policies, signal);
+  }
+
+  private async checkLayers(request: PreflightRequest, policies: readonly Preflight[], signal: AbortSignal): Promise<PreflightDecision> {
     const layers = [this.base, ...policies];
     const decisions: PreflightDecision[] = [];
     for (const layer of layers) decisions.push(await layer.check(request, signal));

@@ -172,8 +172,8 @@ export class UpstreamClient {
     // Destroying an abandoned body (failover, client gone) emits an error nobody else awaits;
     // readers still see errors through their own listeners.
     body.on('error', () => undefined);
-    const headers: Record<string, string | string[]> = {};
-    for (const [name, value] of Object.entries(answer.headers)) if (value !== undefined) headers[name] = value;
+    // undici parses the headers into a fresh object of present values: no copy needed.
+    const headers = answer.headers as Record<string, string | string[]>;
     return { status: answer.statusCode, headers, body, decoded: decoder !== undefined, done };
   }
 

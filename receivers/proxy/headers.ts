@@ -29,7 +29,8 @@ function connectionTokens(headers: IncomingHttpHeaders | Record<string, string |
 export function upstreamRequestHeaders(incoming: IncomingHttpHeaders): Record<string, string> {
   const named = connectionTokens(incoming);
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(incoming)) {
+  for (const name in incoming) {
+    const value = incoming[name];
     if (value === undefined) continue;
     if (HOP_BY_HOP.has(name) || named.has(name) || GATEWAY_HEADERS.has(name) || RECOMPUTED.has(name)) continue;
     out[name] = Array.isArray(value) ? value.join(', ') : value;
@@ -39,9 +40,8 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders): Record<st
   return out;
 }
 
-/** Provider answer headers passed back verbatim (request ids, rate limits, retry hints, processing time). */
+/** Provider answer headers passed back verbatim (request ids, retry hints, processing time; rate limits by prefix). */
 const PASSED_BACK = new Set(['content-type', 'x-request-id', 'request-id', 'retry-after', 'retry-after-ms', 'openai-processing-ms', 'openai-version', 'openai-model', 'anthropic-organization-id']);
-const PASSED_BACK_PREFIXES = ['x-ratelimit-', 'anthropic-ratelimit-'];
 
 /**
  * The answer headers for the client: only the provider headers that mean something to it, never
@@ -50,9 +50,9 @@ const PASSED_BACK_PREFIXES = ['x-ratelimit-', 'anthropic-ratelimit-'];
  */
 export function clientResponseHeaders(upstream: Record<string, string | string[]>): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(upstream)) {
+  for (const name in upstream) {
     const lower = name.toLowerCase();
-    if (PASSED_BACK.has(lower) || PASSED_BACK_PREFIXES.some((p) => lower.startsWith(p))) out[lower] = value;
+    if (PASSED_BACK.has(lower) || lower.startsWith('x-ratelimit-') || lower.startsWith('anthropic-ratelimit-')) out[lower] = upstream[name];
   }
   return out;
 }

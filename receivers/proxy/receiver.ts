@@ -294,7 +294,7 @@ export class ProxyReceiver implements Receiver {
       this.refuse(res, api, 403, api === 'messages' ? 'permission_error' : 'invalid_request_error', 'forbidden', 'this workspace key has no ingest role', 'permission_denied');
       return undefined;
     }
-    const decision = await this.rateLimits.take(who.principal, routePath);
+    const decision = this.rateLimits.enabled ? await this.rateLimits.take(who.principal, routePath) : undefined;
     if (decision?.unavailable) {
       unread();
       res.set('Retry-After', String(decision.retryAfterSeconds));
@@ -431,7 +431,8 @@ export class ProxyReceiver implements Receiver {
     };
     res.on('close', onClose);
     try {
-      const decision = await this.preflight.check({ workspace, api, model, body, inputMessages, bodyBytes: raw.length }, controller.signal);
+      const checked = this.preflight.check({ workspace, api, model, body, inputMessages, bodyBytes: raw.length }, controller.signal);
+      const decision = checked instanceof Promise ? await checked : checked;
       if (decision.action === 'block') {
         record.preflight = { blocked: true, findings: decision.findings, attributes: decision.attributes };
         if (decision.recordedBody) record.inputMessages = inputMessagesOf(api, decision.recordedBody);
@@ -610,8 +611,6 @@ export class ProxyReceiver implements Receiver {
 
   /** A JSON (or any non-stream) answer: forwarded chunk by chunk, parsed on the side. */
   private async jsonAnswer(res: Response, record: CallRecord, answer: UpstreamResponse, headers: Record<string, string | string[]>): Promise<void> {
-    res.statusCode = answer.status;
-    setHeaders(res, headers);
     const kept: Buffer[] = [];
     let keptBytes = 0;
     const limit = answer.status >= 400 ? MAX_ERROR_BODY_BYTES : MAX_JSON_PARSE_BYTES;
@@ -619,7 +618,11 @@ export class ProxyReceiver implements Receiver {
     // chunked header, body and terminator (the client cannot use half a JSON document anyway).
     const declared = answer.decoded ? NaN : Number(firstHeader(answer.headers['content-length']));
     const whole = Number.isInteger(declared) && declared >= 0 && declared <= Math.min(MAX_WHOLE_ANSWER_BYTES, limit);
-    if (!whole) res.set('x-tracehouse-overhead-ms', overheadOf(record));
+    // Headers are only set here: a body that breaks off before its first chunk is still answered 502.
+    if (!whole) {
+      res.statusCode = answer.status;
+      setHeaders(res, { ...headers, 'x-tracehouse-overhead-ms': overheadOf(record) });
+    }
     let mark = performance.now();
     try {
       for await (const chunk of answer.body as AsyncIterable<Buffer>) {
@@ -633,8 +636,7 @@ export class ProxyReceiver implements Receiver {
       }
       if (whole) {
         if (res.destroyed) throw new ClientGone('the client went away');
-        res.setHeader('content-length', keptBytes);
-        res.setHeader('x-tracehouse-overhead-ms', overheadOf(record));
+        res.writeHead(answer.status, { ...headers, 'content-length': keptBytes, 'x-tracehouse-overhead-ms': overheadOf(record) });
         res.end(kept.length === 1 ? kept[0] : Buffer.concat(kept));
       }
     } catch (err) {
@@ -643,6 +645,8 @@ export class ProxyReceiver implements Receiver {
       if (record.failure === 'aborted') return;
       if (!res.headersSent) {
         record.httpStatus = 502;
+        // The 502 still says which upstream answered (and its request id), as before the body broke off.
+        if (whole) setHeaders(res, headers);
         this.refuse(res, record.api, 502, serverErrorType(record.api), 'upstream_body_error', `the upstream answer broke off: ${record.failure}`, 'upstream_body_error');
       } else res.destroy();
       return;
@@ -681,8 +685,7 @@ export class ProxyReceiver implements Receiver {
       committed = true;
       clearTimeout(holdTimer);
       if (res.destroyed) return;
-      res.statusCode = answer.status;
-      setHeaders(res, { ...headers, 'cache-control': 'no-cache', 'x-accel-buffering': 'no', 'x-tracehouse-overhead-ms': overheadOf(record) });
+      res.writeHead(answer.status, { ...headers, 'cache-control': 'no-cache', 'x-accel-buffering': 'no', 'x-tracehouse-overhead-ms': overheadOf(record) });
       res.socket?.setNoDelay(true);
       res.flushHeaders();
       for (const piece of held.splice(0)) res.write(piece);
@@ -822,16 +825,18 @@ function requestParams(body: Json): Record<string, number | bigint | string> {
   return out;
 }
 
+/** The forms of `"usage":null` withoutUsageNull takes out, as bytes (searched without decoding the event). */
+const USAGE_NULL = [',"usage":null', '"usage":null,', ', "usage": null', '"usage": null, '].map((text) => Buffer.from(text, 'utf8'));
+
 /**
  * A chat chunk without the `"usage":null` member that include_usage added: the last occurrence
  * of the compact form the provider writes (string contents escape their quotes, so the text
  * cannot come from inside a string). Left as it is when not found.
  */
 export function withoutUsageNull(event: Buffer): Buffer {
-  const text = event.toString('utf8');
-  for (const needle of [',"usage":null', '"usage":null,', ', "usage": null', '"usage": null, ']) {
-    const at = text.lastIndexOf(needle);
-    if (at !== -1) return Buffer.from(text.slice(0, at) + text.slice(at + needle.length), 'utf8');
+  for (const needle of USAGE_NULL) {
+    const at = event.lastIndexOf(needle);
+    if (at !== -1) return Buffer.concat([event.subarray(0, at), event.subarray(at + needle.length)]);
   }
   return event;
 }
