@@ -84,6 +84,16 @@ describe('shared rate limits', () => {
   });
 
   it('keeps answering while Redis is down (each daemon counts alone), counts the outage, and shares again once Redis is back', async () => {
+    // Every connection the two daemons hold (commands, subscriptions), counted with a probe's own.
+    const connections = async () => {
+      const probe = new Redis(redis.url);
+      try {
+        return String(await probe.client('LIST')).trim().split('\n').length;
+      } finally {
+        probe.disconnect();
+      }
+    };
+    const connected = await connections();
     await redis.pause();
     // The daemon's own window: it has not counted anything of this key yet.
     const during = await send(first);
@@ -92,13 +102,8 @@ describe('shared rate limits', () => {
     expect(metrics).toMatch(/tracehouse_shared_state_unavailable_total\{feature="rate_limits"\} [1-9]/);
     await redis.resume();
     // Redis restarted empty: the shared window starts over, and is shared again.
-    // The other daemon reconnects on its own schedule: wait for both connections before asking.
-    const probe = new Redis(redis.url);
-    try {
-      await waitFor('both daemons reconnected', async () => (String(await probe.client('LIST')).trim().split('\n').length >= 3 ? true : undefined));
-    } finally {
-      probe.disconnect();
-    }
+    // Each daemon reconnects on its own schedule: wait until every connection they held is back.
+    await waitFor('both daemons reconnected', async () => ((await connections()) >= connected ? true : undefined));
     await waitFor('Redis back in use', async () => ((await send(first)).remaining === '4' ? true : undefined));
     expect((await send(second)).remaining).toBe('3');
   });
