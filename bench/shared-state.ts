@@ -107,6 +107,8 @@ exporters:
 extensions:
   control_plane:
     listen: 127.0.0.1:${port}
+    # The reader is polled as fast as it answers: the measurement, not a client to limit.
+    rate_limit: none
 workspaces:
   bench:
     api_keys: ["${BENCH_API_KEY}"]
