@@ -75,6 +75,12 @@ export interface ControlObjects {
    * the store cannot be read.
    */
   fetch(kind: ObjectKind, workspace: string, ids: readonly string[]): Promise<Map<string, ControlObject>>;
+  /**
+   * For a kind of STORED_ONLY_KINDS: the workspaces holding a live object of it updated at or
+   * after `sinceMs`, read from the store, and a listener told of each one this daemon writes.
+   */
+  workspacesUpdatedSince(kind: ObjectKind, sinceMs: number): Promise<Set<string>>;
+  onStoredWrite(kind: ObjectKind, listener: (workspace: string) => void): () => void;
   /** Creates, replaces or deletes an API object; resolves with it (undefined after a delete). */
   write(change: ObjectWrite): Promise<ControlObject | undefined>;
   /**
@@ -343,6 +349,23 @@ export class ObjectCatalog implements ControlObjects {
     return this.configObject(kind, workspace, id) ?? this.objects.get(kind, objectKey(kind, workspace, id)) ?? this.objects.get(kind, objectKey(kind, GLOBAL_WORKSPACE, id));
   }
 
+  async workspacesUpdatedSince(kind: ObjectKind, sinceMs: number): Promise<Set<string>> {
+    const table = this.table;
+    return new Set(table && STORED_ONLY_KINDS.has(kind) ? await table.workspacesUpdatedSince(kind, sinceMs) : []);
+  }
+
+  onStoredWrite(kind: ObjectKind, listener: (workspace: string) => void): () => void {
+    const entry = { kind, listener };
+    this.storedWriteListeners.add(entry);
+    return () => this.storedWriteListeners.delete(entry);
+  }
+
+  private readonly storedWriteListeners = new Set<{ kind: ObjectKind; listener: (workspace: string) => void }>();
+
+  private storedWritten(kind: ObjectKind, workspace: string): void {
+    for (const entry of this.storedWriteListeners) if (entry.kind === kind) entry.listener(workspace);
+  }
+
   async fetch(kind: ObjectKind, workspace: string, ids: readonly string[]): Promise<Map<string, ControlObject>> {
     const out = new Map<string, ControlObject>();
     const wanted = [...new Set(ids)];
@@ -418,7 +441,8 @@ export class ObjectCatalog implements ControlObjects {
       { action: next === undefined ? 'delete' : current ? 'update' : 'create', before: current ? this.sealSecrets(current.kind, current.spec) : undefined, after: next ? sealedSpec : undefined },
     );
     // A kind that is not held has nothing to update here, nor in the other daemons.
-    if (!STORED_ONLY_KINDS.has(change.kind)) {
+    if (STORED_ONLY_KINDS.has(change.kind)) this.storedWritten(change.kind, change.workspace);
+    else {
       const key = objectKey(change.kind, change.workspace, change.id);
       if (next) this.objects.set(next);
       else this.objects.delete(change.kind, key, version);
@@ -467,7 +491,10 @@ export class ObjectCatalog implements ControlObjects {
     }
     await table.writeMany(writes);
     // A kind that is not held has nothing to update here, nor in the other daemons.
-    if (STORED_ONLY_KINDS.has(kind)) return applied.length;
+    if (STORED_ONLY_KINDS.has(kind)) {
+      if (applied.length > 0) this.storedWritten(kind, workspace);
+      return applied.length;
+    }
     for (const { key, version, object } of applied) {
       if (object) this.objects.set(object);
       else this.objects.delete(kind, key, version);

@@ -120,6 +120,14 @@ ORDER BY (workspace, kind, id, at)`);
     return this.select(`WHERE inserted_at > fromUnixTimestamp64Milli(toInt64(${Math.max(0, Math.floor(sinceMs))}))${withoutKinds(skipKinds)}`);
   }
 
+  /** The workspaces holding a live object of `kind` updated at or after `sinceMs` (`kind` leads the key). */
+  async workspacesUpdatedSince(kind: ObjectKind, sinceMs: number): Promise<string[]> {
+    const rows = await this.store.selectRows<{ workspace: string }>(
+      `SELECT DISTINCT workspace FROM ${this.objects} FINAL WHERE kind = ${quote(kind)} AND deleted = 0 AND updated_at >= fromUnixTimestamp64Milli(toInt64(${Math.max(0, Math.floor(sinceMs))}))`,
+    );
+    return rows.map((row) => row.workspace);
+  }
+
   async one(kind: ObjectKind, workspace: string, id: string): Promise<StoredObject | undefined> {
     const [row] = await this.select(`WHERE kind = ${quote(kind)} AND workspace = ${quote(workspace)} AND id = ${quote(id)}`);
     return row;

@@ -1,10 +1,11 @@
 /**
- * The logs receiver's tombstone checks (receivers/logs/tombstones.ts): checks that arrive while a
- * read runs share the next read, found tombstones are remembered (bounded, within the window),
- * ids without one are asked again, and a failed read rejects every check it carried.
+ * The logs receiver's tombstone checks (receivers/logs/tombstones.ts): a workspace without recent
+ * tombstones needs no read; checks that arrive while a read runs share the next read, found
+ * tombstones are remembered (bounded, within the window), ids without one are asked again, and a
+ * failed read rejects every check it carried.
  */
 import type { ControlObject, ObjectKind } from '../../../core/control/objects';
-import { TombstoneChecker } from '../../../receivers/logs/tombstones';
+import { REFRESH_MS, TombstoneChecker } from '../../../receivers/logs/tombstones';
 
 function tombstone(workspace: string, id: string, updatedAt: number): ControlObject {
   return { kind: 'deleted_log', workspace, id, version: 1, createdAt: updatedAt, updatedAt, changedBy: 'key:test', source: 'api', spec: {} };
@@ -29,6 +30,26 @@ class FakeStore {
   }
   private gated: Promise<void> | undefined;
 
+  readonly workspaceReads: number[] = [];
+  private listener: ((workspace: string) => void) | undefined;
+
+  async workspacesUpdatedSince(kind: ObjectKind, sinceMs: number): Promise<Set<string>> {
+    this.workspaceReads.push(sinceMs);
+    if (this.fail) throw new Error('store away');
+    return new Set([...this.stored.values()].filter((t) => t.kind === kind && t.updatedAt >= sinceMs).map((t) => t.workspace));
+  }
+
+  onStoredWrite(_kind: ObjectKind, listener: (workspace: string) => void): () => void {
+    this.listener = listener;
+    return () => (this.listener = undefined);
+  }
+
+  /** A tombstone written by this daemon (the read API's delete). */
+  deleteHere(t: ControlObject): void {
+    this.stored.set(`${t.workspace}/${t.id}`, t);
+    this.listener?.(t.workspace);
+  }
+
   async fetch(kind: ObjectKind, workspace: string, ids: readonly string[]): Promise<Map<string, ControlObject>> {
     this.reads.push({ kind, workspace, ids: [...ids] });
     await this.gated;
@@ -51,18 +72,24 @@ describe('logs receiver: tombstone checks', () => {
     store.stored.set('acme/gone-2', tombstone('acme', 'gone-2', now - 1_000));
     store.stored.set('acme/gone-3', tombstone('acme', 'gone-3', now - 1_000));
 
+    store.stored.set('beta/gone-9', tombstone('beta', 'gone-9', now - 1_000));
+    expect(await checker.lookup('acme', 'warm')).toBeUndefined();
     store.hold();
     const first = checker.lookup('acme', 'live-1');
-    // These wait for the read in flight, then go in one read per workspace.
-    const waiting = [checker.lookup('acme', 'gone-1'), checker.lookup('acme', 'live-2'), checker.lookup('other', 'gone-1')];
+    // These wait for the read in flight, then go in one read per workspace; `other` has no
+    // tombstone inside the window, so its check needs no read at all.
+    const waiting = [checker.lookup('acme', 'gone-1'), checker.lookup('acme', 'live-2'), checker.lookup('beta', 'gone-9'), checker.lookup('other', 'gone-1')];
+    await new Promise((resolve) => setImmediate(resolve));
     store.release();
     expect(await first).toBeUndefined();
-    expect(await Promise.all(waiting)).toEqual([{ updatedAt: now - 1_000 }, undefined, undefined]);
+    expect(await Promise.all(waiting)).toEqual([{ updatedAt: now - 1_000 }, undefined, { updatedAt: now - 1_000 }, undefined]);
     expect(store.reads.map((r) => [r.workspace, r.ids])).toEqual([
+      ['acme', ['warm']],
       ['acme', ['live-1']],
       ['acme', ['gone-1', 'live-2']],
-      ['other', ['gone-1']],
+      ['beta', ['gone-9']],
     ]);
+    expect(store.workspaceReads).toHaveLength(1);
     expect(store.reads.every((r) => r.kind === 'deleted_log')).toBe(true);
 
     // A found tombstone is not read again; an id without one is (another instance may delete it).
@@ -80,6 +107,23 @@ describe('logs receiver: tombstone checks', () => {
     now += 60_000;
     expect(await checker.lookup('acme', 'gone-3')).toEqual({ updatedAt: now - 61_000 });
     expect(store.reads.at(-1)?.ids).toEqual(['gone-3']);
+  });
+
+  it('a delete made here counts at once, one made elsewhere once the workspaces are read again', async () => {
+    const store = new FakeStore();
+    let now = 5_000_000;
+    const checker = new TombstoneChecker(() => store, 60_000, () => now);
+    expect(await checker.lookup('acme', 'a')).toBeUndefined();
+    expect(store.reads).toHaveLength(0);
+    store.deleteHere(tombstone('acme', 'a', now));
+    expect(await checker.lookup('acme', 'a')).toEqual({ updatedAt: now });
+    // Another instance deletes in `beta`: seen once the set is read again (REFRESH_MS).
+    store.stored.set('beta/b', tombstone('beta', 'b', now));
+    expect(await checker.lookup('beta', 'b')).toBeUndefined();
+    now += REFRESH_MS;
+    await checker.lookup('beta', 'b'); // starts the read again
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await checker.lookup('beta', 'b')).toEqual({ updatedAt: now - REFRESH_MS });
   });
 
   it('rejects the checks of a failed read, then reads again', async () => {
