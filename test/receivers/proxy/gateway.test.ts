@@ -2,7 +2,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { TEST_API_KEY, TEST_WORKSPACE } from '../../support/daemon';
 import { waitFor } from '../../support/wait';
-import { ANTHROPIC_CONFIG_KEY, BACKUP_CONFIG_KEY, OPENAI_CONFIG_KEY, startGateway } from './proxy-daemon';
+import { ANTHROPIC_CONFIG_KEY, BACKUP_CONFIG_KEY, OPENAI_CONFIG_KEY, rawPost, startGateway } from './proxy-daemon';
 import type { Gateway } from './proxy-daemon';
 
 let gw: Gateway;
@@ -23,11 +23,6 @@ beforeEach(() => {
   gw.anthropic.reset();
 });
 
-/** Raw POST through the gateway (fetch), returning the body bytes. */
-async function rawPost(base: string, path: string, body: unknown, headers: Record<string, string>) {
-  const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
-  return { status: res.status, headers: res.headers, bytes: Buffer.from(await res.arrayBuffer()) };
-}
 
 describe('proxy receiver: OpenAI routes with the openai SDK', () => {
   it('answers a chat completion exactly as the provider does and stores one call span with exact usage', async () => {

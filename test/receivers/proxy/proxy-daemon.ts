@@ -40,6 +40,12 @@ export interface GatewayOptions {
   rateLimit?: string;
 }
 
+/** Raw POST (fetch), returning the status, headers and body bytes. */
+export async function rawPost(base: string, path: string, body: unknown, headers: Record<string, string>) {
+  const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  return { status: res.status, headers: res.headers, bytes: Buffer.from(await res.arrayBuffer()) };
+}
+
 export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
   const [openai, backup, anthropic] = await Promise.all([FakeLlmProvider.start(), FakeLlmProvider.start(), FakeLlmProvider.start()]);
   const database = uniqueDatabase('proxy');

@@ -7,7 +7,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { TEST_API_KEY } from '../../support/daemon';
-import { startGateway } from './proxy-daemon';
+import { rawPost, startGateway } from './proxy-daemon';
 import type { Gateway } from './proxy-daemon';
 
 let gw: Gateway;
@@ -27,10 +27,6 @@ beforeEach(() => {
   gw.anthropic.reset();
 });
 
-async function rawPost(base: string, path: string, body: unknown, headers: Record<string, string>) {
-  const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
-  return { status: res.status, headers: res.headers, bytes: Buffer.from(await res.arrayBuffer()) };
-}
 
 /** Reads a response body until it ends or breaks off; the bytes that arrived. */
 async function readAll(res: Response): Promise<Buffer> {
