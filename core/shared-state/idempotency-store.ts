@@ -9,6 +9,7 @@ import type { Redis } from 'ioredis';
 import { digestOf, entryBytes } from '../ingest/idempotency';
 import type { IdempotencyStore, MemoryIdempotencyStore, StoredAnswer } from '../ingest/idempotency';
 import type { OnUnavailable } from './config';
+import { renewHeld } from './held-keys';
 import type { SharedRedis } from './redis';
 
 /** The answer if stored; else the claim (SET NX with expiry): {1, answer} | {2} claimed | {0} held elsewhere. */
@@ -18,7 +19,6 @@ if answer then return {1, answer} end
 if redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') then return {2} end
 return {0}`;
 /** Extends the claim while it is still this instance's. */
-const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 /** Stores the answer (when given), then drops the claim if it is still this instance's. */
 const FINISH = `
 if ARGV[2] ~= '' then redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) end
@@ -28,7 +28,6 @@ return 1`;
 type WithScripts = Redis & {
   tracehouseIdemBegin(answerKey: string, claimKey: string, token: string, ttlMs: number): Promise<[number, string?]>;
   tracehouseIdemFinish(answerKey: string, claimKey: string, token: string, answer: string, ttlSeconds: number): Promise<number>;
-  tracehouseIdemRenew(claimKey: string, token: string, ttlMs: number): Promise<number>;
 };
 
 interface Claim {
@@ -50,7 +49,6 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     if (!('tracehouseIdemBegin' in redis.client)) {
       redis.client.defineCommand('tracehouseIdemBegin', { numberOfKeys: 2, lua: BEGIN });
       redis.client.defineCommand('tracehouseIdemFinish', { numberOfKeys: 2, lua: FINISH });
-      redis.client.defineCommand('tracehouseIdemRenew', { numberOfKeys: 1, lua: RENEW });
     }
   }
 
@@ -93,7 +91,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   private hold(key: string, claimKey: string, token: string): void {
     const ttlMs = this.options.claimMs;
     const renewal = setInterval(() => {
-      void this.redis.run('idempotency', (client) => (client as WithScripts).tracehouseIdemRenew(claimKey, token, ttlMs)).catch(() => undefined);
+      void this.redis.run('idempotency', (client) => renewHeld(client, claimKey, token, ttlMs)).catch(() => undefined);
     }, Math.max(10, Math.floor(ttlMs / 3)));
     renewal.unref?.();
     this.claims.set(key, { token, renewal });

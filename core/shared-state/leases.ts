@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { releaseHeld } from './held-keys';
 import type { SharedRedis } from './redis';
 
 const HOLD = `
@@ -12,11 +13,9 @@ local v = redis.call('GET', KEYS[1])
 if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
 if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
 return 0`;
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 type WithLeases = Redis & {
   tracehouseLeaseHold(key: string, holder: string, ttlMs: number): Promise<number>;
-  tracehouseLeaseRelease(key: string, holder: string): Promise<number>;
 };
 
 export interface Leases {
@@ -42,7 +41,6 @@ export class RedisLeases implements Leases {
     const client = redis.client as WithLeases;
     if (!('tracehouseLeaseHold' in client)) {
       redis.client.defineCommand('tracehouseLeaseHold', { numberOfKeys: 1, lua: HOLD });
-      redis.client.defineCommand('tracehouseLeaseRelease', { numberOfKeys: 1, lua: RELEASE });
     }
   }
 
@@ -56,12 +54,12 @@ export class RedisLeases implements Leases {
   /** Gives one lease up (when this instance holds it). */
   async release(name: string): Promise<void> {
     this.held.delete(name);
-    await this.redis.run(this.feature, (client) => (client as WithLeases).tracehouseLeaseRelease(this.base + name, this.holder)).catch(() => undefined);
+    await this.redis.run(this.feature, (client) => releaseHeld(client, this.base + name, this.holder)).catch(() => undefined);
   }
 
   async releaseAll(): Promise<void> {
     const names = [...this.held];
     this.held.clear();
-    await Promise.all(names.map((name) => this.redis.run(this.feature, (client) => (client as WithLeases).tracehouseLeaseRelease(this.base + name, this.holder)).catch(() => undefined)));
+    await Promise.all(names.map((name) => this.redis.run(this.feature, (client) => releaseHeld(client, this.base + name, this.holder)).catch(() => undefined)));
   }
 }

@@ -5,16 +5,9 @@
  * lock, so a write slower than the expiry keeps it, and a holder that died frees it within `ttlMs`.
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { releaseHeld, renewHeld } from './held-keys';
 import type { SharedRedis } from './redis';
 
-const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
-
-type WithLocks = Redis & {
-  tracehouseLockRenew(key: string, token: string, ttlMs: number): Promise<number>;
-  tracehouseLockRelease(key: string, token: string): Promise<number>;
-};
 
 /** held: yours until `release`; busy: another holder kept it past the wait; unavailable: Redis is away. */
 export type LockOutcome = { state: 'held'; release: () => Promise<void> } | { state: 'busy' } | { state: 'unavailable' };
@@ -27,10 +20,6 @@ export class RedisLocks {
 
   constructor(private readonly redis: SharedRedis) {
     this.base = `${redis.prefix}lock:`;
-    if (!('tracehouseLockRenew' in redis.client)) {
-      redis.client.defineCommand('tracehouseLockRenew', { numberOfKeys: 1, lua: RENEW });
-      redis.client.defineCommand('tracehouseLockRelease', { numberOfKeys: 1, lua: RELEASE });
-    }
   }
 
   /** The Redis key of the lock `name` (tests hold it from outside). */
@@ -59,12 +48,12 @@ export class RedisLocks {
   /** Renews the expiry every third of it until released; the release. */
   private renewing(key: string, token: string, ttlMs: number): () => Promise<void> {
     const timer = setInterval(() => {
-      void this.redis.run(LOCKS_FEATURE, (client) => (client as WithLocks).tracehouseLockRenew(key, token, ttlMs)).catch(() => undefined);
+      void this.redis.run(LOCKS_FEATURE, (client) => renewHeld(client, key, token, ttlMs)).catch(() => undefined);
     }, Math.max(10, Math.floor(ttlMs / 3)));
     timer.unref?.();
     return async () => {
       clearInterval(timer);
-      await this.redis.run(LOCKS_FEATURE, (client) => (client as WithLocks).tracehouseLockRelease(key, token)).catch(() => undefined);
+      await this.redis.run(LOCKS_FEATURE, (client) => releaseHeld(client, key, token)).catch(() => undefined);
     };
   }
 }
