@@ -162,6 +162,8 @@ class HeldObjects {
 }
 
 export class ObjectCatalog implements ControlObjects {
+  /** Listeners of onStoredWrite: kinds not held in memory, written by this daemon. */
+  private readonly storedWriteListeners = new Set<{ kind: ObjectKind; listener: (workspace: string) => void }>();
   private readonly objects: HeldObjects;
   private readonly declared = new Map<string, ControlObject[]>();
   private readonly listeners = new Map<ObjectKind, Set<ObjectListener>>();
@@ -359,8 +361,6 @@ export class ObjectCatalog implements ControlObjects {
     this.storedWriteListeners.add(entry);
     return () => this.storedWriteListeners.delete(entry);
   }
-
-  private readonly storedWriteListeners = new Set<{ kind: ObjectKind; listener: (workspace: string) => void }>();
 
   private storedWritten(kind: ObjectKind, workspace: string): void {
     for (const entry of this.storedWriteListeners) if (entry.kind === kind) entry.listener(workspace);
