@@ -150,6 +150,7 @@ async function main(): Promise<void> {
     results.push(['GET /api/logs?project&from&to&sortBy=costUsd', await timed(100, (i) => get(`/api/logs?project=project-${i % PROJECTS}&from=${monthFrom}&to=${monthTo}&sortBy=costUsd&limit=50`)), 100]);
     results.push(['GET /api/logs?sessionId (page 1)', await timed(100, (i) => get(`/api/logs?sessionId=sess-${(i * 37) % SESSIONS}`)), 100]);
     results.push(['GET /api/logs?q (page 1)', await timed(50, (i) => get(`/api/logs?q=sess-${(i * 53) % SESSIONS}`)), 100]);
+    results.push(['GET /api/logs?q=GPT (page 1, 2 in 3 logs match)', await timed(30, () => get('/api/logs?q=GPT')), 100]);
     results.push(['GET /api/logs?tags (page 1)', await timed(50, (i) => get(`/api/logs?tags=tag-${i % 10}`)), 100]);
     results.push(['GET /api/logs (page 1, all-time summary)', await timed(30, () => get('/api/logs')), 500]);
     results.push(['GET /api/logs?from&to (summary over a month)', await timed(30, () => get(`/api/logs?from=${monthFrom}&to=${monthTo}&limit=25`)), 500]);
@@ -159,7 +160,7 @@ async function main(): Promise<void> {
     results.push(['GET /api/projects', await timed(30, () => get('/api/projects')), 100]);
     const projects = (await (await get('/api/projects')).json()) as { id: string }[];
     if (projects.length > 0) results.push(['GET /api/projects/:id/tasks', await timed(50, (i) => get(`/api/projects/${projects[i % projects.length].id}/tasks`)), 100]);
-    results.push(['GET /api/v1/tasks (last 7 days, page 1)', await timed(20, () => get('/api/v1/tasks')), 500]);
+    results.push(['GET /api/v1/tasks (last 7 days, page 1)', await timed(30, () => get('/api/v1/tasks')), 100]);
     // A log span that names a task makes its trace an agent task (trace id = MD5 of the log number).
     const traceOf = (i: number) => createHash('md5').update(String((i * 7919 + 13) % LOGS)).digest('hex');
     results.push(['GET /api/v1/tasks/:id', await timed(50, (i) => get(`/api/v1/tasks/${traceOf(i)}`)), 100]);

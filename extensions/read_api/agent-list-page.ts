@@ -3,8 +3,25 @@
  * at most 100, `?sort=field:dir`, unknown parameters 422) with the paging done in SQL:
  * `{data, total, page, limit}` and a `Link` header (first, prev, next, last) plus X-Total-Count.
  */
+import type { TraceStore } from '../../core/component';
 import { IngestError } from '../../core/ingest/problems';
 import type { ListQuery } from '../../core/http-list';
+
+/**
+ * One page of a grouped query in `order`, with how many groups there are in all: one read (the
+ * count is a window over the groups, taken before the page is cut), and a count of its own only
+ * for a page past the end.
+ */
+export async function groupedPage<T>(store: TraceStore, grouped: string, order: string, list: ListQuery, signal?: AbortSignal): Promise<{ rows: T[]; total: number }> {
+  const rows = await store.selectRows<T & { total_groups: string }>(
+    `SELECT *, count() OVER () AS total_groups FROM (${grouped})\nORDER BY ${order}\nLIMIT ${list.limit} OFFSET ${(list.page - 1) * list.limit}`,
+    signal,
+  );
+  if (rows.length > 0) return { rows, total: Number(rows[0].total_groups) };
+  if (list.page === 1) return { rows, total: 0 };
+  const [count] = await store.selectRows<{ total: string }>(`SELECT count() AS total FROM (${grouped})`, signal);
+  return { rows, total: Number(count?.total ?? 0) };
+}
 
 export function pageAnswer<T>(data: T[], total: number, list: ListQuery, path: string, query: Record<string, string>) {
   const last = Math.max(1, Math.ceil(total / list.limit));

@@ -46,14 +46,22 @@ export interface TraceWindow {
   toMs: number;
 }
 
-/** The trace's time window from the trace-id table, undefined when nothing of it is stored. */
-export async function traceWindow(store: TraceStore, traceId: string, signal?: AbortSignal): Promise<TraceWindow | undefined> {
-  const [row] = await store.selectRows<{ n: string; first: string; last: string }>(
-    `SELECT count() AS n, toUnixTimestamp(min(Start)) AS first, toUnixTimestamp(max(End)) AS last FROM ${tableOf(store, AGENT_TRACE_TIMES_TABLE)} WHERE TraceId = ${sqlString(traceId)}`,
+/** The time windows of those of `traceIds` stored (trace-id table), in the order asked. */
+export async function traceWindows(store: TraceStore, traceIds: readonly string[], signal?: AbortSignal): Promise<TraceWindow[]> {
+  if (traceIds.length === 0) return [];
+  const rows = await store.selectRows<{ TraceId: string; first: string; last: string }>(
+    `SELECT TraceId, toUnixTimestamp(min(Start)) AS first, toUnixTimestamp(max(End)) AS last FROM ${tableOf(store, AGENT_TRACE_TIMES_TABLE)} WHERE TraceId IN (${traceIds.map(sqlString).join(', ')}) GROUP BY TraceId`,
     signal,
   );
-  if (!row || Number(row.n) === 0) return undefined;
-  return { traceId, fromMs: Number(row.first) * 1000, toMs: (Number(row.last) + 1) * 1000 };
+  return traceIds.flatMap((traceId) => {
+    const row = rows.find((r) => r.TraceId === traceId);
+    return row ? [{ traceId, fromMs: Number(row.first) * 1000, toMs: (Number(row.last) + 1) * 1000 }] : [];
+  });
+}
+
+/** The trace's time window from the trace-id table, undefined when nothing of it is stored. */
+export async function traceWindow(store: TraceStore, traceId: string, signal?: AbortSignal): Promise<TraceWindow | undefined> {
+  return (await traceWindows(store, [traceId], signal))[0];
 }
 
 /** WHERE clause of one trace of one workspace, bounded to its stored window. */

@@ -14,13 +14,13 @@ import { detectAgentRuns } from './agent-detection';
 import { statusRecord, storeRecords } from './agent-records';
 import type { TaskStatus } from './agent-records';
 import { AGENT_SPANS_TABLE, FINDING_RECORD, IS_CALL, MAX_CALLS, MAX_RECORDS, RECORD_TYPE, sqlString, tableOf } from './agent-sql';
-import { spanOfRow, traceRows, traceWhere } from './agent-stored-spans';
-import type { TraceWindow } from './agent-stored-spans';
+import { SPAN_COLUMNS, spanOfRow, traceRows, traceWhere } from './agent-stored-spans';
+import type { StoredSpanRow } from './agent-stored-spans';
 import { callOfRow, detectionAnswer, detectionOfRecord } from './agent-task-answers';
 import { checkTaskId, findTask } from './agent-task-lookup';
+import type { FoundTask } from './agent-task-lookup';
 import { listTasks } from './agent-tasks-list';
-import { TASK_SUMMARY_COLUMNS, taskOfRow } from './agent-tasks-sql';
-import type { TaskSummaryRow } from './agent-tasks-sql';
+import { taskOfRow } from './agent-tasks-sql';
 import type { ReadApiDeps } from './routes';
 
 export const AGENT_TASK_PATHS = ['/api/v1/tasks', '/api/v1/tasks/:id', '/api/v1/tasks/:id/detect', '/api/v1/tasks/:id/complete', '/api/v1/tasks/:id/fail'] as const;
@@ -33,26 +33,25 @@ export function storeOf(deps: ReadApiDeps): TraceStore {
   return store;
 }
 
-async function taskOrThrow(store: TraceStore, workspace: string, id: string): Promise<TraceWindow> {
+async function taskOrThrow(store: TraceStore, workspace: string, id: string): Promise<FoundTask> {
   checkTaskId(id);
-  const window = await findTask(store, workspace, id);
-  if (!window) throw notFound(`task "${id.slice(0, 100)}"`);
-  return window;
+  const found = await findTask(store, workspace, id);
+  if (!found) throw notFound(`task "${id.slice(0, 100)}"`);
+  return found;
 }
 
-async function summaryOf(store: TraceStore, workspace: string, window: TraceWindow): Promise<Record<string, unknown>> {
-  const [row] = await store.selectRows<TaskSummaryRow>(`SELECT\n  ${TASK_SUMMARY_COLUMNS}\nFROM ${tableOf(store, AGENT_SPANS_TABLE)}\nWHERE ${traceWhere(workspace, window)}\nGROUP BY TraceId`);
-  return taskOfRow(row);
-}
-
-export async function taskDetail(store: TraceStore, workspace: string, window: TraceWindow): Promise<Record<string, unknown>> {
-  const [summary, calls, records] = await Promise.all([
-    summaryOf(store, workspace, window),
-    traceRows(store, workspace, window, IS_CALL, MAX_CALLS + 1),
-    traceRows(store, workspace, window, `${RECORD_TYPE} = ${sqlString(FINDING_RECORD)}`, MAX_RECORDS),
-  ]);
+/**
+ * A task with its calls in order and its detections: the summary came with the lookup, the calls
+ * and the detection records are one read (each kind limited on its own).
+ */
+export async function taskDetail(store: TraceStore, workspace: string, { window, summary }: FoundTask): Promise<Record<string, unknown>> {
+  const rows = await store.selectRows<StoredSpanRow & { is_call: number }>(
+    `SELECT ${SPAN_COLUMNS}, ${IS_CALL} AS is_call FROM ${tableOf(store, AGENT_SPANS_TABLE)} WHERE ${traceWhere(workspace, window)} AND (${IS_CALL} OR ${RECORD_TYPE} = ${sqlString(FINDING_RECORD)}) ORDER BY Timestamp, SpanId LIMIT ${MAX_CALLS + 1} BY is_call`,
+  );
+  const calls = rows.filter((row) => Number(row.is_call) === 1);
+  const records = rows.filter((row) => Number(row.is_call) !== 1).slice(0, MAX_RECORDS);
   return {
-    ...summary,
+    ...taskOfRow(summary),
     calls: calls.slice(0, MAX_CALLS).map(callOfRow),
     calls_truncated: calls.length > MAX_CALLS,
     detections: records.map(detectionOfRecord).filter((d) => d !== undefined),
@@ -67,11 +66,11 @@ export function agentTaskRoutes(deps: ReadApiDeps): ApiRoute[] {
     handle: async ({ workspace, params, body, principal }) => {
       const { reason } = parseBody(statusBodySchema, body);
       const store = storeOf(deps);
-      const window = await taskOrThrow(store, workspace, params.id);
-      const summary = await summaryOf(store, workspace, window);
+      const { window, summary } = await taskOrThrow(store, workspace, params.id);
+      const task = taskOfRow(summary);
       const atMs = Date.now();
-      await storeRecords(store, workspace, [statusRecord({ workspace, traceId: window.traceId, taskId: String(summary.id), status, reason, changedBy: principal, atMs, serviceName: '' })]);
-      return { status: 200, body: { id: summary.id, trace_id: window.traceId, status, status_reason: reason ?? null, status_updated_at: new Date(atMs).toISOString() } };
+      await storeRecords(store, workspace, [statusRecord({ workspace, traceId: window.traceId, taskId: String(task.id), status, reason, changedBy: principal, atMs, serviceName: '' })]);
+      return { status: 200, body: { id: task.id, trace_id: window.traceId, status, status_reason: reason ?? null, status_updated_at: new Date(atMs).toISOString() } };
     },
   });
   return [
@@ -96,7 +95,7 @@ export function agentTaskRoutes(deps: ReadApiDeps): ApiRoute[] {
       role: 'ingest',
       handle: async ({ workspace, params }) => {
         const store = storeOf(deps);
-        const window = await taskOrThrow(store, workspace, params.id);
+        const { window } = await taskOrThrow(store, workspace, params.id);
         const calls = await traceRows(store, workspace, window, IS_CALL, MAX_CALLS);
         const records = await detectAgentRuns(deps.host, calls.map(spanOfRow), workspace);
         // The same deterministic records evaluate_rules writes: a second run rewrites them.

@@ -8,7 +8,7 @@ import type { TraceStore } from '../../core/component';
 import { parseListQuery } from '../../core/http-list';
 import { IngestError } from '../../core/ingest/problems';
 import { AGENT_SPANS_TABLE, attr, sqlString, sqlTime, tableOf } from './agent-sql';
-import { oneOf, pageAnswer, textFilter } from './agent-list-page';
+import { groupedPage, oneOf, pageAnswer, textFilter } from './agent-list-page';
 import { HAS_FAILURES_OF_ROW, STATUS_OF_ROW, TASK_SUMMARY_COLUMNS, taskOfRow } from './agent-tasks-sql';
 import type { TaskSummaryRow } from './agent-tasks-sql';
 import { parseTimeRange } from './agent-time-range';
@@ -78,9 +78,6 @@ export async function listTasks(store: TraceStore, workspace: string, sent: Reco
   const range = parseTimeRange(query);
   const grouped = taskListSql(store, workspace, range, parseTaskFilters(query));
   const order = `${SORT_COLUMN[list.sort.field as (typeof SORTABLE)[number]]} ${list.sort.direction === 'asc' ? 'ASC' : 'DESC'}, trace_id`;
-  const [rows, [count]] = await Promise.all([
-    store.selectRows<TaskSummaryRow>(`${grouped}\nORDER BY ${order}\nLIMIT ${list.limit} OFFSET ${(list.page - 1) * list.limit}`, signal),
-    store.selectRows<{ total: string }>(`SELECT count() AS total FROM (${grouped})`, signal),
-  ]);
-  return pageAnswer(rows.map(taskOfRow), Number(count?.total ?? 0), list, path, query);
+  const { rows, total } = await groupedPage<TaskSummaryRow>(store, grouped, order, list, signal);
+  return pageAnswer(rows.map(taskOfRow), total, list, path, query);
 }

@@ -10,7 +10,7 @@ import type { ApiRoute } from '../../core/http-api';
 import { notFound } from '../../core/http-api';
 import { parseListQuery } from '../../core/http-list';
 import { IngestError } from '../../core/ingest/problems';
-import { pageAnswer, textFilter } from './agent-list-page';
+import { groupedPage, pageAnswer, textFilter } from './agent-list-page';
 import { AGENT_SPANS_TABLE, attr, IS_CALL, IS_TASK_SPAN, MAX_CALLS, sqlString, sqlTime, tableOf } from './agent-sql';
 import { SPAN_COLUMNS } from './agent-stored-spans';
 import type { StoredSpanRow } from './agent-stored-spans';
@@ -110,11 +110,8 @@ export function conversationRoutes(deps: ReadApiDeps): ApiRoute[] {
         if (user !== undefined) where.push(`${attr('enduser.id')} = ${sqlString(user)}`);
         const grouped = `SELECT ${COLUMNS} FROM ${tableOf(store, AGENT_SPANS_TABLE)} WHERE ${where.join(' AND ')} GROUP BY conversation_id`;
         const order = `${SORT_COLUMN[list.sort.field as (typeof SORTABLE)[number]]} ${list.sort.direction === 'asc' ? 'ASC' : 'DESC'}, conversation_id`;
-        const [rows, [count]] = await Promise.all([
-          store.selectRows<ConversationRow>(`${grouped} ORDER BY ${order} LIMIT ${list.limit} OFFSET ${(list.page - 1) * list.limit}`),
-          store.selectRows<{ total: string }>(`SELECT count() AS total FROM (${grouped})`),
-        ]);
-        return pageAnswer(rows.map(conversationOfRow), Number(count?.total ?? 0), list, path, query);
+        const { rows, total } = await groupedPage<ConversationRow>(store, grouped, order, list);
+        return pageAnswer(rows.map(conversationOfRow), total, list, path, query);
       },
     },
     {

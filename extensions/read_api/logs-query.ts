@@ -5,6 +5,7 @@
  */
 import { IngestError } from '../../core/ingest/problems';
 import type { FieldProblem } from '../../core/ingest/problems';
+import { SEARCH_COLUMNS, SEARCH_SEPARATOR } from './log-index';
 import { sqlString, sqlStringList } from './projects-sql';
 
 export const LOG_STATUSES = ['pending', 'pass', 'flagged', 'error'] as const;
@@ -147,11 +148,21 @@ export function listConditions(workspace: string, query: LogListQuery, projectNa
   if (query.fromMs !== undefined) out.push(`timestamp >= ${timeLiteral(query.fromMs)}`);
   if (query.toMs !== undefined) out.push(`timestamp ${query.toIsDayEnd ? '<' : '<='} ${timeLiteral(query.toMs)}`);
   if (query.tags !== undefined) out.push(`hasAny(tags, [${query.tags.map(sqlString).join(', ')}])`);
-  if (query.q !== undefined) {
-    const q = sqlString(query.q);
-    out.push(`(${['project', 'task', 'model', 'session', 'subject', 'actor'].map((c) => `positionCaseInsensitiveUTF8(${c}, ${q}) > 0`).join(' OR ')})`);
-  }
+  if (query.q !== undefined) out.push(searchCondition(query.q));
   return out;
+}
+
+/** `%`, `_` and `\` of a LIKE pattern, taken literally. */
+const LIKE_SPECIAL = /[\\%_]/g;
+
+/**
+ * q anywhere in project, task, model, session, subject or actor, case-insensitively: a LIKE on
+ * the lowercased search column (its n-gram index skips granules), or column by column when q
+ * holds the column separator.
+ */
+function searchCondition(q: string): string {
+  if (q.includes(SEARCH_SEPARATOR)) return `(${SEARCH_COLUMNS.map((c) => `positionCaseInsensitiveUTF8(${c}, ${sqlString(q)}) > 0`).join(' OR ')})`;
+  return `search LIKE lowerUTF8(${sqlString(`%${q.replace(LIKE_SPECIAL, (c) => `\\${c}`)}%`)})`;
 }
 
 /** ORDER BY of a list: the chosen field, then the newest first, then the id. */

@@ -120,6 +120,11 @@ describe('agent tasks from the gateway', () => {
     const second = await d.call('GET', '/api/v1/tasks?limit=1&page=2', ACME_KEY);
     expect(second.body.data.map((t: any) => t.id)).toEqual(['task-loop']);
     expect(second.headers.get('x-total-count')).toBe('2');
+    // A page past the end still counts every task (and links back to the last page).
+    const past = await d.call('GET', '/api/v1/tasks?limit=1&page=5', ACME_KEY);
+    expect(past.body).toMatchObject({ data: [], total: 2, page: 5 });
+    expect(past.headers.get('link')).toContain(`</api/v1/tasks?limit=1&page=2>; rel="last"`);
+    expect((await d.call('GET', '/api/v1/tasks?hasFailures=true&status=completed', ACME_KEY)).body).toMatchObject({ data: [], total: 0 });
   });
 
   it('keeps workspaces apart, whatever ids are guessed', async () => {

@@ -19,7 +19,7 @@ const storeOn = (clusterName: string | undefined) => ({ database: 'obs', cluster
 describe('read_api: the log index DDL', () => {
   it('runs every DDL statement ON CLUSTER with Replicated engines when the store has a cluster', () => {
     const statements = logIndexStatements(storeOn('prod'));
-    const ddl = statements.filter((s) => /^(CREATE|DROP)/.test(s));
+    const ddl = statements.filter((s) => /^(CREATE|DROP|ALTER)/.test(s));
     expect(ddl.length).toBeGreaterThanOrEqual(10);
     for (const s of ddl) expect(s.split('\n')[0]).toContain(' ON CLUSTER `prod`');
     const tables = ddl.filter((s) => s.startsWith('CREATE TABLE') && !s.includes('ENGINE = Null'));

@@ -194,4 +194,29 @@ describe('read_api: reading logs', () => {
     expect((await d.call('GET', '/api/logs', 'not-a-key')).status).toBe(401);
     expect((await d.call('PUT', '/api/logs', ADMIN_KEY, {})).status).toBe(405);
   });
+
+  // Last: it adds logs to the other workspace, which the tests above read.
+  it('searches q literally and case-insensitively, never across two fields', async () => {
+    const logs = [
+      { id: 'q-1', project: 'Écoles', task: 'xray', sessionId: 'a_b%c\\d', output: 'one', timestamp: '2024-11-20T10:00:00Z' },
+      { id: 'q-2', project: 'écoles', task: 'other', sessionId: 'axbzc', output: 'two', timestamp: '2024-11-20T11:00:00Z' },
+    ];
+    for (const log of logs) expect((await d.log(log, OTHER_KEY)).status).toBe(200);
+    const ids = async (q: string) => {
+      const res = await d.call('GET', `/api/logs?q=${encodeURIComponent(q)}`, OTHER_KEY);
+      expect(res.status).toBe(200);
+      return res.body.executions.map((e: any) => e.id);
+    };
+    expect(await ids('ÉCOLES')).toEqual(['q-2', 'q-1']);
+    // LIKE's wildcards and escape character are plain characters of q.
+    expect(await ids('a_b')).toEqual(['q-1']);
+    expect(await ids('b%c')).toEqual(['q-1']);
+    expect(await ids('c\\d')).toEqual(['q-1']);
+    expect(await ids('%')).toEqual(['q-1']);
+    expect(await ids('xbz')).toEqual(['q-2']);
+    // A line break (the search column's separator) never matches the end of one field and the start of the next.
+    expect(await ids('écoles\nxray')).toEqual([]);
+    expect(await ids('\nxray')).toEqual([]);
+    expect((await d.call('GET', `/api/logs?q=${encodeURIComponent('ÉCOLES')}`, OTHER_KEY)).body.total).toBe(2);
+  });
 });
