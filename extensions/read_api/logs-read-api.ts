@@ -11,6 +11,7 @@ import { IngestError } from '../../core/ingest/problems';
 import type { IndexRow } from './log-index';
 import { INDEX_COLUMNS, LOG_IDS_TABLE, LOG_INDEX_TABLE, LOG_PROJECT_TABLE, LogIndex, rowsByIds } from './log-index';
 import { listConditions, orderBy, parseLogListQuery } from './logs-query';
+import type { LogListQuery } from './logs-query';
 import { decisionIn, decisionsOf, executionOf, logOf, projectsByName, statusOf } from './logs-shape';
 import type { LogDetail } from './logs-shape';
 import { sqlString, sqlStringList, tableOf } from './projects-sql';
@@ -69,6 +70,36 @@ async function logWithDetail(store: TraceStore, workspace: string, id: string): 
   return row;
 }
 
+/** Pages up to this many rows deep (offset + limit) are read keys first. */
+const KEYS_FIRST_DEPTH = 1_000;
+
+/**
+ * A page of the list. FINAL passes every filtered column of the whole range through its merge
+ * (no PREWHERE under FINAL), so a newest-first page is read keys first: the first rows of any
+ * version that match, without FINAL (read in the key's order, through the skip indexes, stopping
+ * early), then FINAL on just those keys, filters applied again. Versions of a log share
+ * (timestamp, log_key), so they rank together, and the candidates hold every log ranked before
+ * the last of them: the page is exact whenever it comes back full or the candidates were all the
+ * matching rows. Otherwise (a newer version of a candidate stopped matching) it is read in one
+ * FINAL pass, as are other sort orders (a newer version may rank elsewhere) and deep pages.
+ */
+async function pageRows(store: TraceStore, index: string, where: string, query: LogListQuery): Promise<IndexRow[]> {
+  const offset = (query.page - 1) * query.limit;
+  const rest = `ORDER BY ${orderBy(query)} LIMIT ${query.limit} OFFSET ${offset} ${READ_SETTINGS}`;
+  const whole = () => store.selectRows<IndexRow>(`SELECT ${INDEX_COLUMNS} FROM ${index} WHERE ${where} ${rest}`);
+  if (query.sortBy !== 'timestamp' || offset + query.limit > KEYS_FIRST_DEPTH) return whole();
+  const cap = 2 * (offset + query.limit);
+  const keys = await store.selectRows<{ ns: string; key: string }>(
+    `SELECT toString(toUnixTimestamp64Nano(timestamp)) AS ns, toString(log_key) AS key FROM ${index} WHERE ${where} ORDER BY ${orderBy(query)} LIMIT ${cap} SETTINGS final = 0`,
+  );
+  // No version of any log matches: nothing does.
+  if (keys.length === 0) return [];
+  const rows = await store.selectRows<IndexRow>(
+    `SELECT ${INDEX_COLUMNS} FROM ${index} WHERE ${where} AND (toUnixTimestamp64Nano(timestamp), log_key) IN (${keys.map((k) => `(${BigInt(k.ns)}, ${BigInt(k.key)})`).join(', ')}) ${rest}`,
+  );
+  return rows.length < query.limit && keys.length === cap ? whole() : rows;
+}
+
 interface SummaryRow {
   total: string | number;
   failures: string | number;
@@ -101,8 +132,7 @@ export function logReadRoutes(deps: ReadApiDeps): ApiRoute[] {
         // The page and the summary read the same rows: asked at once, the answer waits for the slower.
         // The page's decisions: one read of the objects table for the page's ids.
         const [{ rows, decisions }, [summary]] = await Promise.all([
-          store
-            .selectRows<IndexRow>(`SELECT ${INDEX_COLUMNS} FROM ${index} WHERE ${where} ORDER BY ${orderBy(query)} LIMIT ${query.limit} OFFSET ${(query.page - 1) * query.limit} ${READ_SETTINGS}`)
+          pageRows(store, index, where, query)
             .then(async (page) => ({ rows: page, decisions: await decisionsOf(objects, workspace, page.map((row) => row.log_id)) })),
           store.selectRows<SummaryRow>(
             `SELECT count() AS total, countIf(${FLAGGED_OR_ERROR}) AS failures, countIf(status = 'pass') AS passes,

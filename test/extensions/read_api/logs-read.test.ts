@@ -3,7 +3,8 @@
  * listener of POST /api/logs: the document's shapes, every list parameter, pages, sorting and
  * the summary, stored data, replays counted once, workspace isolation and bad parameters.
  */
-import { queryRows } from '../../support/daemon';
+import { EmbeddedConnection } from '../../../exporters/clickhouse/embedded-connection';
+import { processDataDir, queryRows } from '../../support/daemon';
 import { ADMIN_KEY, OTHER_KEY, READ_KEY, startLogsDaemon } from './logs-daemon';
 import type { LogsDaemon } from './logs-daemon';
 
@@ -218,5 +219,30 @@ describe('read_api: reading logs', () => {
     expect(await ids('écoles\nxray')).toEqual([]);
     expect(await ids('\nxray')).toEqual([]);
     expect((await d.call('GET', `/api/logs?q=${encodeURIComponent('ÉCOLES')}`, OTHER_KEY)).body.total).toBe(2);
+  });
+
+  it('pages exactly when a newer version of a log no longer matches the filter', async () => {
+    for (const [id, timestamp] of [['v-1', '2024-11-21T10:00:00Z'], ['v-2', '2024-11-21T09:00:00Z']]) {
+      expect((await d.log({ id, project: 'versions', task: 'verse', output: 'v', timestamp }, OTHER_KEY)).status).toBe(200);
+    }
+    // Two more versions of v-1 (same timestamp and id): a copy, then one with another task, the latest.
+    const engine = new EmbeddedConnection(processDataDir, 30_000);
+    const index = `${d.database}.tracehouse_log_index`;
+    const copy = (task: string) => `INSERT INTO ${index} SELECT * REPLACE ('${task}' AS task) FROM ${index} WHERE workspace = 'other' AND log_id = 'v-1' LIMIT 1`;
+    // Merges stopped: a merge would keep only the latest version, and the candidates would hold v-2.
+    await engine.command(`SYSTEM STOP MERGES ${index}`);
+    await engine.command(copy('verse'));
+    await engine.command(copy('moved'));
+    // The first page's candidates (two rows: both of v-1's matching versions) hold no log whose
+    // latest version matches: the page is read again in one FINAL pass.
+    const page = await d.call('GET', '/api/logs?task=verse&limit=1', OTHER_KEY);
+    expect(page.body).toMatchObject({ total: 1, executions: [{ id: 'v-2', taskName: 'verse' }] });
+    expect((await d.call('GET', '/api/logs?task=moved&limit=1', OTHER_KEY)).body).toMatchObject({ total: 1, executions: [{ id: 'v-1', taskName: 'moved' }] });
+    expect((await d.call('GET', '/api/logs?from=2024-11-21&to=2024-11-21', OTHER_KEY)).body.executions.map((e: any) => [e.id, e.taskName])).toEqual([
+      ['v-1', 'moved'],
+      ['v-2', 'verse'],
+    ]);
+    await engine.command(`SYSTEM START MERGES ${index}`);
+    await engine.close();
   });
 });
