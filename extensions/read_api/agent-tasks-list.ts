@@ -9,7 +9,7 @@ import { parseListQuery } from '../../core/http-list';
 import { IngestError } from '../../core/ingest/problems';
 import { AGENT_SPANS_TABLE, attr, sqlString, sqlTime, tableOf } from './agent-sql';
 import { groupedPage, oneOf, pageAnswer, textFilter } from './agent-list-page';
-import { HAS_FAILURES_OF_ROW, STATUS_OF_ROW, TASK_SUMMARY_COLUMNS, taskOfRow } from './agent-tasks-sql';
+import { HAS_FAILURES_OF_ROW, STATUS_OF_ROW, TASK_SUMMARY_COLUMNS, taskOfRow, taskSummaryColumns } from './agent-tasks-sql';
 import type { TaskSummaryRow } from './agent-tasks-sql';
 import { parseTimeRange } from './agent-time-range';
 
@@ -58,26 +58,67 @@ export function parseTaskFilters(query: Record<string, string>): TaskListFilters
   };
 }
 
-/** The grouped query of the workspace's tasks in [fromMs, toMs) matching the filters (no ORDER/LIMIT). */
-export function taskListSql(store: TraceStore, workspace: string, range: { fromMs: number; toMs: number }, filters: TaskListFilters): string {
+/** The workspace's spans in [fromMs, toMs). */
+function workspaceSpansIn(workspace: string, range: { fromMs: number; toMs: number }): string {
+  return `Workspace = ${sqlString(workspace)} AND Timestamp >= ${sqlTime(range.fromMs)} AND Timestamp < ${sqlTime(range.toMs)}`;
+}
+
+/**
+ * The grouped query of the workspace's tasks in [fromMs, toMs) matching the filters (no
+ * ORDER/LIMIT), with `columns` of the summary (all by default; the filters' own are added).
+ */
+export function taskListSql(store: TraceStore, workspace: string, range: { fromMs: number; toMs: number }, filters: TaskListFilters, columns?: readonly (keyof TaskSummaryRow)[]): string {
   const spans = tableOf(store, AGENT_SPANS_TABLE);
-  const inRange = `Workspace = ${sqlString(workspace)} AND Timestamp >= ${sqlTime(range.fromMs)} AND Timestamp < ${sqlTime(range.toMs)}`;
+  const inRange = workspaceSpansIn(workspace, range);
   const where = [inRange];
   const narrow = (key: string, value: string) => where.push(`TraceId IN (SELECT DISTINCT TraceId FROM ${spans} WHERE ${inRange} AND ${attr(key)} = ${sqlString(value)})`);
   if (filters.conversationId !== undefined) narrow('gen_ai.conversation.id', filters.conversationId);
   if (filters.userId !== undefined) narrow('enduser.id', filters.userId);
   const having = ['task_spans > 0'];
-  if (filters.status !== undefined) having.push(`${STATUS_OF_ROW} = ${sqlString(filters.status)}`);
-  if (filters.hasFailures !== undefined) having.push(filters.hasFailures ? HAS_FAILURES_OF_ROW : `NOT ${HAS_FAILURES_OF_ROW}`);
-  return `SELECT\n  ${TASK_SUMMARY_COLUMNS}\nFROM ${spans}\nWHERE ${where.join(' AND ')}\nGROUP BY TraceId\nHAVING ${having.join(' AND ')}`;
+  const needed = new Set<keyof TaskSummaryRow>(columns ?? []);
+  if (filters.status !== undefined) {
+    having.push(`${STATUS_OF_ROW} = ${sqlString(filters.status)}`);
+    needed.add('status_mark');
+  }
+  if (filters.hasFailures !== undefined) {
+    having.push(filters.hasFailures ? HAS_FAILURES_OF_ROW : `NOT ${HAS_FAILURES_OF_ROW}`);
+    needed.add('detections').add('failed_calls');
+  }
+  const select = columns === undefined ? TASK_SUMMARY_COLUMNS : taskSummaryColumns([...needed, 'trace_id', 'task_spans']);
+  return `SELECT\n  ${select}\nFROM ${spans}\nWHERE ${where.join(' AND ')}\nGROUP BY TraceId\nHAVING ${having.join(' AND ')}`;
 }
 
+/** The summary columns each sort order reads. */
+const SORT_NEEDS: Record<(typeof SORTABLE)[number], (keyof TaskSummaryRow)[]> = {
+  started_at: ['started_ms'],
+  ended_at: ['ended_ms'],
+  cost_usd: ['cost_usd'],
+  total_tokens: ['input_tokens', 'output_tokens'],
+  llm_calls: ['llm_calls'],
+};
+
+/**
+ * A page of tasks, in two reads: the page's traces and the count from the few aggregates the
+ * sort and filters need (most of a task's summary reads attribute maps), then the whole summary
+ * of those traces only.
+ */
 export async function listTasks(store: TraceStore, workspace: string, sent: Record<string, string>, path: string, signal?: AbortSignal) {
   const query = canonicalTaskQuery(sent);
   const list = parseListQuery(query, { sortable: SORTABLE, defaultSort: { field: 'started_at', direction: 'desc' }, filterable: TASK_FILTERS });
   const range = parseTimeRange(query);
-  const grouped = taskListSql(store, workspace, range, parseTaskFilters(query));
-  const order = `${SORT_COLUMN[list.sort.field as (typeof SORTABLE)[number]]} ${list.sort.direction === 'asc' ? 'ASC' : 'DESC'}, trace_id`;
-  const { rows, total } = await groupedPage<TaskSummaryRow>(store, grouped, order, list, signal);
-  return pageAnswer(rows.map(taskOfRow), total, list, path, query);
+  const field = list.sort.field as (typeof SORTABLE)[number];
+  const keys = taskListSql(store, workspace, range, parseTaskFilters(query), SORT_NEEDS[field]);
+  const order = `${SORT_COLUMN[field]} ${list.sort.direction === 'asc' ? 'ASC' : 'DESC'}, trace_id`;
+  const { rows: page, total } = await groupedPage<{ trace_id: string }>(store, keys, order, list, signal);
+  if (page.length === 0) return pageAnswer([], total, list, path, query);
+  const summaries = await store.selectRows<TaskSummaryRow>(
+    `SELECT\n  ${TASK_SUMMARY_COLUMNS}\nFROM ${tableOf(store, AGENT_SPANS_TABLE)}\nWHERE ${workspaceSpansIn(workspace, range)} AND TraceId IN (${page.map((row) => sqlString(row.trace_id)).join(', ')})\nGROUP BY TraceId`,
+    signal,
+  );
+  const byTrace = new Map(summaries.map((row) => [row.trace_id, row]));
+  const tasks = page.flatMap((row) => {
+    const summary = byTrace.get(row.trace_id);
+    return summary ? [taskOfRow(summary)] : [];
+  });
+  return pageAnswer(tasks, total, list, path, query);
 }

@@ -29,27 +29,35 @@ const nonEmpty = (key: string) => `anyIf(${attr(key)}, ${attr(key)} != '')`;
 const IS_STATUS = `${RECORD_TYPE} = '${STATUS_RECORD}'`;
 const IS_WORK = `${RECORD_TYPE} = ''`;
 
+/** Each column of TaskSummaryRow as an aggregate over a trace's spans (grouped by TraceId). */
+const TASK_SUMMARY: Readonly<Record<keyof TaskSummaryRow, string>> = {
+  trace_id: 'TraceId',
+  task: nonEmpty('tracehouse.task'),
+  conversation_id: nonEmpty('gen_ai.conversation.id'),
+  user_id: nonEmpty('enduser.id'),
+  agent_name: nonEmpty('gen_ai.agent.name'),
+  started_ms: `toUnixTimestamp64Milli(minIf(Timestamp, ${IS_WORK}))`,
+  ended_ms: `intDiv(maxIf(toUnixTimestamp64Nano(Timestamp) + toInt64(Duration), ${IS_WORK}), 1000000)`,
+  llm_calls: `countIf(${IS_CALL} AND NOT ${IS_TOOL})`,
+  tool_calls: `countIf(${IS_CALL} AND ${IS_TOOL})`,
+  failed_calls: `countIf(${IS_CALL} AND StatusCode = 'Error')`,
+  input_tokens: `sumIf(InputTokens, ${IS_CALL})`,
+  output_tokens: `sumIf(OutputTokens, ${IS_CALL})`,
+  cost_usd: `sumIf(CostUsd, ${IS_CALL})`,
+  detections: `countIf(${RECORD_TYPE} = '${FINDING_RECORD}')`,
+  status_mark: `argMaxIf(${attr('tracehouse.task.status')}, Timestamp, ${IS_STATUS})`,
+  status_reason: `argMaxIf(${attr('tracehouse.task.status_reason')}, Timestamp, ${IS_STATUS})`,
+  status_ms: `toUnixTimestamp64Milli(maxIf(Timestamp, ${IS_STATUS}))`,
+  task_spans: `countIf(${IS_TASK_SPAN})`,
+};
+
+/** SELECT list of `columns` of TaskSummaryRow (all by default), to be grouped by TraceId. */
+export function taskSummaryColumns(columns: readonly (keyof TaskSummaryRow)[] = Object.keys(TASK_SUMMARY) as (keyof TaskSummaryRow)[]): string {
+  return columns.map((name) => `${TASK_SUMMARY[name]} AS ${name}`).join(',\n  ');
+}
+
 /** SELECT list of TaskSummaryRow, to be grouped by TraceId. */
-export const TASK_SUMMARY_COLUMNS = [
-  'TraceId AS trace_id',
-  `${nonEmpty('tracehouse.task')} AS task`,
-  `${nonEmpty('gen_ai.conversation.id')} AS conversation_id`,
-  `${nonEmpty('enduser.id')} AS user_id`,
-  `${nonEmpty('gen_ai.agent.name')} AS agent_name`,
-  `toUnixTimestamp64Milli(minIf(Timestamp, ${IS_WORK})) AS started_ms`,
-  `intDiv(maxIf(toUnixTimestamp64Nano(Timestamp) + toInt64(Duration), ${IS_WORK}), 1000000) AS ended_ms`,
-  `countIf(${IS_CALL} AND NOT ${IS_TOOL}) AS llm_calls`,
-  `countIf(${IS_CALL} AND ${IS_TOOL}) AS tool_calls`,
-  `countIf(${IS_CALL} AND StatusCode = 'Error') AS failed_calls`,
-  `sumIf(InputTokens, ${IS_CALL}) AS input_tokens`,
-  `sumIf(OutputTokens, ${IS_CALL}) AS output_tokens`,
-  `sumIf(CostUsd, ${IS_CALL}) AS cost_usd`,
-  `countIf(${RECORD_TYPE} = '${FINDING_RECORD}') AS detections`,
-  `argMaxIf(${attr('tracehouse.task.status')}, Timestamp, ${IS_STATUS}) AS status_mark`,
-  `argMaxIf(${attr('tracehouse.task.status_reason')}, Timestamp, ${IS_STATUS}) AS status_reason`,
-  `toUnixTimestamp64Milli(maxIf(Timestamp, ${IS_STATUS})) AS status_ms`,
-  `countIf(${IS_TASK_SPAN}) AS task_spans`,
-].join(',\n  ');
+export const TASK_SUMMARY_COLUMNS = taskSummaryColumns();
 
 export type TaskStatusName = 'running' | 'completed' | 'failed';
 

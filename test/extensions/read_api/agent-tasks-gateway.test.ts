@@ -104,6 +104,13 @@ describe('agent tasks from the gateway', () => {
     expect(await ids('?has_failures=true')).toEqual(['task-loop']);
     expect(await ids('?has_failures=false')).toEqual(['task-quiet']);
     expect(await ids('?sort=started_at:asc')).toEqual(['task-loop', 'task-quiet']);
+    // The loop made more calls, with more tokens and cost; each sort in both directions, with a filter.
+    for (const field of ['llm_calls', 'total_tokens', 'cost_usd']) {
+      expect([field, await ids(`?sort=${field}:desc`)]).toEqual([field, ['task-loop', 'task-quiet']]);
+      expect([field, await ids(`?sort=${field}:asc`)]).toEqual([field, ['task-quiet', 'task-loop']]);
+    }
+    expect(await ids('?sort=ended_at:desc&has_failures=false')).toEqual(['task-quiet']);
+    expect(await ids('?sort=cost_usd:desc&status=failed&limit=1')).toEqual(['task-loop']);
     expect(await ids(`?from=${new Date(Date.now() + 3_600_000).toISOString()}&to=${new Date(Date.now() + 7_200_000).toISOString()}`)).toEqual([]);
     // A date-only `to` is the end of that day: from and to on today's date hold today's tasks.
     const today = new Date().toISOString().slice(0, 10);
