@@ -50,9 +50,14 @@ describe('read_api: auth headers, rate limits and the Host/Origin guard', () => 
     expect(first.status).toBe(200);
     expect(first.headers.get('x-ratelimit-limit')).toBe('2');
     expect(first.headers.get('x-ratelimit-remaining')).toBe('1');
-    expect((await get('/api/logs/guard-1/status', auth)).status).toBe(200);
-    const refused = await get('/api/logs/guard-1/status', auth);
-    expect(refused.status).toBe(429);
+    // Past the limit of 2 a request is refused. A minute boundary may fall between these requests:
+    // the sliding window then counts the previous minute's requests by its share left, which
+    // may let one more through; never two more.
+    const more: Response[] = [];
+    for (let i = 0; i < 3; i += 1) more.push(await get('/api/logs/guard-1/status', auth));
+    const refused = more.find((res) => res.status === 429);
+    if (!refused) throw new Error(`no 429 past the limit: ${more.map((res) => res.status).join(', ')}`);
+    expect(more.filter((res) => res.status === 200).length).toBeLessThanOrEqual(2);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(refused.headers.get('x-ratelimit-remaining')).toBe('0');
     // Another key has its own window.
