@@ -98,8 +98,12 @@ SELECT
 FROM numbers(${from}, ${count})`;
 }
 
-/** How many untimed requests warm each route (engine caches, query plans) before it is measured. */
-const WARM_UP = 3;
+/**
+ * Untimed requests that warm each route before it is measured: the first ones read cold caches,
+ * and the engine compiles a query's expressions to machine code once they have run three times
+ * (min_count_to_compile_expression), a one-off per daemon that the fourth request pays.
+ */
+const WARM_UP = 5;
 
 interface Timing {
   /** The route's first request, before any warm-up: cold caches. */
