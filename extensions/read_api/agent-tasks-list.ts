@@ -107,12 +107,17 @@ export async function listTasks(store: TraceStore, workspace: string, sent: Reco
   const list = parseListQuery(query, { sortable: SORTABLE, defaultSort: { field: 'started_at', direction: 'desc' }, filterable: TASK_FILTERS });
   const range = parseTimeRange(query);
   const field = list.sort.field as (typeof SORTABLE)[number];
-  const keys = taskListSql(store, workspace, range, parseTaskFilters(query), SORT_NEEDS[field]);
+  const keys = taskListSql(store, workspace, range, parseTaskFilters(query), [...SORT_NEEDS[field], 'first_ms', 'last_ms']);
   const order = `${SORT_COLUMN[field]} ${list.sort.direction === 'asc' ? 'ASC' : 'DESC'}, trace_id`;
-  const { rows: page, total } = await groupedPage<{ trace_id: string }>(store, keys, order, list, signal);
+  const { rows: page, total } = await groupedPage<Pick<TaskSummaryRow, 'trace_id' | 'first_ms' | 'last_ms'>>(store, keys, order, list, signal);
   if (page.length === 0) return pageAnswer([], total, list, path, query);
+  // The page's traces lie within their first and last spans: the newest tasks read today's partition only.
+  const within = {
+    fromMs: Math.max(range.fromMs, Math.min(...page.map((row) => Number(row.first_ms)))),
+    toMs: Math.min(range.toMs, Math.max(...page.map((row) => Number(row.last_ms))) + 1),
+  };
   const summaries = await store.selectRows<TaskSummaryRow>(
-    `SELECT\n  ${TASK_SUMMARY_COLUMNS}\nFROM ${tableOf(store, AGENT_SPANS_TABLE)}\nWHERE ${workspaceSpansIn(workspace, range)} AND TraceId IN (${page.map((row) => sqlString(row.trace_id)).join(', ')})\nGROUP BY TraceId`,
+    `SELECT\n  ${TASK_SUMMARY_COLUMNS}\nFROM ${tableOf(store, AGENT_SPANS_TABLE)}\nWHERE ${workspaceSpansIn(workspace, within)} AND TraceId IN (${page.map((row) => sqlString(row.trace_id)).join(', ')})\nGROUP BY TraceId`,
     signal,
   );
   const byTrace = new Map(summaries.map((row) => [row.trace_id, row]));

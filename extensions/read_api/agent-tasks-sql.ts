@@ -23,6 +23,9 @@ export interface TaskSummaryRow {
   status_reason: string;
   status_ms: string;
   task_spans: string;
+  /** The trace's first and last stored span in the range (epoch ms), records included. */
+  first_ms: string;
+  last_ms: string;
 }
 
 const nonEmpty = (key: string) => `anyIf(${attr(key)}, ${attr(key)} != '')`;
@@ -49,6 +52,8 @@ const TASK_SUMMARY: Readonly<Record<keyof TaskSummaryRow, string>> = {
   status_reason: `argMaxIf(${attr('tracehouse.task.status_reason')}, Timestamp, ${IS_STATUS})`,
   status_ms: `toUnixTimestamp64Milli(maxIf(Timestamp, ${IS_STATUS}))`,
   task_spans: `countIf(${IS_TASK_SPAN})`,
+  first_ms: 'toUnixTimestamp64Milli(min(Timestamp))',
+  last_ms: 'toUnixTimestamp64Milli(max(Timestamp))',
 };
 
 /** SELECT list of `columns` of TaskSummaryRow (all by default), to be grouped by TraceId. */
