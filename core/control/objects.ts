@@ -28,12 +28,12 @@ export const OBJECT_KINDS = [
 export type ObjectKind = (typeof OBJECT_KINDS)[number];
 
 /**
- * Kinds the catalog does not hold in memory: one object per log, so their number grows with the
- * data, not with what operators configure. They live in the same versioned store and are read on
+ * Kinds the catalog does not hold in memory: one object per log (or per verified trace), so their
+ * number grows with the data, not with what operators configure. They live in the same versioned store and are read on
  * demand (`ControlObjects.fetch`, or SQL against the objects table); `get`, `list` and `watch`
  * see only the ones pipelines.yaml declares (none today).
  */
-export const STORED_ONLY_KINDS: ReadonlySet<ObjectKind> = new Set<ObjectKind>(['decision', 'deleted_log']);
+export const STORED_ONLY_KINDS: ReadonlySet<ObjectKind> = new Set<ObjectKind>(['decision', 'deleted_log', 'verification']);
 
 /** The workspace of objects that apply to every workspace (global rules of pipelines.yaml). */
 export const GLOBAL_WORKSPACE = '*';

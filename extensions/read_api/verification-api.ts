@@ -64,9 +64,10 @@ export function verificationRoutes(deps: ReadApiDeps): ApiRoute[] {
       method: 'GET',
       path: '/api/v1/verification/results/:trace_id',
       role: 'read',
-      handle: ({ workspace, params }) => {
+      handle: async ({ workspace, params }) => {
         const traceId = traceIdOf(params.trace_id);
-        const object = objects.get('verification', workspace, traceId);
+        // Read from the store by key: results are not held in memory (STORED_ONLY_KINDS).
+        const object = (await objects.fetch('verification', workspace, [traceId])).get(traceId);
         // Only the caller's own results (never another workspace's, never a global object).
         if (!object || object.workspace !== workspace) throw notFound(`verification results of trace "${traceId}"`);
         return { status: 200, body: answerOf(object) };

@@ -52,6 +52,11 @@ describe('verification', () => {
     expect(d.judge.requests).toHaveLength(1);
     expect((await d.call('GET', `/api/v1/verification/results/${acmeTrace}`, ACME_KEY)).body.version).toBe(3);
     await d.control('DELETE', `/api/rules/${judgeRule.body.id}`, ACME_KEY);
+    // Results grow with the traces verified: the store keeps them, no daemon's memory does.
+    const catalog = d.daemon.service.objects;
+    await catalog.refresh();
+    expect(catalog.list('verification')).toEqual([]);
+    expect(catalog.get('verification', 'acme', acmeTrace)).toBeUndefined();
   });
 
   it('applies only the caller workspace rules and never shows another workspace trace', async () => {
