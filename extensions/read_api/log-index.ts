@@ -10,7 +10,8 @@
  *   log_key), by month; lists filtered by project (and /api/logs/tasks?project) read one project's
  *   range of the key instead of the whole workspace.
  * - `tracehouse_log_ids`: the same columns ORDER BY (workspace, log_id); get, status, decisions
- *   and deletes by id are primary-key lookups.
+ *   and deletes by id are primary-key lookups. Since step 8 its view is the only one that reads
+ *   log spans; the two list tables copy the rows it writes.
  *
  * All are ReplacingMergeTree read with FINAL (the store's reader session), so a replayed log
  * counts once. On a store with a cluster (the exporter's cluster_name) every statement runs
@@ -245,6 +246,23 @@ ORDER BY (workspace, project, timestamp, log_key)`,
         `ALTER TABLE ${table(s, name)}${cluster(s)} ADD INDEX IF NOT EXISTS idx_search search TYPE ngrambf_v1(${SEARCH_NGRAM}, 16384, 3, 0) GRANULARITY 1`,
         `ALTER TABLE ${table(s, name)}${cluster(s)} MATERIALIZE INDEX idx_search`,
       ]),
+  },
+  {
+    // Three views evaluated the same SELECT (JSON extraction of findings and tags) on every log
+    // insert. The ids table's view keeps it; the time- and project-ordered tables now copy their
+    // columns from the rows it writes (views on the ids table: a cascade within the insert). In
+    // alternating runs of the logs route this took an insert of 31 logs from about 122 to 96 ms.
+    // The new views start before the old ones are dropped: a log inserted in between lands twice,
+    // the same row, collapsed by FINAL.
+    version: 8,
+    description: 'feed the list tables from the ids table',
+    statements: (s) => [
+      ...[LOG_INDEX_TABLE, LOG_PROJECT_TABLE].map(
+        (name) => `CREATE MATERIALIZED VIEW IF NOT EXISTS ${table(s, `${name}_from_ids`)}${cluster(s)} TO ${table(s, name)} AS SELECT ${COLUMN_NAMES.join(', ')} FROM ${table(s, LOG_IDS_TABLE)}`,
+      ),
+      `DROP VIEW IF EXISTS ${table(s, `${LOG_INDEX_TABLE}_feed_v6`)}${cluster(s)}`,
+      `DROP VIEW IF EXISTS ${table(s, `${LOG_PROJECT_TABLE}_feed`)}${cluster(s)}`,
+    ],
   },
 ];
 
