@@ -33,12 +33,13 @@ export function canonicalTaskQuery(query: Record<string, string>): Record<string
   return out;
 }
 const SORTABLE = ['started_at', 'ended_at', 'cost_usd', 'total_tokens', 'llm_calls'] as const;
-const SORT_COLUMN: Record<(typeof SORTABLE)[number], string> = {
-  started_at: 'started_ms',
-  ended_at: 'ended_ms',
-  cost_usd: 'cost_usd',
-  total_tokens: '(input_tokens + output_tokens)',
-  llm_calls: 'llm_calls',
+/** Each sort field: what it orders by, and the summary columns that reads. */
+const SORTS: Record<(typeof SORTABLE)[number], { by: string; needs: (keyof TaskSummaryRow)[] }> = {
+  started_at: { by: 'started_ms', needs: ['started_ms'] },
+  ended_at: { by: 'ended_ms', needs: ['ended_ms'] },
+  cost_usd: { by: 'cost_usd', needs: ['cost_usd'] },
+  total_tokens: { by: '(input_tokens + output_tokens)', needs: ['input_tokens', 'output_tokens'] },
+  llm_calls: { by: 'llm_calls', needs: ['llm_calls'] },
 };
 
 export interface TaskListFilters {
@@ -88,15 +89,6 @@ export function taskListSql(store: TraceStore, workspace: string, range: { fromM
   return `SELECT\n  ${select}\nFROM ${spans}\nWHERE ${where.join(' AND ')}\nGROUP BY TraceId\nHAVING ${having.join(' AND ')}`;
 }
 
-/** The summary columns each sort order reads. */
-const SORT_NEEDS: Record<(typeof SORTABLE)[number], (keyof TaskSummaryRow)[]> = {
-  started_at: ['started_ms'],
-  ended_at: ['ended_ms'],
-  cost_usd: ['cost_usd'],
-  total_tokens: ['input_tokens', 'output_tokens'],
-  llm_calls: ['llm_calls'],
-};
-
 /**
  * A page of tasks, in two reads: the page's traces and the count from the few aggregates the
  * sort and filters need (most of a task's summary reads attribute maps), then the whole summary
@@ -107,8 +99,8 @@ export async function listTasks(store: TraceStore, workspace: string, sent: Reco
   const list = parseListQuery(query, { sortable: SORTABLE, defaultSort: { field: 'started_at', direction: 'desc' }, filterable: TASK_FILTERS });
   const range = parseTimeRange(query);
   const field = list.sort.field as (typeof SORTABLE)[number];
-  const keys = taskListSql(store, workspace, range, parseTaskFilters(query), [...SORT_NEEDS[field], 'first_ms', 'last_ms']);
-  const order = `${SORT_COLUMN[field]} ${list.sort.direction === 'asc' ? 'ASC' : 'DESC'}, trace_id`;
+  const keys = taskListSql(store, workspace, range, parseTaskFilters(query), [...SORTS[field].needs, 'first_ms', 'last_ms']);
+  const order = `${SORTS[field].by} ${list.sort.direction === 'asc' ? 'ASC' : 'DESC'}, trace_id`;
   const { rows: page, total } = await groupedPage<Pick<TaskSummaryRow, 'trace_id' | 'first_ms' | 'last_ms'>>(store, keys, order, list, signal);
   if (page.length === 0) return pageAnswer([], total, list, path, query);
   // The page's traces lie within their first and last spans: the newest tasks read today's partition only.

@@ -85,12 +85,13 @@ const KEYS_FIRST_DEPTH = 1_000;
  */
 async function pageRows(store: TraceStore, index: string, where: string, query: LogListQuery): Promise<IndexRow[]> {
   const offset = (query.page - 1) * query.limit;
-  const rest = `ORDER BY ${orderBy(query)} LIMIT ${query.limit} OFFSET ${offset} ${READ_SETTINGS}`;
+  const order = orderBy(query);
+  const rest = `ORDER BY ${order} LIMIT ${query.limit} OFFSET ${offset} ${READ_SETTINGS}`;
   const whole = () => store.selectRows<IndexRow>(`SELECT ${INDEX_COLUMNS} FROM ${index} WHERE ${where} ${rest}`);
   if (query.sortBy !== 'timestamp' || offset + query.limit > KEYS_FIRST_DEPTH) return whole();
   const cap = 2 * (offset + query.limit);
   const keys = await store.selectRows<{ ns: string; key: string }>(
-    `SELECT toString(toUnixTimestamp64Nano(timestamp)) AS ns, toString(log_key) AS key FROM ${index} WHERE ${where} ORDER BY ${orderBy(query)} LIMIT ${cap} SETTINGS final = 0`,
+    `SELECT toString(toUnixTimestamp64Nano(timestamp)) AS ns, toString(log_key) AS key FROM ${index} WHERE ${where} ORDER BY ${order} LIMIT ${cap} SETTINGS final = 0`,
   );
   // No version of any log matches: nothing does.
   if (keys.length === 0) return [];
